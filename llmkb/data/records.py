@@ -1,0 +1,60 @@
+"""Plain records passed between stages: catalogue items, dialogues, turns and recommendation samples.
+
+Item ids are strings in both datasets: ReDial movie ids as in ``movies_with_mentions.csv`` (``"111776"``),
+INSPIRED DBpedia URIs as in ``entity2id.json`` (``"<http://dbpedia.org/resource/Knives_Out>"``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SEEKER = "seeker"
+RECOMMENDER = "recommender"
+
+
+@dataclass(frozen=True)
+class CatalogItem:
+    item_id: str
+    title: str  # without the year, e.g. "Police Academy"
+    year: int | None = None
+    mentions: int = 0  # mention count published with the catalogue (ReDial); 0 when unknown
+
+    @property
+    def display(self) -> str:
+        """``"Title (Year)"``, or the bare title when the year is unknown."""
+        return f"{self.title} ({self.year})" if self.year else self.title
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: str  # SEEKER or RECOMMENDER
+    text: str  # movie markers already replaced by titles
+    items: tuple[str, ...] = ()  # catalogue ids mentioned in this turn, in order of first appearance
+
+
+@dataclass(frozen=True)
+class Dialogue:
+    dialogue_id: str
+    turns: tuple[Turn, ...]
+    source: str = ""  # file the dialogue came from
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One recommendation sample: predict ``gold`` from ``context`` (the turns before the gold turn)."""
+
+    sample_id: str  # "<dialogue id>:<turn index>"
+    dialogue_id: str
+    turn_index: int
+    context: tuple[Turn, ...]
+    gold: tuple[str, ...]
+    gold_turn: Turn | None = field(default=None, compare=False)  # the target turn; for training only, never shown to a system
+
+    @property
+    def mentioned(self) -> tuple[str, ...]:
+        """Catalogue ids mentioned anywhere in the context, most recent first, without repeats."""
+        seen: dict[str, None] = {}
+        for turn in reversed(self.context):
+            for item in reversed(turn.items):
+                seen.setdefault(item, None)
+        return tuple(seen)
