@@ -1,0 +1,9 @@
+"""LLM side of the recommender: load the model, fuse prompts, score candidates, write replies, LoRA-tune.
+
+Reading order: ``llm`` (load) → ``prompt`` (fuse dialogue + KB docs) → ``scorer`` (rank candidates)
+→ ``reply`` (write the answer) → ``lora`` (fine-tune).
+"""
+
+from llmkb.generation.llm import load_llm
+
+__all__ = ["load_llm"]
