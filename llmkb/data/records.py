@@ -17,7 +17,6 @@ class CatalogItem:
     item_id: str
     title: str  # without the year, e.g. "Police Academy"
     year: int | None = None
-    mentions: int = 0  # mention count published with the catalogue (ReDial); 0 when unknown
 
     @property
     def display(self) -> str:

@@ -40,9 +40,8 @@ def load_catalog(path: str | Path) -> dict[str, CatalogItem]:
             if not movie_id.isdigit():
                 warn(f"skipped a row with movieId {movie_id!r}", path, reader.line_num)
                 continue
-            title, year = split_title_year(row.get("movieName") or "")
-            mentions = row.get("nbMentions") or "0"
-            catalog[movie_id] = CatalogItem(movie_id, title, year, int(mentions) if mentions.isdigit() else 0)
+            # nbMentions is not kept: it counts test dialogues too, so ranking by it would leak
+            catalog[movie_id] = CatalogItem(movie_id, *split_title_year(row.get("movieName") or ""))
     return catalog
 
 

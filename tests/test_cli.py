@@ -1,0 +1,22 @@
+from llmkb.cli import main
+
+
+def test_kb_show_and_unknown_title(tiny_root, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("LLMKB_ARTIFACTS", str(tmp_path))
+    assert main(["--data-dir", str(tiny_root), "kb", "show", "toy story"]) == 0
+    assert capsys.readouterr().out.startswith("[1001] Toy Story (1995).")
+    assert main(["--data-dir", str(tiny_root), "kb", "show", "Heat"]) == 0  # two movies share the title
+    assert capsys.readouterr().out.count("Heat (19") == 2
+    assert main(["--data-dir", str(tiny_root), "kb", "show", "Zzyzx Road"]) == 2
+    assert "no movie titled 'Zzyzx Road'" in capsys.readouterr().err
+
+
+def test_missing_data_is_a_clear_error_not_a_traceback(tmp_path, capsys):
+    assert main(["--data-dir", str(tmp_path / "empty"), "kb", "build", "--dataset", "redial"]) == 2
+    assert "file not found (run `llmkb data fetch --source DIR` first)" in capsys.readouterr().err
+
+
+def test_data_stats(tiny_root, capsys):
+    assert main(["--data-dir", str(tiny_root), "data", "stats"]) == 0
+    out = capsys.readouterr().out
+    assert "| redial | test | 2 | 12 | 3 | 4 | 3 | 3 |" in out
