@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 from llmkb.errors import LLMKBError
+from llmkb.evaluation.systems import SYSTEMS
 from llmkb.paths import data_dir
 
 
@@ -88,6 +89,43 @@ def cmd_kb_show(args) -> None:
     print(f"[{doc.item_id}] {doc.text}")
 
 
+def cmd_evaluate(args) -> None:
+    from llmkb.evaluation import Run, evaluate, make_system
+    from llmkb.paths import artifacts_dir
+    from llmkb.retrieval import QueryConfig
+
+    dataset = _dataset(args)
+    stem = f"{args.dataset}-{args.protocol}-{args.split}-{args.system}" + ("-excl" if args.exclude_mentioned else "")
+    predictions = args.predictions or artifacts_dir() / "runs" / f"{stem}.predictions.jsonl"
+    report = args.report or predictions.with_name(f"{stem}.report.json")
+    system = make_system(args.system, dataset, args.retriever, QueryConfig.parse(args.query))
+    models = {"retriever": str(args.retriever)} if args.retriever else {}
+    run = Run(args.dataset, args.protocol, args.split, args.system, args.exclude_mentioned, args.limit, models)
+    result = evaluate(dataset, run, system, predictions, report)
+    m = result["metrics"]
+    print(f"{result['protocol']} ({args.split}, {m['samples']:,} samples, {m['pairs']:,} pairs) {args.system}: "
+          f"R@1 {m['recall@1']:.4f}  R@10 {m['recall@10']:.4f}  R@50 {m['recall@50']:.4f}  "
+          f"NDCG@10 {m['ndcg@10']:.4f}  MRR@50 {m['mrr@50']:.4f}  "
+          f"(pair R@10 {m['pair_recall@10']:.4f})")
+    print(f"predictions: {predictions}\nreport: {report}")
+
+
+def cmd_train_retriever(args) -> None:
+    from llmkb.evaluation.systems import default_finetuned_path
+    from llmkb.retrieval import DenseRetriever
+    from llmkb.retrieval.train import TrainConfig, train_retriever
+
+    dataset = _dataset(args)
+    out = args.out or default_finetuned_path(args.dataset).parent
+    config = TrainConfig(max_steps=args.max_steps, batch_size=args.batch_size, learning_rate=args.lr,
+                         eval_steps=args.eval_steps, hard_negatives=not args.no_hard_negatives)
+    base = DenseRetriever.for_dataset(dataset, args.base)
+    summary = train_retriever(dataset, base, out, config)
+    print(f"trained in {summary['seconds'] / 60:.1f} min on {summary['training_rows']:,} pairs; "
+          f"valid R@50 {summary['base_valid'].get('valid_cosine_recall@50', float('nan')):.4f} → "
+          f"{summary['best_valid_recall@50']:.4f} (best checkpoint)\nmodel: {out / 'model'}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llmkb", description=__doc__.split(":", 1)[1].strip(),
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -116,6 +154,38 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--dataset", choices=["redial", "inspired"], default="redial")
     show.add_argument("--kb", type=Path, default=None, help="KB folder (default artifacts/kb/DATASET)")
     show.set_defaults(run=cmd_kb_show)
+
+    evaluate = commands.add_parser("evaluate", help="rank every sample of a protocol; write predictions + report",
+                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    evaluate.add_argument("--dataset", choices=["redial", "inspired"], required=True)
+    evaluate.add_argument("--protocol", choices=["std", "dedup"], default="std")
+    evaluate.add_argument("--system", choices=SYSTEMS, required=True)
+    evaluate.add_argument("--split", choices=["test", "valid"], default="test")
+    evaluate.add_argument("--predictions", type=Path, default=None,
+                          help="predictions JSONL (default artifacts/runs/DATASET-PROTOCOL-SPLIT-SYSTEM.predictions.jsonl)")
+    evaluate.add_argument("--report", type=Path, default=None, help="report JSON (default beside the predictions)")
+    evaluate.add_argument("--limit", type=int, default=None, help="evaluate only the first N samples (a quick look)")
+    evaluate.add_argument("--exclude-mentioned", action="store_true",
+                          help="system option: never recommend a movie already mentioned (the protocol is unchanged)")
+    evaluate.add_argument("--retriever", type=Path, default=None,
+                          help="retriever model dir (default: packaged MiniLM for retriever-zeroshot, "
+                               "artifacts/retriever/DATASET/model for retriever)")
+    evaluate.add_argument("--query", default="all",
+                          help="query parts for bm25/retriever: 'all' or a comma list of mentions,sentiment,"
+                               "preferences,dialogue,roles")
+    evaluate.set_defaults(run=cmd_evaluate)
+
+    train = commands.add_parser("train-retriever", help="fine-tune the retriever on training dialogues (contrastive)",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    train.add_argument("--dataset", choices=["redial", "inspired"], required=True)
+    train.add_argument("--max-steps", type=int, default=300, help="optimizer steps (bounded for a 2-core CPU)")
+    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--lr", type=float, default=5e-5)
+    train.add_argument("--eval-steps", type=int, default=100, help="validate (and checkpoint) every N steps")
+    train.add_argument("--no-hard-negatives", action="store_true", help="in-batch negatives only")
+    train.add_argument("--base", type=Path, default=None, help="base model dir (default: packaged all-MiniLM-L6-v2)")
+    train.add_argument("--out", type=Path, default=None, help="output dir (default artifacts/retriever/DATASET)")
+    train.set_defaults(run=cmd_train_retriever)
     return parser
 
 

@@ -1,0 +1,88 @@
+"""Recommender systems the harness can evaluate. Each returns, per sample, candidate ids best first (any length);
+the harness completes every list to exactly 50 distinct catalogue ids.
+
+- ``popularity``: mention counts in training dialogues;
+- ``copy-context``: movies already mentioned, most recent first (then popularity, in the harness);
+- ``bm25``: BM25 (bm25s) over KB documents with the query text;
+- ``retriever-zeroshot`` / ``retriever``: the dense retriever, base or fine-tuned.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from llmkb.data.dataset import Dataset
+from llmkb.data.records import Sample
+from llmkb.kb import build_dictionaries, build_kb, load_kb
+from llmkb.paths import artifacts_dir
+from llmkb.retrieval import DenseRetriever, PreferenceDetector, QueryBuilder, QueryConfig
+
+SYSTEMS = ("popularity", "copy-context", "bm25", "retriever-zeroshot", "retriever")
+CANDIDATES = 100
+
+
+def popularity_ranking(dataset: Dataset) -> list[str]:
+    """The whole catalogue by mention count in the training split (ties by id, so it is deterministic)."""
+    counts = Counter(item for d in dataset.train for t in d.turns for item in t.items)
+    return sorted(dataset.catalog, key=lambda item: (-counts[item], item))
+
+
+class Popularity:
+    def __init__(self, dataset: Dataset):
+        self.ranking = popularity_ranking(dataset)
+
+    def rank(self, samples: list[Sample]) -> list[list[str]]:
+        return [self.ranking[:CANDIDATES] for _ in samples]
+
+
+class CopyContext:
+    def rank(self, samples: list[Sample]) -> list[list[str]]:
+        return [list(sample.mentioned) for sample in samples]
+
+
+class BM25:
+    def __init__(self, dataset: Dataset, query: QueryConfig = QueryConfig()):
+        import bm25s
+
+        documents = load_kb(build_kb(dataset)[0])
+        self.item_ids = [doc.item_id for doc in documents]
+        self.retriever = bm25s.BM25()
+        self.retriever.index(bm25s.tokenize([doc.text for doc in documents], stopwords="en", show_progress=False),
+                             show_progress=False)
+        self.builder = QueryBuilder(dataset.catalog, PreferenceDetector(build_dictionaries(dataset)), query)
+
+    def rank(self, samples: list[Sample]) -> list[list[str]]:
+        import bm25s
+
+        queries = bm25s.tokenize([self.builder.build(s.context) for s in samples], stopwords="en", show_progress=False)
+        ids, _ = self.retriever.retrieve(queries, k=min(CANDIDATES, len(self.item_ids)), show_progress=False)
+        return [[self.item_ids[i] for i in row] for row in ids]
+
+
+class Dense:
+    def __init__(self, retriever: DenseRetriever):
+        self.retriever = retriever
+
+    def rank(self, samples: list[Sample]) -> list[list[str]]:
+        return [[item for item, _ in row] for row in self.retriever.rank([s.context for s in samples], CANDIDATES)]
+
+
+def default_finetuned_path(dataset: str) -> Path:
+    return artifacts_dir() / "retriever" / dataset / "model"
+
+
+def make_system(name: str, dataset: Dataset, retriever_path: str | Path | None = None,
+                query: QueryConfig = QueryConfig()):
+    if name == "popularity":
+        return Popularity(dataset)
+    if name == "copy-context":
+        return CopyContext()
+    if name == "bm25":
+        return BM25(dataset, query)
+    if name == "retriever-zeroshot":
+        return Dense(DenseRetriever.for_dataset(dataset, retriever_path, query))
+    if name == "retriever":
+        path = Path(retriever_path) if retriever_path else default_finetuned_path(dataset.name)
+        return Dense(DenseRetriever.for_dataset(dataset, path, query))
+    raise ValueError(f"unknown system {name!r}; choose one of {', '.join(SYSTEMS)}")

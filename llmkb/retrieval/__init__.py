@@ -1,0 +1,7 @@
+"""Retrieval: the user representation (query), the dense retriever over the KB, and its fine-tuning."""
+
+from llmkb.retrieval.index import DenseIndex
+from llmkb.retrieval.query import PreferenceDetector, QueryBuilder, QueryConfig
+from llmkb.retrieval.retriever import DenseRetriever, load_encoder
+
+__all__ = ["DenseIndex", "PreferenceDetector", "QueryBuilder", "QueryConfig", "DenseRetriever", "load_encoder"]

@@ -1,0 +1,105 @@
+"""The user representation: a query text built from the dialogue context and what the dictionaries detect in it.
+
+Parts (each switchable in :class:`QueryConfig`, so an ablation can show what it adds):
+- ``mentions``: movies mentioned so far, most recent first, with the seeker's stated feeling where the text says so;
+- ``preferences``: genres, people and other KG values named in the dialogue (found with the mapping dictionaries);
+- ``dialogue``: the most recent turns with their roles, newest first, bounded in turns and words.
+Recent information comes first so that the encoder's length limit truncates the oldest.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from llmkb.data.records import SEEKER, CatalogItem, Turn
+from llmkb.kb.dictionaries import MappingDictionaries
+
+NEGATIVE = re.compile(r"\b(didn'?t|did not|don'?t|do not|not a fan|hate[ds]?|dislike[ds]?|boring|awful|terrible|"
+                      r"wasn'?t|isn'?t|worst|overrated|couldn'?t stand)\b", re.I)
+POSITIVE = re.compile(r"\b(lov(e|ed|es)|lik(e|ed|es)|enjoy(ed)?|great|favou?rite|awesome|amazing|good|fun|best)\b", re.I)
+DETECTED_RELATIONS = ("genre", "director", "starring", "writer", "music composer")
+MAX_NGRAM = 4
+
+
+@dataclass(frozen=True)
+class QueryConfig:
+    mentions: bool = True
+    sentiment: bool = True
+    preferences: bool = True
+    dialogue: bool = True
+    roles: bool = True
+    max_turns: int = 6
+    max_words: int = 160
+
+    @classmethod
+    def parse(cls, spec: str) -> "QueryConfig":
+        """``"mentions,dialogue"`` → only those parts on (``"all"`` for every part)."""
+        if spec == "all":
+            return cls()
+        parts = {p.strip() for p in spec.split(",") if p.strip()}
+        known = {"mentions", "sentiment", "preferences", "dialogue", "roles"}
+        if parts - known:
+            raise ValueError(f"unknown query parts {sorted(parts - known)}; choose from {sorted(known)} or 'all'")
+        return cls(**{name: name in parts for name in known})
+
+
+def feeling(text: str) -> str | None:
+    """The seeker's stated feeling about what a turn mentions: "liked", "not liked", or None when unclear."""
+    if NEGATIVE.search(text):
+        return "not liked"
+    return "liked" if POSITIVE.search(text) else None
+
+
+class PreferenceDetector:
+    """Finds dictionary values (genres, people, ...) in text by exact n-gram lookup, case-insensitively."""
+
+    def __init__(self, dictionaries: MappingDictionaries, relations=DETECTED_RELATIONS, min_chars: int = 4):
+        self.lookup: dict[str, tuple[str, str]] = {}
+        for relation in relations:
+            for value in dictionaries.values_of(relation):
+                key = re.sub(r"\s+film$", "", value.lower()).strip()
+                if len(key) >= min_chars:
+                    self.lookup.setdefault(key, (relation, value))
+
+    def detect(self, text: str) -> list[tuple[str, str]]:
+        words = re.findall(r"[\w'.-]+", text.lower())
+        found: dict[tuple[str, str], None] = {}
+        for n in range(MAX_NGRAM, 0, -1):
+            for i in range(len(words) - n + 1):
+                hit = self.lookup.get(" ".join(words[i:i + n]))
+                if hit:
+                    found.setdefault(hit, None)
+        return list(found)
+
+
+class QueryBuilder:
+    """>>> QueryBuilder(catalog, PreferenceDetector(dictionaries)).build(sample.context)   # doctest: +SKIP"""
+
+    def __init__(self, catalog: dict[str, CatalogItem], detector: PreferenceDetector | None,
+                 config: QueryConfig = QueryConfig()):
+        self.catalog, self.detector, self.config = catalog, detector, config
+
+    def build(self, context: tuple[Turn, ...] | list[Turn]) -> str:
+        c = self.config
+        parts = []
+        if c.mentions:
+            feelings: dict[str, str | None] = {}
+            for turn in reversed(context):
+                for item in turn.items:
+                    stated = feeling(turn.text) if c.sentiment and turn.role == SEEKER else None
+                    if item not in feelings or (feelings[item] is None and stated):
+                        feelings[item] = stated
+            if feelings:
+                parts.append("Movies: " + "; ".join(
+                    self.catalog[i].display + (f" ({f})" if f else "") for i, f in feelings.items() if i in self.catalog))
+        if c.preferences and self.detector is not None:
+            seeker_text = " ".join(t.text for t in context if t.role == SEEKER)
+            found = self.detector.detect(seeker_text)
+            if found:
+                parts.append("Likes: " + "; ".join(f"{relation} {value}" for relation, value in found[:12]))
+        if c.dialogue:
+            turns = [f"{t.role.capitalize()}: {t.text}" if c.roles else t.text for t in reversed(context[-c.max_turns:])]
+            parts.append("Dialogue: " + " | ".join(turns))
+        words = " . ".join(parts).split()
+        return " ".join(words[: c.max_words])

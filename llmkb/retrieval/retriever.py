@@ -1,0 +1,76 @@
+"""Dense retrieval over the KB: a sentence-transformers encoder, a FAISS index, and the query builder.
+
+>>> retriever = DenseRetriever.for_dataset(load_dataset("redial"))          # doctest: +SKIP
+>>> retriever.rank([sample.context], k=50)[0][:3]                           # doctest: +SKIP
+[('151656', 0.61), ('94688', 0.58), ('111776', 0.55)]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from llmkb.data.dataset import Dataset
+from llmkb.data.records import Turn
+from llmkb.errors import ModelError
+from llmkb.kb import build_dictionaries, build_kb, load_kb
+from llmkb.kb.documents import KBDocument
+from llmkb.models import default_retriever_path
+from llmkb.paths import artifacts_dir
+from llmkb.retrieval.index import DenseIndex, model_fingerprint, texts_fingerprint
+from llmkb.retrieval.query import PreferenceDetector, QueryBuilder, QueryConfig
+
+MAX_SEQ_LENGTH = 128  # tokens; documents average about 130 tokens, and 2 CPU cores set the budget
+
+
+def load_encoder(path: str | Path | None = None, max_seq_length: int = MAX_SEQ_LENGTH):
+    """A sentence-transformers model from a local directory (default: the packaged all-MiniLM-L6-v2)."""
+    from sentence_transformers import SentenceTransformer
+
+    path = Path(path) if path is not None else default_retriever_path()
+    if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+        raise ModelError(f"{path} is not a sentence-transformers model directory (no modules.json or config.json); "
+                         "pass a directory written by `llmkb train-retriever` or SentenceTransformer.save()")
+    try:
+        model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+    except Exception as exc:  # the library raises many kinds; the user needs the path and the reason
+        raise ModelError(f"could not load the retriever from {path}: {exc}") from exc
+    model.max_seq_length = max_seq_length
+    return model
+
+
+class DenseRetriever:
+    def __init__(self, model, model_path: Path, documents: list[KBDocument], query_builder: QueryBuilder,
+                 index_kind: str = "flat", cache_dir: Path | None = None, progress: bool = True):
+        self.model, self.query_builder, self.progress = model, query_builder, progress
+        self.documents = documents
+        texts = [doc.text for doc in documents]
+        key = {"model": model_fingerprint(model_path), "documents": texts_fingerprint(texts), "kind": index_kind,
+               "max_seq_length": model.max_seq_length}
+        index = DenseIndex.load(cache_dir, key) if cache_dir is not None else None
+        if index is None:
+            embeddings = model.encode(texts, batch_size=64, show_progress_bar=progress, convert_to_numpy=True)
+            index = DenseIndex.build(embeddings, [doc.item_id for doc in documents], index_kind)
+            if cache_dir is not None:
+                index.save(cache_dir, {**key, "model_path": str(model_path), "items": len(texts)})
+        self.index = index
+
+    @classmethod
+    def for_dataset(cls, dataset: Dataset, model_path: str | Path | None = None, query: QueryConfig = QueryConfig(),
+                    index_kind: str = "flat", progress: bool = True) -> "DenseRetriever":
+        """Build (or reuse from ``artifacts/index``) everything the retriever needs for one dataset."""
+        model_path = Path(model_path) if model_path is not None else default_retriever_path()
+        model = load_encoder(model_path)
+        documents = load_kb(build_kb(dataset)[0])
+        builder = QueryBuilder(dataset.catalog, PreferenceDetector(build_dictionaries(dataset)), query)
+        cache = artifacts_dir() / "index" / dataset.name / f"{model_fingerprint(model_path)[:16]}-{index_kind}"
+        return cls(model, model_path, documents, builder, index_kind, cache, progress)
+
+    def encode_queries(self, contexts: list[tuple[Turn, ...]]) -> np.ndarray:
+        queries = [self.query_builder.build(context) for context in contexts]
+        return self.model.encode(queries, batch_size=64, show_progress_bar=self.progress and len(queries) > 256,
+                                 convert_to_numpy=True)
+
+    def rank(self, contexts: list[tuple[Turn, ...]], k: int = 50) -> list[list[tuple[str, float]]]:
+        return self.index.search(self.encode_queries(contexts), k)
