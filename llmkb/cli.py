@@ -126,6 +126,40 @@ def cmd_train_retriever(args) -> None:
           f"{summary['best_valid_recall@50']:.4f} (best checkpoint)\nmodel: {out / 'model'}")
 
 
+def cmd_chat(args) -> None:
+    from llmkb.pipeline import Recommender, RecommenderConfig
+
+    print(f"Loading the {args.dataset} recommender (the first run builds the KB and the index)...", file=sys.stderr)
+    recommender = Recommender(RecommenderConfig(args.dataset, args.retriever, args.k, not args.keep_mentioned,
+                                                args.data_dir))
+    print(f"Retriever: {recommender.retriever_path or 'packaged all-MiniLM-L6-v2 (zero-shot)'}. "
+          "Tell me about movies you like; 'reset' starts over, 'quit' ends.")
+    turns = []
+    while True:
+        try:
+            message = input("you> ").strip()
+        except EOFError:
+            break
+        if message.lower() in {"quit", "exit"}:
+            break
+        if message.lower() == "reset":
+            turns = []
+            print("(new conversation)")
+            continue
+        try:
+            turns = recommender.user_turn(turns, message)
+        except LLMKBError as exc:
+            print(f"bot> {exc}")
+            continue
+        out = recommender.recommend(turns)
+        if out.detected:
+            print(f"     (recognised: {', '.join(out.detected)})")
+        print(f"bot> {out.reply}")
+        for rank, rec in enumerate(out.items, start=1):
+            print(f"  {rank}. {rec.item.display}  [{rec.score:.3f}]  {rec.evidence[:160]}")
+        turns.append(recommender.recommender_turn(out))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llmkb", description=__doc__.split(":", 1)[1].strip(),
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -186,6 +220,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--base", type=Path, default=None, help="base model dir (default: packaged all-MiniLM-L6-v2)")
     train.add_argument("--out", type=Path, default=None, help="output dir (default artifacts/retriever/DATASET)")
     train.set_defaults(run=cmd_train_retriever)
+
+    chat = commands.add_parser("chat", help="chat with the recommender in the terminal",
+                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    chat.add_argument("--dataset", choices=["redial", "inspired"], default="redial", help="catalogue to recommend from")
+    chat.add_argument("--retriever", type=Path, default=None,
+                      help="retriever model dir (default: the fine-tuned one if trained, else packaged MiniLM)")
+    chat.add_argument("--k", type=int, default=5, help="recommendations per turn")
+    chat.add_argument("--keep-mentioned", action="store_true", help="allow movies already mentioned")
+    chat.set_defaults(run=cmd_chat)
     return parser
 
 
