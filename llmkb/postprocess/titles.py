@@ -32,7 +32,9 @@ _QUOTED = re.compile(r'"([^"\n]{1,120})"|“([^”\n]{1,120})”|\*\*([^*\n]{1,1
 _LINE = re.compile(r"^[ \t]*(?:[-*•]|\d{1,2}[.)])?[ \t]*(.+?)[ \t]*$", re.M)
 _DESCRIPTION = re.compile(r"\s+[-–—]\s+.*$|:\s+.*$")
 _CUE = re.compile(
-    r"\b(?:recommend|suggest|try|watch|check out|enjoy|like|love|such as|how about|including)\b:?\s+([^.!?\n]+)", re.I
+    r"\b(?:recommend(?:ed)?|suggest(?:ed)?|try|watch(?:ed)?|check out|enjoy(?:ed)?|like[ds]?|love[ds]?|saw|seen|"
+    r"such as|how about|including)\b:?\s+([^.!?\n]+)",
+    re.I,
 )
 _LIST_SEPARATOR = re.compile(r",\s*(?:and\s+|or\s+)?|;\s*|\s+(?:and|or|&)\s+")
 _WORD = re.compile(r"[\w']+|&")

@@ -57,3 +57,9 @@ def test_template_reply_with_one_or_no_items():
 
 def test_align_accepts_a_plain_catalogue():
     assert align_reply("", FINAL[:1], list(CATALOG)).named_ids == ("m3",)
+
+
+def test_unknown_title_after_a_past_tense_cue_is_removed(matcher):
+    reply = align_reply("I'm glad you enjoyed The Dark Knight. Try Finding Nemo!", FINAL[2:], matcher)
+    assert "Dark Knight" not in reply.text and reply.removed == ("The Dark Knight",)
+    assert named(reply, matcher) == ["m11"]

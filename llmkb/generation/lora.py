@@ -1,0 +1,103 @@
+"""LoRA fine-tuning of the LLM on (prompt, target) pairs with peft and the transformers ``Trainer``.
+
+The loss covers the target tokens only (prompt tokens are labelled -100). ``train_lora`` writes the adapter,
+``training_args.json``, ``lora_settings.json`` and ``loss_curve.json`` to ``out_dir`` (built in a temp dir, then
+renamed into place); ``load_lora`` puts a saved adapter on a base model.
+
+>>> pairs = [(build_prompt(tok, s.context, docs).text, gold_title) for s, docs, gold_title in examples]
+>>> train_lora(model, tok, pairs, "artifacts/lora/redial", max_steps=200)
+>>> tuned = load_lora(load_llm()[0], "artifacts/lora/redial", merge=True)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from datasets import Dataset
+from peft import LoraConfig, PeftModel, get_peft_model
+from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments
+
+from llmkb.errors import LLMKBError, ModelError
+
+
+@dataclass(frozen=True)
+class LoraSettings:
+    r: int = 8
+    alpha: int = 16
+    dropout: float = 0.05
+    target_modules: tuple[str, ...] = ("q_proj", "v_proj")
+    learning_rate: float = 2e-4
+    batch_size: int = 4
+    max_length: int = 512  # prompt is cut from the left so that prompt + target fits
+    seed: int = 0
+
+
+def train_lora(
+    model, tokenizer, pairs: Sequence[tuple[str, str]], out_dir: str | Path, max_steps: int = 100,
+    settings: LoraSettings = LoraSettings(),
+):
+    """Fine-tune LoRA adapters on ``pairs`` of (rendered prompt, target text) for ``max_steps`` steps.
+
+    Returns the trained ``PeftModel`` (``model`` is modified in place: peft wraps its layers). The target gets
+    the tokenizer's EOS appended so the model learns to stop.
+    """
+    if not pairs:
+        raise LLMKBError("no (prompt, target) pairs to train on; build them from the training samples first")
+    out_dir = Path(out_dir)
+    dataset = Dataset.from_list([_tokenize(tokenizer, p, t, settings.max_length) for p, t in pairs])
+    config = LoraConfig(
+        r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
+        target_modules=list(settings.target_modules), task_type="CAUSAL_LM",
+    )
+    peft_model = get_peft_model(model, config)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    args = TrainingArguments(
+        output_dir=str(tmp / "trainer"), max_steps=max_steps, per_device_train_batch_size=settings.batch_size,
+        learning_rate=settings.learning_rate, logging_steps=1, save_strategy="no", report_to=[], use_cpu=True,
+        seed=settings.seed, remove_unused_columns=False, disable_tqdm=max_steps < 10,
+    )
+    collator = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100)
+    trainer = Trainer(model=peft_model, args=args, train_dataset=dataset, data_collator=collator)
+    trainer.train()
+    peft_model.eval()
+    try:
+        peft_model.save_pretrained(tmp)
+        (tmp / "training_args.json").write_text(args.to_json_string())
+        (tmp / "lora_settings.json").write_text(json.dumps(dataclasses.asdict(settings), indent=2))
+        losses = [{"step": e["step"], "loss": e["loss"]} for e in trainer.state.log_history if "loss" in e]
+        (tmp / "loss_curve.json").write_text(json.dumps(losses, indent=2))
+        shutil.rmtree(tmp / "trainer", ignore_errors=True)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        tmp.rename(out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return peft_model
+
+
+def load_lora(model, adapter_dir: str | Path, merge: bool = False):
+    """``model`` with the adapter saved in ``adapter_dir``; ``merge=True`` folds it into plain linear layers."""
+    adapter_dir = Path(adapter_dir)
+    if not (adapter_dir / "adapter_config.json").is_file():
+        raise ModelError(f"{adapter_dir} holds no LoRA adapter (adapter_config.json missing); run train_lora first")
+    try:
+        tuned = PeftModel.from_pretrained(model, adapter_dir)
+    except Exception as error:  # shape mismatch when the adapter was trained on another base model, etc.
+        raise ModelError(f"cannot apply the adapter in {adapter_dir}: {error}; was it trained on this base model?") from error
+    tuned = tuned.merge_and_unload() if merge else tuned
+    return tuned.eval()
+
+
+def _tokenize(tokenizer, prompt: str, target: str, max_length: int) -> dict:
+    target_ids = tokenizer.encode(target + (tokenizer.eos_token or ""), add_special_tokens=False)[:max_length]
+    prompt_ids = tokenizer.encode(prompt, add_special_tokens=False)
+    prompt_ids = prompt_ids[max(0, len(prompt_ids) - (max_length - len(target_ids))) :]
+    ids = prompt_ids + target_ids
+    return {"input_ids": ids, "attention_mask": [1] * len(ids), "labels": [-100] * len(prompt_ids) + target_ids}

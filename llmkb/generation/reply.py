@@ -1,0 +1,80 @@
+"""Write the conversational reply that goes with the final recommendation list.
+
+The LLM is prompted with the dialogue and the chosen items (as the only candidates, with their KB documents if
+given) and asked to recommend them; the output is then aligned with the list by ``llmkb.postprocess``, so the
+reply never names a movie outside the list, and falls back to a template when the LLM names none.
+
+>>> reply = write_reply(model, tokenizer, sample.context, final_items[:3], catalog)
+>>> reply.text, reply.named_ids, reply.templated
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+
+import torch
+
+from llmkb.data.records import CatalogItem, Turn
+from llmkb.generation.prompt import PromptBudget, build_prompt
+from llmkb.postprocess import AlignedReply, TitleMatcher, align_reply
+
+MAX_NEW_TOKENS = 40
+_SPEAKER_LABEL = re.compile(r"^[ \t]*\**(?:the\s+)?(?:seeker|recommender|assistant|user|system)\**[ \t]*:\**[ \t]*", re.I | re.M)
+
+
+def clean_generation(text: str) -> str:
+    r"""Drop speaker labels ("Recommender:", "The Seeker:") that small models copy from the transcript, and keep
+    the first paragraph only (they tend to go on writing further turns).
+
+    >>> clean_generation("Recommender: Try Heat (1995).\n\nSeeker: thanks")
+    'Try Heat (1995).'
+    """
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", _SPEAKER_LABEL.sub("", text)) if p.strip()]
+    return paragraphs[0] if paragraphs else ""
+
+
+@torch.no_grad()
+def generate_text(
+    model, tokenizer, prompt: str, max_new_tokens: int = MAX_NEW_TOKENS, temperature: float = 0.0, seed: int = 0
+) -> str:
+    """The model's continuation of a rendered ``prompt``: greedy when ``temperature`` is 0, else sampled with ``seed``
+    (without touching the global RNG)."""
+    inputs = tokenizer(prompt, add_special_tokens=False, return_tensors="pt").to(next(model.parameters()).device)
+    options = dict(max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+    if temperature > 0:
+        options.update(do_sample=True, temperature=temperature, top_p=0.95)
+    else:
+        options.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        output = model.generate(**inputs, **options)
+    return tokenizer.decode(output[0, inputs.input_ids.shape[1] :], skip_special_tokens=True).strip()
+
+
+def reply_task(items: Sequence[CatalogItem]) -> str:
+    names = ", ".join(item.display for item in items)
+    return f"Reply to the seeker in one or two short, friendly sentences that recommend {names}. Name no other movie."
+
+
+def write_reply(
+    model,
+    tokenizer,
+    dialogue: Sequence[Turn],
+    items: Sequence[CatalogItem],
+    catalog: Iterable[CatalogItem] | TitleMatcher,
+    documents: Mapping[str, str] | None = None,
+    preferences: str | Sequence[str] = (),
+    max_new_tokens: int = MAX_NEW_TOKENS,
+    temperature: float = 0.0,
+    seed: int = 0,
+    budget: PromptBudget = PromptBudget(),
+) -> AlignedReply:
+    """Generate a reply recommending ``items`` (the final list, best first) and align it with them.
+
+    ``documents``: optional item id → compact KB document, shown to the model as evidence.
+    """
+    docs = [(item.display, (documents or {}).get(item.item_id, "")) for item in items]
+    prompt = build_prompt(tokenizer, dialogue, docs, preferences, task=reply_task(items), budget=budget)
+    raw = generate_text(model, tokenizer, prompt.text, max_new_tokens, temperature, seed)
+    return align_reply(clean_generation(raw), items, catalog)

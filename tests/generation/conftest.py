@@ -1,0 +1,13 @@
+import pytest
+
+from tiny_llm import tiny_llama, tiny_tokenizer
+
+
+@pytest.fixture(scope="session")
+def tokenizer():
+    return tiny_tokenizer()
+
+
+@pytest.fixture()
+def model(tokenizer):
+    return tiny_llama(len(tokenizer))

@@ -1,0 +1,30 @@
+import pytest
+import torch
+from tiny_llm import tiny_llama
+
+from llmkb.errors import ModelError
+from llmkb.generation.llm import load_llm
+
+
+def test_loads_a_local_hf_directory_in_eval_float32(tokenizer, tmp_path):
+    saved = tiny_llama(len(tokenizer))
+    saved.to(torch.float16).save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    model, loaded_tokenizer = load_llm(tmp_path)
+    assert model.dtype == torch.float32 and not model.training
+    assert loaded_tokenizer.encode("Heat") == tokenizer.encode("Heat")
+    assert loaded_tokenizer.pad_token is not None
+
+
+@pytest.mark.parametrize("name", ["missing", "notes.txt", "empty-dir"])
+def test_bad_paths_raise_model_error_saying_what_to_pass(tmp_path, name):
+    (tmp_path / "notes.txt").write_text("not a model")
+    (tmp_path / "empty-dir").mkdir()
+    with pytest.raises(ModelError, match="HF model directory"):
+        load_llm(tmp_path / name)
+
+
+def test_unloadable_directory_raises_model_error(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(ModelError, match="cannot load a causal LM"):
+        load_llm(tmp_path)

@@ -1,0 +1,49 @@
+import json
+
+import pytest
+import torch
+from tiny_llm import tiny_llama
+
+from llmkb.errors import LLMKBError, ModelError
+from llmkb.generation.lora import LoraSettings, _tokenize, load_lora, train_lora
+
+PAIRS = [("<|im_start|>user\nscary?<|im_end|>\n<|im_start|>assistant\n", "Alien (1979)"),
+         ("<|im_start|>user\ncrime?<|im_end|>\n<|im_start|>assistant\n", "Heat (1995)")]
+
+
+def test_loss_only_on_target_tokens_and_prompt_cut_from_the_left(tokenizer):
+    row = _tokenize(tokenizer, "abcdefgh", "XY", max_length=6)
+    assert row["input_ids"] == tokenizer.encode("fghXY", add_special_tokens=False) + [tokenizer.eos_token_id]
+    assert row["labels"] == [-100] * 3 + tokenizer.encode("XY", add_special_tokens=False) + [tokenizer.eos_token_id]
+
+
+def test_train_two_steps_save_and_reload(tokenizer, tmp_path):
+    model = tiny_llama(len(tokenizer))
+    settings = LoraSettings(r=4, alpha=8, dropout=0.0, learning_rate=5e-2, batch_size=2)
+    tuned = train_lora(model, tokenizer, PAIRS, tmp_path / "adapter", max_steps=2, settings=settings)
+    out = tmp_path / "adapter"
+    assert {"adapter_config.json", "adapter_model.safetensors", "training_args.json", "loss_curve.json",
+            "lora_settings.json"} <= {p.name for p in out.iterdir()}
+    curve = json.loads((out / "loss_curve.json").read_text())
+    assert [e["step"] for e in curve] == [1, 2] and all(e["loss"] > 0 for e in curve)
+    assert json.loads((out / "training_args.json").read_text())["max_steps"] == 2
+    trained = {n: p for n, p in tuned.named_parameters() if p.requires_grad}
+    assert trained and all("lora_" in n for n in trained)  # only the adapters train
+    assert any(p.abs().sum() > 0 for n, p in trained.items() if "lora_B" in n)  # B starts at zero; steps moved it
+
+    ids = torch.tensor([tokenizer.encode(PAIRS[0][0] + PAIRS[0][1], add_special_tokens=False)])
+    with torch.no_grad():
+        expected = tuned(ids).logits
+        reloaded = load_lora(tiny_llama(len(tokenizer)), out)
+        merged = load_lora(tiny_llama(len(tokenizer)), out, merge=True)
+        base = tiny_llama(len(tokenizer))(ids).logits
+        assert torch.allclose(reloaded(ids).logits, expected, atol=1e-5)
+        assert torch.allclose(merged(ids).logits, expected, atol=1e-4)
+        assert not torch.allclose(base, expected, atol=1e-4)
+
+
+def test_errors_say_what_to_do(tokenizer, tmp_path):
+    with pytest.raises(LLMKBError, match="no \\(prompt, target\\) pairs"):
+        train_lora(tiny_llama(len(tokenizer)), tokenizer, [], tmp_path / "x")
+    with pytest.raises(ModelError, match="run train_lora first"):
+        load_lora(tiny_llama(len(tokenizer)), tmp_path)
