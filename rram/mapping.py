@@ -1,0 +1,205 @@
+"""Map a layer's (pruned, sliced) weight matrix onto R×C crossbars and count what the periphery does.
+
+The physical matrix has rows = inputs and columns = outputs × slices × polarity, where
+slices = ceil(bits mapped / bits per cell) and polarity = 2 for differential pairs (or 1 plus one
+reference column per crossbar for offset encoding). It is tiled into R×C crossbars; empty tiles are
+not allocated. Inputs are fed bit-serially through ``dac_bits``-bit DACs (RRAM.md §3).
+
+Example::
+
+    >>> from rram.mapping import CrossbarConfig, map_layer
+    >>> m = map_layer("fc", 384, 1536, bits=8, config=CrossbarConfig())
+    >>> m.crossbars, m.adc_bits_max
+    (288, 9)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import Tensor
+
+ENCODINGS = ("differential", "offset")
+
+
+@dataclass(frozen=True)
+class CrossbarConfig:
+    """Crossbar geometry and periphery.
+
+    adc_bits: fixed ADC resolution, or None to derive it per crossbar as
+    min(adc_cap, ceil(log2(active rows)) + dac_bits + bits_per_cell − 1) (ISAAC-style).
+    signed_inputs: the DAC applies the sign by pulse polarity, so only input_bits − 1 magnitude
+    bits are streamed (NeuRRAM-style); otherwise all input_bits are streamed.
+    """
+
+    rows: int = 128
+    cols: int = 128
+    bits_per_cell: int = 2
+    encoding: str = "differential"
+    dac_bits: int = 1
+    input_bits: int = 8
+    signed_inputs: bool = False
+    adc_bits: int | None = None
+    adc_cap: int = 10
+    cols_per_adc: int = 128
+
+    def __post_init__(self) -> None:
+        if self.rows < 1 or self.cols < 2:
+            raise ValueError(f"crossbar {self.rows}x{self.cols}: need rows >= 1 and cols >= 2")
+        if self.encoding not in ENCODINGS:
+            raise ValueError(f"encoding={self.encoding!r}: use one of {ENCODINGS}")
+        if self.bits_per_cell < 1 or self.dac_bits < 1 or self.input_bits < 1:
+            raise ValueError("bits_per_cell, dac_bits and input_bits must be >= 1")
+        if not 1 <= self.cols_per_adc <= self.cols:
+            raise ValueError(f"cols_per_adc={self.cols_per_adc}: use 1..cols ({self.cols})")
+
+    def slices(self, bits: int) -> int:
+        return math.ceil(bits / self.bits_per_cell)
+
+    @property
+    def polarity(self) -> int:
+        return 2 if self.encoding == "differential" else 1
+
+    @property
+    def usable_cols(self) -> int:
+        """Weight columns per crossbar (offset encoding spends one on the reference)."""
+        return self.cols if self.encoding == "differential" else self.cols - 1
+
+    @property
+    def input_cycles(self) -> int:
+        streamed = max(1, self.input_bits - 1) if self.signed_inputs else self.input_bits
+        return math.ceil(streamed / self.dac_bits)
+
+    @property
+    def adcs_per_crossbar(self) -> int:
+        return math.ceil(self.cols / self.cols_per_adc)
+
+    def adc_resolution(self, active_rows: int) -> int:
+        if self.adc_bits is not None:
+            return self.adc_bits
+        need = math.ceil(math.log2(max(active_rows, 1))) + self.dac_bits + self.bits_per_cell - 1
+        return min(self.adc_cap, need)
+
+
+@dataclass
+class LayerMap:
+    """What one layer occupies and does per input vector (plain data, JSON-ready)."""
+
+    name: str
+    in_features: int
+    out_features: int
+    bits: int
+    slices: int
+    crossbars: int
+    programmed_cells: int
+    allocated_cells: int
+    input_cycles: int
+    active_rows: int  # summed over crossbars
+    active_cols: int  # summed over crossbars, reference columns included
+    dac_drives: int  # per input vector
+    adc_conversions: int  # per input vector
+    adcs: int
+    max_steps_per_adc: int  # conversions one ADC does per input cycle (latency)
+    conversions_by_bits: dict[int, int] = field(default_factory=dict)
+    adcs_by_bits: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def adc_bits_max(self) -> int:
+        return max(self.adcs_by_bits, default=0)
+
+    @property
+    def macs(self) -> int:
+        """Dense multiply-accumulates per input vector (the useful work, pruned or not)."""
+        return self.in_features * self.out_features
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _segment_any(x: Tensor, size: int, dim: int) -> Tensor:
+    """Logical OR over consecutive segments of ``size`` along ``dim`` (zero-padded at the end)."""
+    x = x.movedim(dim, -1)
+    n = math.ceil(x.shape[-1] / size)
+    x = torch.nn.functional.pad(x, (0, n * size - x.shape[-1]))
+    return x.reshape(*x.shape[:-1], n, size).any(-1).movedim(-1, dim)
+
+
+def _tile_sum(x: Tensor, size: int, dim: int) -> Tensor:
+    x = x.movedim(dim, -1)
+    n = math.ceil(x.shape[-1] / size)
+    x = torch.nn.functional.pad(x, (0, n * size - x.shape[-1]))
+    return x.reshape(*x.shape[:-1], n, size).sum(-1).movedim(-1, dim)
+
+
+def map_layer(
+    name: str, in_features: int, out_features: int, bits: int, config: CrossbarConfig, active: Tensor | None = None
+) -> LayerMap:
+    """Tile one [out, in] weight onto crossbars.
+
+    bits: weight bits programmed into cells (b_w dense, b_k for key codes). active: optional [out, in]
+    bool mask of weights that must be programmed (None = dense); a crossbar is allocated only if some
+    weight in it is active, and only its active rows/columns are driven and converted.
+    """
+    if active is not None and tuple(active.shape) != (out_features, in_features):
+        raise ValueError(f"{name}: active mask {tuple(active.shape)} != weight shape ({out_features}, {in_features})")
+    c = config
+    s = c.slices(bits)
+    per_out = s * c.polarity
+    phys_cols = out_features * per_out
+    n_ct = math.ceil(phys_cols / c.usable_cols)
+    # first/last output channel touching each column tile
+    tile_lo = torch.arange(n_ct) * c.usable_cols
+    out_lo = tile_lo // per_out
+    out_hi = (torch.minimum(tile_lo + c.usable_cols, torch.tensor(phys_cols)) - 1) // per_out
+    if active is None:
+        rows_in_tile = torch.ones(in_features, n_ct, dtype=torch.bool)  # [in, n_ct]
+        out_in_rowtile = torch.ones(math.ceil(in_features / c.rows), out_features, dtype=torch.bool)
+        programmed = in_features * phys_cols
+    else:
+        a = active.to(torch.bool).T.contiguous()  # [in, out]
+        cs = torch.nn.functional.pad(a.to(torch.int32).cumsum(1), (1, 0))  # [in, out+1]
+        rows_in_tile = (cs[:, out_hi + 1] - cs[:, out_lo]) > 0
+        out_in_rowtile = _segment_any(a, c.rows, dim=0)  # [n_rt, out]
+        programmed = int(a.sum()) * per_out
+    act_rows = _tile_sum(rows_in_tile.to(torch.int64), c.rows, dim=0)  # [n_rt, n_ct]
+    col_active = out_in_rowtile.repeat_interleave(per_out, dim=1).to(torch.int64)  # [n_rt, phys_cols]
+    act_cols = _tile_sum(col_active, c.usable_cols, dim=1)  # [n_rt, n_ct]
+    used = act_cols > 0
+    if c.encoding == "offset":
+        act_cols = act_cols + used.to(torch.int64)  # one reference column per allocated crossbar
+        programmed += int(act_rows[used].sum())
+    cycles = c.input_cycles
+    conv_by_bits: dict[int, int] = {}
+    adcs_by_bits: dict[int, int] = {}
+    for r, k in zip(act_rows[used].tolist(), act_cols[used].tolist()):
+        b = c.adc_resolution(r)
+        conv_by_bits[b] = conv_by_bits.get(b, 0) + k * cycles
+        adcs_by_bits[b] = adcs_by_bits.get(b, 0) + c.adcs_per_crossbar
+    n_xbar = int(used.sum())
+    max_cols = int(act_cols.max()) if n_xbar else 0
+    return LayerMap(
+        name=name,
+        in_features=in_features,
+        out_features=out_features,
+        bits=bits,
+        slices=s,
+        crossbars=n_xbar,
+        programmed_cells=programmed,
+        allocated_cells=n_xbar * c.rows * c.cols,
+        input_cycles=cycles,
+        active_rows=int(act_rows[used].sum()),
+        active_cols=int(act_cols[used].sum()),
+        dac_drives=int(act_rows[used].sum()) * cycles,
+        adc_conversions=sum(conv_by_bits.values()),
+        adcs=n_xbar * c.adcs_per_crossbar,
+        max_steps_per_adc=math.ceil(max_cols / c.adcs_per_crossbar),
+        conversions_by_bits=dict(sorted(conv_by_bits.items())),
+        adcs_by_bits=dict(sorted(adcs_by_bits.items())),
+    )
+
+
+def count_crossbars(shapes: list[tuple[int, int]], bits: int, config: CrossbarConfig) -> int:
+    """Dense crossbar count for a list of (in_features, out_features) layer shapes."""
+    return sum(map_layer(f"l{i}", i_f, o_f, bits, config).crossbars for i, (i_f, o_f) in enumerate(shapes))
