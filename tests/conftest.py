@@ -1,12 +1,8 @@
 import os
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))  # tiny_data and other test helpers
-
-from tiny_data import write_tiny_data  # noqa: E402
+from tiny_data import write_tiny_data  # tests/ is on sys.path (pytest's default import mode)
 
 REPO = Path(__file__).resolve().parents[1]
 MIRROR = Path(os.environ.get("LLMKB_DATA_SOURCE") or REPO.parent / "shared" / "data")

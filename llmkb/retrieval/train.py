@@ -79,7 +79,7 @@ def train_retriever(dataset: Dataset, base: DenseRetriever, out: Path, config: T
     args = SentenceTransformerTrainingArguments(
         output_dir=str(out / "checkpoints"), max_steps=config.max_steps,
         per_device_train_batch_size=config.batch_size, learning_rate=config.learning_rate,
-        warmup_ratio=config.warmup_ratio, batch_sampler=BatchSamplers.NO_DUPLICATES, seed=config.seed,
+        warmup_steps=config.warmup_ratio, batch_sampler=BatchSamplers.NO_DUPLICATES, seed=config.seed,
         eval_strategy="steps", eval_steps=config.eval_steps, save_strategy="steps", save_steps=config.eval_steps,
         save_total_limit=2, load_best_model_at_end=True, metric_for_best_model="eval_valid_cosine_recall@50",
         greater_is_better=True, logging_steps=10, report_to="none", use_cpu=True, dataloader_num_workers=0,
