@@ -54,7 +54,7 @@ def training_rows(samples: list[Sample], retriever: DenseRetriever, hard_negativ
 
 
 def ir_evaluator(samples: list[Sample], retriever: DenseRetriever, name: str):
-    from sentence_transformers.evaluation import InformationRetrievalEvaluator
+    from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
 
     return InformationRetrievalEvaluator(
         queries={s.sample_id: retriever.query_builder.build(s.context) for s in samples},
@@ -68,8 +68,8 @@ def train_retriever(dataset: Dataset, base: DenseRetriever, out: Path, config: T
     """Fine-tune ``base.model`` on ``dataset``'s training split; writes ``out/model`` and ``out/training.json``."""
     from datasets import Dataset as HFDataset
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
-    from sentence_transformers.losses import MultipleNegativesRankingLoss
-    from sentence_transformers.training_args import BatchSamplers
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+    from sentence_transformers.base.sampler import BatchSamplers
 
     started = time.time()
     train = dataset.samples("train", "std")

@@ -6,7 +6,7 @@ import warnings
 
 import pytest
 from sentence_transformers import SentenceTransformer
-from sentence_transformers.models import Pooling, Transformer
+from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
 from transformers import BertConfig, BertModel, BertTokenizerFast
 
 from llmkb.data import load_dataset
@@ -26,7 +26,7 @@ def tiny_bert_dir(tmp_path_factory, tiny_root):
     BertModel(config).save_pretrained(folder / "bert")
     tokenizer.save_pretrained(folder / "bert")
     transformer = Transformer(str(folder / "bert"), max_seq_length=64)
-    model = SentenceTransformer(modules=[transformer, Pooling(transformer.get_word_embedding_dimension())], device="cpu")
+    model = SentenceTransformer(modules=[transformer, Pooling(transformer.get_embedding_dimension())], device="cpu")
     model.save(str(folder / "st"))
     return folder / "st"
 
