@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -44,10 +45,12 @@ class KnowledgeGraph:
     relations: dict[int, str]  # relation id → readable phrase ("director", "music composer", ...)
     edges: dict[int, list[tuple[int, int]]]  # head id → [(relation id, tail id)], self-loops removed
 
+    @cached_property
+    def _ids_by_uri(self) -> dict[str, int]:
+        return {uri: entity for entity, uri in self.uris.items()}
+
     def entity_id(self, uri: str) -> int | None:
-        if not hasattr(self, "_by_uri"):
-            self._by_uri = {u: i for i, u in self.uris.items()}
-        return self._by_uri.get(uri)
+        return self._ids_by_uri.get(uri)
 
     def name(self, entity: int) -> str:
         return uri_name(self.uris.get(entity, str(entity)))

@@ -9,6 +9,7 @@ Sample id: ``"<dialogue id>:<turn index>"`` (ReDial: conversationId; INSPIRED: l
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 from llmkb.data.records import RECOMMENDER, Dialogue, Sample
@@ -30,6 +31,11 @@ def build_samples(dialogues: Iterable[Dialogue], protocol: str = "std") -> list[
                                           dialogue.turns[:index], gold, gold_turn=turn))
             earlier.update(turn.items)
     return samples
+
+
+def mention_counts(dialogues: Iterable[Dialogue]) -> Counter:
+    """Item → number of turns that mention it (use training dialogues only: counts feed popularity)."""
+    return Counter(item for dialogue in dialogues for turn in dialogue.turns for item in turn.items)
 
 
 def count_pairs(samples: Iterable[Sample]) -> int:

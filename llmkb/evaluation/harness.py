@@ -6,7 +6,6 @@ Report: the protocol, the metrics, the command line, the model paths and the dat
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from dataclasses import dataclass, field

@@ -9,14 +9,14 @@ the harness completes every list to exactly 50 distinct catalogue ids.
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 from llmkb.data.dataset import Dataset
 from llmkb.data.records import Sample
-from llmkb.kb import build_dictionaries, build_kb, load_kb
+from llmkb.data.samples import mention_counts
+from llmkb.kb import build_kb, load_kb
 from llmkb.paths import artifacts_dir
-from llmkb.retrieval import DenseRetriever, PreferenceDetector, QueryBuilder, QueryConfig
+from llmkb.retrieval import DenseRetriever, QueryBuilder, QueryConfig
 
 SYSTEMS = ("popularity", "copy-context", "bm25", "retriever-zeroshot", "retriever")
 CANDIDATES = 100
@@ -24,7 +24,7 @@ CANDIDATES = 100
 
 def popularity_ranking(dataset: Dataset) -> list[str]:
     """The whole catalogue by mention count in the training split (ties by id, so it is deterministic)."""
-    counts = Counter(item for d in dataset.train for t in d.turns for item in t.items)
+    counts = mention_counts(dataset.train)
     return sorted(dataset.catalog, key=lambda item: (-counts[item], item))
 
 
@@ -50,7 +50,7 @@ class BM25:
         self.retriever = bm25s.BM25()
         self.retriever.index(bm25s.tokenize([doc.text for doc in documents], stopwords="en", show_progress=False),
                              show_progress=False)
-        self.builder = QueryBuilder(dataset.catalog, PreferenceDetector(build_dictionaries(dataset)), query)
+        self.builder = QueryBuilder.for_dataset(dataset, query)
 
     def rank(self, samples: list[Sample]) -> list[list[str]]:
         import bm25s

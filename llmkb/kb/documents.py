@@ -13,6 +13,7 @@ from itertools import combinations
 
 from llmkb.data.dataset import Dataset
 from llmkb.data.records import CatalogItem, Dialogue
+from llmkb.data.samples import mention_counts
 from llmkb.kb.dictionaries import METADATA_RELATIONS
 
 # How a relation reads in a document, in the order documents list them; others read "<relation>: values".
@@ -90,7 +91,7 @@ def build_documents(dataset: Dataset, co_mention_dialogues: list[Dialogue]) -> l
             for tail in item_facts[item].get(relation, []):
                 by_entity.setdefault(tail, []).append(item)
     co_mentions = co_mention_counts(co_mention_dialogues)
-    popularity = Counter(item for d in co_mention_dialogues for t in d.turns for item in t.items)
+    popularity = mention_counts(co_mention_dialogues)
 
     documents = []
     for item_id, item in catalog.items():

@@ -10,11 +10,10 @@ returns exactly k distinct catalogue items, and writes a reply that names only i
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llmkb.data import load_dataset
+from llmkb.data import load_dataset, mention_counts
 from llmkb.data.records import RECOMMENDER, SEEKER, CatalogItem, Turn
 from llmkb.errors import LLMKBError
 from llmkb.evaluation.systems import default_finetuned_path, popularity_ranking
@@ -57,8 +56,7 @@ class Recommender:
         self.retriever_path = path
         self.retriever = DenseRetriever.for_dataset(self.dataset, path, progress=progress)
         self.evidence = {doc.item_id: doc.text for doc in self.retriever.documents}
-        counts = Counter(item for d in self.dataset.train for t in d.turns for item in t.items)
-        self.matcher = TitleMatcher(self.dataset.catalog.values(), popularity=counts)
+        self.matcher = TitleMatcher(self.dataset.catalog.values(), popularity=mention_counts(self.dataset.train))
         self.fallback = popularity_ranking(self.dataset)
 
     def user_turn(self, history: list[Turn], message: str) -> list[Turn]:

@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 
 from llmkb.data.records import SEEKER, CatalogItem, Turn
-from llmkb.kb.dictionaries import MappingDictionaries
+from llmkb.data.dataset import Dataset
+from llmkb.kb.dictionaries import MappingDictionaries, build_dictionaries
 
 NEGATIVE = re.compile(r"\b(didn'?t|did not|don'?t|do not|not a fan|hate[ds]?|dislike[ds]?|boring|awful|terrible|"
                       r"wasn'?t|isn'?t|worst|overrated|couldn'?t stand)\b", re.I)
@@ -74,11 +75,15 @@ class PreferenceDetector:
 
 
 class QueryBuilder:
-    """>>> QueryBuilder(catalog, PreferenceDetector(dictionaries)).build(sample.context)   # doctest: +SKIP"""
+    """>>> QueryBuilder.for_dataset(load_dataset("redial")).build(sample.context)   # doctest: +SKIP"""
 
     def __init__(self, catalog: dict[str, CatalogItem], detector: PreferenceDetector | None,
                  config: QueryConfig = QueryConfig()):
         self.catalog, self.detector, self.config = catalog, detector, config
+
+    @classmethod
+    def for_dataset(cls, dataset: Dataset, config: QueryConfig = QueryConfig()) -> "QueryBuilder":
+        return cls(dataset.catalog, PreferenceDetector(build_dictionaries(dataset)), config)
 
     def build(self, context: tuple[Turn, ...] | list[Turn]) -> str:
         c = self.config

@@ -14,12 +14,12 @@ import numpy as np
 from llmkb.data.dataset import Dataset
 from llmkb.data.records import Turn
 from llmkb.errors import ModelError
-from llmkb.kb import build_dictionaries, build_kb, load_kb
+from llmkb.kb import build_kb, load_kb
 from llmkb.kb.documents import KBDocument
 from llmkb.models import default_retriever_path
 from llmkb.paths import artifacts_dir
 from llmkb.retrieval.index import DenseIndex, model_fingerprint, texts_fingerprint
-from llmkb.retrieval.query import PreferenceDetector, QueryBuilder, QueryConfig
+from llmkb.retrieval.query import QueryBuilder, QueryConfig
 
 MAX_SEQ_LENGTH = 128  # tokens; documents average about 130 tokens, and 2 CPU cores set the budget
 
@@ -63,7 +63,7 @@ class DenseRetriever:
         model_path = Path(model_path) if model_path is not None else default_retriever_path()
         model = load_encoder(model_path)
         documents = load_kb(build_kb(dataset)[0])
-        builder = QueryBuilder(dataset.catalog, PreferenceDetector(build_dictionaries(dataset)), query)
+        builder = QueryBuilder.for_dataset(dataset, query)
         cache = artifacts_dir() / "index" / dataset.name / f"{model_fingerprint(model_path)[:16]}-{index_kind}"
         return cls(model, model_path, documents, builder, index_kind, cache, progress)
 

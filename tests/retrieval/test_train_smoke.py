@@ -10,8 +10,8 @@ from sentence_transformers.sentence_transformer.modules import Pooling, Transfor
 from transformers import BertConfig, BertModel, BertTokenizerFast
 
 from llmkb.data import load_dataset
-from llmkb.kb import build_dictionaries, build_kb, load_kb
-from llmkb.retrieval import DenseRetriever, PreferenceDetector, QueryBuilder
+from llmkb.kb import build_kb, load_kb
+from llmkb.retrieval import DenseRetriever, QueryBuilder
 from llmkb.retrieval.train import TrainConfig, train_retriever, training_rows
 
 
@@ -37,7 +37,7 @@ def test_two_training_steps_write_a_model_and_a_curve(tiny_root, tiny_bert_dir, 
         dataset = load_dataset("inspired", tiny_root)
         documents = load_kb(build_kb(dataset, tmp_path / "kb")[0])
     model = SentenceTransformer(str(tiny_bert_dir), device="cpu")
-    builder = QueryBuilder(dataset.catalog, PreferenceDetector(build_dictionaries(dataset)))
+    builder = QueryBuilder.for_dataset(dataset)
     base = DenseRetriever(model, tiny_bert_dir, documents, builder, progress=False)
 
     rows = training_rows(dataset.samples("train"), base, hard_negatives=True, seed=0)
