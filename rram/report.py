@@ -41,6 +41,8 @@ class Report:
     results: list[MethodResult]
     reference: str = "dense"
     meta: dict = field(default_factory=dict)
+    tolerance: float | None = None  # "equal accuracy": within this of the reference (see operating_points)
+    relative_tolerance: bool = True  # tolerance as a fraction of the reference's accuracy
 
     def get(self, name: str) -> MethodResult:
         for r in self.results:
@@ -82,10 +84,72 @@ class Report:
         return {"ours": ours, "baseline": best.name, **self.ratios(ours, best.name),
                 "accuracy_change_vs_dense": self.ratios(ours).get("accuracy_change")}
 
+    @staticmethod
+    def family(r: MethodResult) -> str:
+        """The method a result belongs to (its config's method name; else the label before the first "-")."""
+        return (r.config.get("method") or {}).get("name") or r.name.split("-")[0]
+
+    def within(self, r: MethodResult, tolerance: float, relative: bool = True) -> bool:
+        """Whether ``r`` is at most ``tolerance`` (a fraction of the reference if ``relative``) worse than the reference."""
+        ref = self.get(self.reference).accuracy
+        if r.accuracy is None or ref is None:
+            return False
+        slack = tolerance * abs(ref) if relative else tolerance
+        sign = 1 if self.higher_is_better else -1
+        return sign * (r.accuracy - ref) >= -slack - 1e-12
+
+    def operating_points(self, tolerance: float | None = None, relative: bool | None = None) -> dict[str, MethodResult]:
+        """Per method family, its most aggressive setting that keeps accuracy within tolerance of the reference.
+
+        Most aggressive = highest TOPS/W (least energy per token), ties → fewest crossbars. The reference
+        itself is the "dense" family's point. Families with no setting within tolerance are absent.
+        """
+        tol = self.tolerance if tolerance is None else tolerance
+        rel = self.relative_tolerance if relative is None else relative
+        if tol is None:
+            raise ValueError("operating_points needs a tolerance (Report.tolerance or the argument)")
+        best: dict[str, MethodResult] = {}
+        for r in self.results:
+            if not self.within(r, tol, rel):
+                continue
+            f = self.family(r)
+            key = (r.cost["tops_per_w"], -r.cost["crossbars"])
+            if f not in best or key > (best[f].cost["tops_per_w"], -best[f].cost["crossbars"]):
+                best[f] = r
+        return best
+
+    def equal_accuracy(self, ours: str = "reconstruct", tolerance: float | None = None,
+                       relative: bool | None = None) -> dict | None:
+        """Ours vs every baseline at equal accuracy: each at its operating point (see ``operating_points``).
+
+        ``baseline`` is the strongest one: the highest TOPS/W at its operating point. Returns None when
+        no tolerance is set or ours has no setting within tolerance.
+        """
+        tol = self.tolerance if tolerance is None else tolerance
+        rel = self.relative_tolerance if relative is None else relative
+        if tol is None:
+            return None
+        points = self.operating_points(tol, rel)
+        if ours not in points:
+            return None
+        o = points[ours]
+        others = {f: r for f, r in points.items() if f != ours}
+        per = {f: {"point": r.name, "accuracy": r.accuracy, **self.ratios(o.name, r.name)} for f, r in others.items()}
+        strongest = max(others.values(), key=lambda r: (r.cost["tops_per_w"], -r.cost["crossbars"])) if others else None
+        return {
+            "tolerance": tol, "relative": rel, "ours": o.name, "ours_accuracy": o.accuracy,
+            "baseline": strongest.name if strongest else None,
+            **({k: v for k, v in self.ratios(o.name, strongest.name).items() if k != "accuracy_change"} if strongest else {}),
+            "accuracy_change_vs_dense": self.ratios(o.name).get("accuracy_change"),
+            "points": {f: r.name for f, r in points.items()}, "per_baseline": per,
+            "missing": sorted({self.family(r) for r in self.results} - set(points)),
+        }
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["ratios_vs_dense"] = {r.name: self.ratios(r.name) for r in self.results if r.name != self.reference}
         d["headline"] = self.headline() if any(r.name == "reconstruct" for r in self.results) else None
+        d["equal_accuracy"] = self.equal_accuracy()
         return d
 
 
@@ -110,11 +174,29 @@ def markdown(report: Report, layers_of: str | None = "reconstruct", max_layers: 
             f"{c['tops_per_w']:.3f} | {c['gops_per_mm2']:.2f} | {_x(ra.get('compression_crossbars'))} | "
             f"{_x(ra.get('energy_efficiency'))} | {_x(ra.get('area_efficiency'))} |"
         )
+    eq = report.equal_accuracy()
+    if eq:
+        tol = f"{eq['tolerance']:.0%} relative" if eq["relative"] else f"{eq['tolerance']:g}"
+        lines += ["", f"## Equal accuracy (within {tol} of {report.reference})", "",
+                  f"Operating points (most aggressive setting within tolerance, per method): "
+                  + ", ".join(f"{f}: {n}" for f, n in eq["points"].items())
+                  + (f"; none within tolerance: {', '.join(eq['missing'])}" if eq["missing"] else "") + ".", "",
+                  f"| ours ({eq['ours']}) vs | its point | its accuracy | compression | energy eff. | area eff. |",
+                  "|---|---|---|---|---|---|"]
+        for f, row in eq["per_baseline"].items():
+            lines.append(f"| {f} | {row['point']} | {row['accuracy']:.4f} | {_x(row['compression_crossbars'])} | "
+                         f"{_x(row['energy_efficiency'])} | {_x(row['area_efficiency'])} |")
+        if eq["baseline"]:
+            lines += ["", f"**Headline** vs the strongest baseline at equal accuracy ({eq['baseline']}): "
+                      f"compression {_x(eq['compression_crossbars'])}, energy efficiency {_x(eq['energy_efficiency'])}, "
+                      f"area efficiency {_x(eq['area_efficiency'])}; accuracy change vs dense {eq['accuracy_change_vs_dense']:+.4f}."]
     head = report.headline() if any(r.name == "reconstruct" for r in report.results) else None
-    if head:
+    if head and not eq:
         lines += ["", f"**Headline** vs strongest equally-accurate baseline ({head['baseline']}): "
                   f"compression {_x(head['compression_crossbars'])}, energy efficiency {_x(head['energy_efficiency'])}, "
                   f"area efficiency {_x(head['area_efficiency'])}; accuracy change vs dense {head['accuracy_change_vs_dense']:+.4f}."]
+    if layers_of and eq and not any(r.name == layers_of for r in report.results):
+        layers_of = eq["ours"]
     if layers_of and any(r.name == layers_of for r in report.results):
         rows = report.get(layers_of).layers[:max_layers]
         lines += ["", f"## Per-layer ({layers_of}, first {len(rows)})", "",

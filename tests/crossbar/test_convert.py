@@ -118,3 +118,26 @@ def test_retrain_reduces_loss_and_ends_key_only():
     layer = model[0]
     assert float(layer.lam) == 0.0 and not layer.training
     assert torch.allclose(layer(x), F.linear(x, layer.target_weight(0.0), layer.bias))
+
+
+def test_sweep_configs_labels_and_methods():
+    from rram.experiment import sweep_configs
+
+    cfgs = sweep_configs(key_bits=[2, 4], sparsities=[0.1], prune_fractions=[0.0, 0.25])
+    assert set(cfgs) == {"dense", "reconstruct-2b", "reconstruct-4b", "reconstruct-2b-p0.25", "reconstruct-4b-p0.25",
+                         "quantize-2b", "quantize-4b", "magnitude-0.1", "row-0.1", "column-0.1", "block-0.1"}
+    assert cfgs["reconstruct-2b-p0.25"].method.reconstruct.prune_fraction == 0.25
+    assert cfgs["row-0.1"].method.sparsity == 0.1
+    assert set(sweep_configs(methods=["quantize"])) == {"dense", "quantize-4b"}
+
+
+def test_run_methods_keeps_extra_metrics():
+    import torch
+
+    import rram
+    from rram.experiment import run_methods
+
+    base = torch.nn.Sequential(torch.nn.Linear(128, 8))
+    rep = run_methods(base, lambda m: {"accuracy": 1.0, "other": 2.0},
+                      {"dense": rram.RRAMConfig.build("dense")}, model_name="toy", metric="m", float_accuracy=True)
+    assert rep.results[0].extra["metrics"] == {"other": 2.0} and rep.meta["float_metrics"] == {"other": 2.0}

@@ -34,3 +34,40 @@ def test_write_all(tmp_path):
     assert data["headline"]["baseline"] == "block-0.5"
     assert "| reconstruct |" in files["md"].read_text()
     assert files["png"].stat().st_size > 1000
+
+
+def sweep_report():
+    def res(name, fam, acc, xb, tops):
+        return MethodResult(name, acc, cost(xb, tops, tops), config={"method": {"name": fam}})
+
+    return Report(model="toy", technology="isaac32", metric="recall", higher_is_better=True, tolerance=0.01, results=[
+        res("dense", "dense", 0.50, 100, 1.0),
+        res("reconstruct-4b", "reconstruct", 0.498, 50, 2.0),  # within 1% relative (0.495)
+        res("reconstruct-2b", "reconstruct", 0.40, 25, 4.0),  # too inaccurate
+        res("quantize-4b", "quantize", 0.49, 50, 2.0),  # too inaccurate
+        res("magnitude-0.1", "magnitude", 0.50, 100, 1.1),
+        res("magnitude-0.25", "magnitude", 0.496, 98, 1.2),
+    ])
+
+
+def test_operating_points_pick_the_most_aggressive_setting_within_tolerance():
+    r = sweep_report()
+    pts = r.operating_points()
+    assert {f: p.name for f, p in pts.items()} == {
+        "dense": "dense", "reconstruct": "reconstruct-4b", "magnitude": "magnitude-0.25"}
+    eq = r.equal_accuracy()
+    assert eq["ours"] == "reconstruct-4b" and eq["baseline"] == "magnitude-0.25"
+    assert eq["energy_efficiency"] == 2.0 / 1.2 and eq["compression_crossbars"] == 98 / 50
+    assert eq["missing"] == ["quantize"]
+    assert abs(eq["accuracy_change_vs_dense"] + 0.002) < 1e-12
+    # lower-is-better metrics: within 2% perplexity
+    ppl = Report(model="toy", technology="isaac32", metric="ppl", higher_is_better=False, results=r.results)
+    assert ppl.within(MethodResult("x", 0.509, {}), 0.02) and not ppl.within(MethodResult("x", 0.511, {}), 0.02)
+
+
+def test_equal_accuracy_in_written_report(tmp_path):
+    files = write_all(sweep_report(), tmp_path)
+    data = json.loads(files["json"].read_text())
+    assert data["equal_accuracy"]["baseline"] == "magnitude-0.25"
+    md = files["md"].read_text()
+    assert "Equal accuracy" in md and "none within tolerance: quantize" in md
