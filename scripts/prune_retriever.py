@@ -1,15 +1,17 @@
 #!/usr/bin/env python
 """Prune the MiniLM retriever onto simulated RRAM crossbars with every method; write a report.
 
-Accuracy: Recall@10 of seeker turn → next recommender turn among held-out ReDial validation pairs.
+Accuracy: Recall@50 (and @10) of the recommendation task on a validation split, through the
+evaluation harness (llmkb.evaluation), the pruned encoder re-encoding the whole KB. Retraining:
+in-batch contrastive loss on training-split (query, gold document) pairs.
 
-    python scripts/prune_retriever.py --out artifacts/rram/retriever --steps 50
+    python scripts/prune_retriever.py --out artifacts/rram/retriever --steps 30 --key-bits 3,4,5 --tolerance 0.01
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
+from pathlib import Path
 
 import rram_cli
 import rram_tasks
@@ -18,35 +20,31 @@ import rram_tasks
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default=None, help="sentence-transformers directory (default: packaged all-MiniLM-L6-v2)")
-    p.add_argument("--eval-pairs", type=int, default=500, help="held-out (query, response) pairs")
-    p.add_argument("--train-pairs", type=int, default=2000, help="training pairs for retraining")
+    p.add_argument("--dataset", choices=["inspired", "redial"], default="inspired")
+    p.add_argument("--split", default="valid", help="evaluation split (default valid)")
+    p.add_argument("--protocol", choices=["std", "dedup"], default="std")
+    p.add_argument("--metric", default="recall@50", help="harness metric used as the accuracy (default recall@50)")
     rram_cli.add_common(p)
     args = p.parse_args(argv)
 
-    from sentence_transformers import SentenceTransformer
+    from llmkb.models import default_retriever_path
+    from llmkb.retrieval.retriever import load_encoder
 
-    from rram.experiment import run_methods
-    from rram.report import write_all
+    path = Path(args.model) if args.model else default_retriever_path()
+    base = load_encoder(path).eval()
+    evaluate = rram_tasks.harness_recall(path, args.dataset, args.split, args.protocol, args.metric,
+                                         Path(args.out) / "runs")
 
-    path = args.model
-    if path is None:
-        from llmkb.models import default_retriever_path
+    def train_batches(steps: int) -> list:
+        pairs = rram_tasks.query_document_pairs(args.dataset, "train")
+        return rram_cli.batches(pairs, args.batch_size)[:steps]
 
-        path = str(default_retriever_path())
-    base = SentenceTransformer(path, device="cpu").eval()
-    evaluate = rram_tasks.recall_at_k(rram_tasks.dialogue_pairs("valid", args.eval_pairs))
-    rcfg = rram_cli.retrain_config(args)
-    retrain_with = None
-    if rcfg:
-        train = rram_cli.batches(rram_tasks.dialogue_pairs("train", args.train_pairs), args.batch_size)
-        retrain_with = (rram_tasks.contrastive_loss, train, rcfg)
-    report = run_methods(
-        base, evaluate, rram_cli.configs_from(args), model_name=f"all-MiniLM-L6-v2 ({path})",
-        metric="recall@10", higher_is_better=True, exclude=["*pooler*"], retrain_with=retrain_with, float_accuracy=True,
-        meta={"command": " ".join(sys.argv), "eval_pairs": args.eval_pairs, "steps": args.steps},
+    rram_cli.run_and_write(
+        args, base, evaluate, model_name=f"all-MiniLM-L6-v2 ({path})", metric=f"{args.metric} ({args.dataset}-{args.protocol} {args.split})",
+        higher_is_better=True, loss_fn=rram_tasks.contrastive_loss, train_batches=train_batches,
+        exclude=["*pooler*"], meta={"model_path": str(path), "dataset": args.dataset, "split": args.split,
+                                     "protocol": args.protocol},
     )
-    for kind, f in write_all(report, args.out).items():
-        print(f"wrote {f}")
 
 
 if __name__ == "__main__":

@@ -1,13 +1,19 @@
 """Task data, accuracy measures and training losses for the two packaged models (uses llmkb).
 
-Retriever: Recall@10 of dialogue context → next recommender turn among all held-out responses
-(ReDial validation), loss = in-batch contrastive (multiple negatives ranking) on training pairs.
+Retriever: Recall@10/50 of the recommendation task through the evaluation harness
+(``llmkb.evaluation.harness``: every sample's ranked list of 50 catalogue ids, PROTOCOLS.md metrics)
+with the pruned encoder re-encoding the whole KB; loss = in-batch contrastive (multiple negatives
+ranking) on training-split (query, gold document) pairs. Older measure kept: Recall@10 of seeker
+turn → next recommender turn among held-out ReDial pairs (``recall_at_k``).
 LLM: perplexity on held-out ReDial validation dialogues, loss = language-model loss on training ones.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
+import tempfile
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -24,6 +30,52 @@ def dialogue_pairs(split: str, limit: int, seed: int = 0) -> list[tuple[str, str
                 pairs.append((a.text, b.text))
     random.Random(seed).shuffle(pairs)
     return pairs[:limit]
+
+
+def harness_recall(model_path: str | Path, dataset_name: str = "inspired", split: str = "valid",
+                   protocol: str = "std", metric: str = "recall@50", out_dir: str | Path | None = None):
+    """evaluate(model) → {"accuracy": metric, plus every harness metric}, ranking with ``model`` as the encoder.
+
+    The harness writes each run's predictions and report under ``out_dir`` (default: a temporary folder).
+    """
+    from llmkb.data import load_dataset
+    from llmkb.evaluation.harness import Run, evaluate as run_harness
+    from llmkb.evaluation.systems import Dense
+    from llmkb.kb import build_kb, load_kb
+    from llmkb.retrieval import DenseRetriever, QueryBuilder
+    from llmkb.retrieval.retriever import MAX_SEQ_LENGTH
+
+    dataset = load_dataset(dataset_name)
+    documents = load_kb(build_kb(dataset)[0])
+    builder = QueryBuilder.for_dataset(dataset)
+    out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="rram-harness-"))
+    counter = itertools.count()
+
+    def evaluate(model) -> dict:
+        model.max_seq_length = MAX_SEQ_LENGTH
+        system = Dense(DenseRetriever(model, Path(model_path), documents, builder, cache_dir=None, progress=False))
+        run = Run(dataset=dataset_name, protocol=protocol, split=split, system="retriever-rram",
+                  models={"retriever": str(model_path)})
+        i = next(counter)
+        res = run_harness(dataset, run, system, out / f"run{i:02d}.predictions.jsonl", out / f"run{i:02d}.report.json",
+                          progress=False)
+        return {"accuracy": res["metrics"][metric], **res["metrics"]}
+
+    return evaluate
+
+
+def query_document_pairs(dataset_name: str = "inspired", split: str = "train", seed: int = 0) -> list[tuple[str, str]]:
+    """(query text, gold KB document text) pairs, one per (sample, gold), shuffled (the retriever's training data)."""
+    from llmkb.data import load_dataset
+    from llmkb.kb import build_kb, load_kb
+    from llmkb.retrieval import QueryBuilder
+
+    dataset = load_dataset(dataset_name)
+    text = {doc.item_id: doc.text for doc in load_kb(build_kb(dataset)[0])}
+    builder = QueryBuilder.for_dataset(dataset)
+    pairs = [(builder.build(s.context), text[g]) for s in dataset.samples(split, "std") for g in s.gold if g in text]
+    random.Random(seed).shuffle(pairs)
+    return pairs
 
 
 def dialogue_texts(split: str, limit: int) -> list[str]:
