@@ -16,7 +16,7 @@ from pathlib import Path
 
 from llmkb.data import load_dataset
 from llmkb.evaluation import Run, evaluate, make_system
-from llmkb.evaluation.systems import default_finetuned_path
+from llmkb.retrieval import finetuned_path
 from llmkb.paths import artifacts_dir
 
 
@@ -34,7 +34,7 @@ def main() -> None:
     report = evaluate(dataset, Run(args.dataset, args.protocol, "test", args.system), system,
                       out / "bench.predictions.jsonl", out / "bench.report.json", progress=False)
     seconds = time.perf_counter() - started
-    training = default_finetuned_path(args.dataset).parent / "training.json"
+    training = finetuned_path(args.dataset).parent / "training.json"
     result = {"benchmark": f"{args.dataset}-{args.protocol} test evaluation, {args.system}, index cached",
               "samples": report["metrics"]["samples"], "seconds": round(seconds, 1),
               "training_seconds": json.loads(training.read_text())["seconds"] if training.is_file() else None,

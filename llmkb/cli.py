@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import warnings
 from pathlib import Path
 
 from llmkb.errors import LLMKBError
+from llmkb.evaluation.rag import RAG_SYSTEMS
 from llmkb.evaluation.systems import SYSTEMS
 from llmkb.paths import data_dir
 
@@ -89,17 +91,39 @@ def cmd_kb_show(args) -> None:
     print(f"[{doc.item_id}] {doc.text}")
 
 
+def _recommender(args, use_llm: bool = True, **overrides):
+    from llmkb.pipeline import Recommender, RecommenderConfig
+
+    config = RecommenderConfig(
+        dataset=args.dataset, retriever=args.retriever, llm=args.llm, use_llm=use_llm and not args.no_llm,
+        lora=args.lora, weights=getattr(args, "weights", None), llm_candidates=args.llm_candidates,
+        data_dir=args.data_dir, **overrides)
+    return Recommender(config)
+
+
 def cmd_evaluate(args) -> None:
     from llmkb.evaluation import Run, evaluate, make_system
+    from llmkb.evaluation.rag import make_rag_system
     from llmkb.paths import artifacts_dir
     from llmkb.retrieval import QueryConfig
 
     dataset = _dataset(args)
     stem = f"{args.dataset}-{args.protocol}-{args.split}-{args.system}" + ("-excl" if args.exclude_mentioned else "")
+    stem += "-lora" if args.lora else ""
     predictions = args.predictions or artifacts_dir() / "runs" / f"{stem}.predictions.jsonl"
     report = args.report or predictions.with_name(f"{stem}.report.json")
-    system = make_system(args.system, dataset, args.retriever, QueryConfig.parse(args.query))
     models = {"retriever": str(args.retriever)} if args.retriever else {}
+    if args.system in RAG_SYSTEMS:
+        recommender = _recommender(args, use_llm=args.system != "rag-no-llm")
+        system = make_rag_system(args.system, recommender, dataset, args.protocol, args.split,
+                                 tune_samples=args.tune_samples)
+        models = {"setup": recommender.setup, "retriever": str(recommender.retriever_path),
+                  "llm": str(args.llm or "packaged SmolLM2-135M-Instruct") if recommender.model else None,
+                  "lora": str(args.lora) if args.lora else None}
+        if hasattr(system, "weights"):
+            models["fusion_weights"] = system.weights.__dict__
+    else:
+        system = make_system(args.system, dataset, args.retriever, QueryConfig.parse(args.query))
     run = Run(args.dataset, args.protocol, args.split, args.system, args.exclude_mentioned, args.limit, models)
     result = evaluate(dataset, run, system, predictions, report)
     m = result["metrics"]
@@ -111,12 +135,12 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_train_retriever(args) -> None:
-    from llmkb.evaluation.systems import default_finetuned_path
+    from llmkb.retrieval import finetuned_path
     from llmkb.retrieval import DenseRetriever
     from llmkb.retrieval.train import TrainConfig, train_retriever
 
     dataset = _dataset(args)
-    out = args.out or default_finetuned_path(args.dataset).parent
+    out = args.out or finetuned_path(args.dataset).parent
     config = TrainConfig(max_steps=args.max_steps, batch_size=args.batch_size, learning_rate=args.lr,
                          eval_steps=args.eval_steps, hard_negatives=not args.no_hard_negatives)
     base = DenseRetriever.for_dataset(dataset, args.base)
@@ -127,12 +151,11 @@ def cmd_train_retriever(args) -> None:
 
 
 def cmd_chat(args) -> None:
-    from llmkb.pipeline import Recommender, RecommenderConfig
-
-    print(f"Loading the {args.dataset} recommender (the first run builds the KB and the index)...", file=sys.stderr)
-    recommender = Recommender(RecommenderConfig(args.dataset, args.retriever, args.k, not args.keep_mentioned,
-                                                args.data_dir))
-    print(f"Retriever: {recommender.retriever_path or 'packaged all-MiniLM-L6-v2 (zero-shot)'}. "
+    print(f"Loading the {args.dataset} recommender (the first run builds the KB, the index and the LLM cache)...",
+          file=sys.stderr)
+    recommender = _recommender(args, k=args.k, exclude_mentioned=not args.keep_mentioned)
+    llm = "no LLM" if recommender.model is None else f"LLM {args.llm or 'packaged SmolLM2-135M-Instruct'}"
+    print(f"Retriever {recommender.retriever_path}; {llm}. "
           "Tell me about movies you like; 'reset' starts over, 'quit' ends.")
     turns = []
     while True:
@@ -156,8 +179,36 @@ def cmd_chat(args) -> None:
             print(f"     (recognised: {', '.join(out.detected)})")
         print(f"bot> {out.reply}")
         for rank, rec in enumerate(out.items, start=1):
-            print(f"  {rank}. {rec.item.display}  [{rec.score:.3f}]  {rec.evidence[:160]}")
+            cues = f"  ({'; '.join(rec.cues)})" if rec.cues else ""
+            print(f"  {rank}. {rec.item.display}  [{rec.score:.2f}]{cues}  {rec.evidence[:160]}")
         turns.append(recommender.recommender_turn(out))
+
+
+def cmd_train_llm(args) -> None:
+    from llmkb.generation.lora import LoraSettings, train_lora
+    from llmkb.paths import artifacts_dir
+    from llmkb.pipeline.lora_data import lora_pairs
+
+    recommender = _recommender(args)
+    pairs = lora_pairs(recommender, recommender.dataset.samples("train", "std"), args.max_steps * args.batch_size)
+    out = args.out or artifacts_dir() / "lora" / args.dataset
+    settings = LoraSettings(r=args.rank, alpha=2 * args.rank, batch_size=args.batch_size, learning_rate=args.lr)
+    started = time.time()
+    train_lora(recommender.model, recommender.tokenizer, pairs, out, args.max_steps, settings)
+    print(f"trained LoRA (rank {args.rank}) on {len(pairs):,} prompt → target pairs in "
+          f"{(time.time() - started) / 60:.1f} min\nadapter: {out}\n"
+          f"evaluate with: llmkb evaluate --dataset {args.dataset} --system rag --lora {out}")
+
+
+def _add_recommender_options(parser) -> None:
+    parser.add_argument("--retriever", type=Path, default=None,
+                        help="retriever model dir (default: artifacts/retriever/DATASET/model when trained, "
+                             "else the packaged all-MiniLM-L6-v2; for retriever-zeroshot: the packaged one)")
+    parser.add_argument("--llm", type=Path, default=None,
+                        help="LLM: a local HF model dir or .gguf file (default: packaged SmolLM2-135M-Instruct)")
+    parser.add_argument("--lora", type=Path, default=None, help="LoRA adapter dir from `llmkb train-llm`")
+    parser.add_argument("--no-llm", action="store_true", help="retriever and dialogue signals only; template replies")
+    parser.add_argument("--llm-candidates", type=int, default=10, help="retrieved candidates the LLM scores")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -193,7 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     evaluate.add_argument("--dataset", choices=["redial", "inspired"], required=True)
     evaluate.add_argument("--protocol", choices=["std", "dedup"], default="std")
-    evaluate.add_argument("--system", choices=SYSTEMS, required=True)
+    evaluate.add_argument("--system", choices=SYSTEMS + RAG_SYSTEMS, required=True,
+                          help="baselines, retrievers, and the end-to-end recommender (rag) with its ablations")
     evaluate.add_argument("--split", choices=["test", "valid"], default="test")
     evaluate.add_argument("--predictions", type=Path, default=None,
                           help="predictions JSONL (default artifacts/runs/DATASET-PROTOCOL-SPLIT-SYSTEM.predictions.jsonl)")
@@ -201,9 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=int, default=None, help="evaluate only the first N samples (a quick look)")
     evaluate.add_argument("--exclude-mentioned", action="store_true",
                           help="system option: never recommend a movie already mentioned (the protocol is unchanged)")
-    evaluate.add_argument("--retriever", type=Path, default=None,
-                          help="retriever model dir (default: packaged MiniLM for retriever-zeroshot, "
-                               "artifacts/retriever/DATASET/model for retriever)")
+    _add_recommender_options(evaluate)
+    evaluate.add_argument("--weights", type=Path, default=None,
+                          help="fusion weights JSON for rag (default: tuned on the validation split on first use)")
+    evaluate.add_argument("--tune-samples", type=int, default=None,
+                          help="tune the fusion on the first N validation samples only (default: all; LLM scoring "
+                               "costs seconds per sample on a CPU)")
     evaluate.add_argument("--query", default="all",
                           help="query parts for bm25/retriever: 'all' or a comma list of mentions,sentiment,"
                                "preferences,dialogue,roles")
@@ -224,11 +279,21 @@ def build_parser() -> argparse.ArgumentParser:
     chat = commands.add_parser("chat", help="chat with the recommender in the terminal",
                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     chat.add_argument("--dataset", choices=["redial", "inspired"], default="redial", help="catalogue to recommend from")
-    chat.add_argument("--retriever", type=Path, default=None,
-                      help="retriever model dir (default: the fine-tuned one if trained, else packaged MiniLM)")
+    _add_recommender_options(chat)
     chat.add_argument("--k", type=int, default=5, help="recommendations per turn")
     chat.add_argument("--keep-mentioned", action="store_true", help="allow movies already mentioned")
     chat.set_defaults(run=cmd_chat)
+
+    lora = commands.add_parser("train-llm", help="LoRA-tune the LLM on training dialogues (prompt → gold title)",
+                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    lora.add_argument("--dataset", choices=["redial", "inspired"], required=True)
+    lora.add_argument("--max-steps", type=int, default=100, help="optimizer steps (bounded for a 2-core CPU)")
+    lora.add_argument("--batch-size", type=int, default=4)
+    lora.add_argument("--rank", type=int, default=8, help="LoRA rank (alpha = 2 × rank)")
+    lora.add_argument("--lr", type=float, default=2e-4)
+    lora.add_argument("--out", type=Path, default=None, help="adapter dir (default artifacts/lora/DATASET)")
+    _add_recommender_options(lora)
+    lora.set_defaults(run=cmd_train_llm)
     return parser
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from llmkb.data import inspired, redial
 from llmkb.data.kg import KnowledgeGraph, load_kg
 from llmkb.data.records import CatalogItem, Dialogue, Sample
-from llmkb.data.samples import build_samples
+from llmkb.data.samples import build_samples, mention_counts
 from llmkb.paths import data_dir
 
 DATASETS = ("redial", "inspired")
@@ -106,6 +106,12 @@ class Dataset:
 
     def samples(self, split: str, protocol: str = "std") -> list[Sample]:
         return build_samples(self.dialogues(split), protocol)
+
+    @cached_property
+    def popularity(self) -> list[str]:
+        """The whole catalogue by mention count in the training split (ties by id, so it is deterministic)."""
+        counts = mention_counts(self.train)
+        return sorted(self.catalog, key=lambda item: (-counts[item], item))
 
     @cached_property
     def item_entities(self) -> dict[str, int]:

@@ -2,6 +2,6 @@
 
 from llmkb.evaluation.harness import Run, evaluate
 from llmkb.evaluation.metrics import aggregate, sample_metrics
-from llmkb.evaluation.systems import SYSTEMS, make_system, popularity_ranking
+from llmkb.evaluation.systems import SYSTEMS, make_system
 
-__all__ = ["Run", "evaluate", "aggregate", "sample_metrics", "SYSTEMS", "make_system", "popularity_ranking"]
+__all__ = ["Run", "evaluate", "aggregate", "sample_metrics", "SYSTEMS", "make_system"]

@@ -17,7 +17,6 @@ from llmkb.data.dataset import Dataset
 from llmkb.data.io import atomic_write_json, atomic_write_jsonl, sha256_file
 from llmkb.data.records import Sample
 from llmkb.evaluation.metrics import aggregate, sample_metrics
-from llmkb.evaluation.systems import popularity_ranking
 from llmkb.postprocess.ranking import finalize_ranking
 
 RANKED_LENGTH = 50
@@ -37,13 +36,14 @@ class Run:
 
 def evaluate(dataset: Dataset, run: Run, system, predictions: Path, report: Path, progress: bool = True) -> dict:
     samples: list[Sample] = dataset.samples(run.split, run.protocol)[: run.limit]
-    fallback = popularity_ranking(dataset)
+    fallback = dataset.popularity
     started = time.time()
     rows, per_sample = [], []
     with tqdm(total=len(samples), desc=f"{run.system} on {run.dataset}-{run.protocol} ({run.split})",
               unit="sample", disable=not progress) as bar:
-        for start in range(0, len(samples), BATCH):
-            batch = samples[start:start + BATCH]
+        size = getattr(system, "batch_size", BATCH)  # slow systems report progress in smaller steps
+        for start in range(0, len(samples), size):
+            batch = samples[start:start + size]
             for sample, candidates in zip(batch, system.rank(batch)):
                 exclude = sample.mentioned if run.exclude_mentioned else ()
                 k = min(RANKED_LENGTH, len(dataset.catalog) - len(exclude))  # 50 on any real catalogue

@@ -13,24 +13,16 @@ from pathlib import Path
 
 from llmkb.data.dataset import Dataset
 from llmkb.data.records import Sample
-from llmkb.data.samples import mention_counts
 from llmkb.kb import build_kb, load_kb
-from llmkb.paths import artifacts_dir
-from llmkb.retrieval import DenseRetriever, QueryBuilder, QueryConfig
+from llmkb.retrieval import DenseRetriever, QueryBuilder, QueryConfig, finetuned_path
 
 SYSTEMS = ("popularity", "copy-context", "bm25", "retriever-zeroshot", "retriever")
 CANDIDATES = 100
 
 
-def popularity_ranking(dataset: Dataset) -> list[str]:
-    """The whole catalogue by mention count in the training split (ties by id, so it is deterministic)."""
-    counts = mention_counts(dataset.train)
-    return sorted(dataset.catalog, key=lambda item: (-counts[item], item))
-
-
 class Popularity:
     def __init__(self, dataset: Dataset):
-        self.ranking = popularity_ranking(dataset)
+        self.ranking = dataset.popularity
 
     def rank(self, samples: list[Sample]) -> list[list[str]]:
         return [self.ranking[:CANDIDATES] for _ in samples]
@@ -68,10 +60,6 @@ class Dense:
         return [[item for item, _ in row] for row in self.retriever.rank([s.context for s in samples], CANDIDATES)]
 
 
-def default_finetuned_path(dataset: str) -> Path:
-    return artifacts_dir() / "retriever" / dataset / "model"
-
-
 def make_system(name: str, dataset: Dataset, retriever_path: str | Path | None = None,
                 query: QueryConfig = QueryConfig()):
     if name == "popularity":
@@ -83,6 +71,6 @@ def make_system(name: str, dataset: Dataset, retriever_path: str | Path | None =
     if name == "retriever-zeroshot":
         return Dense(DenseRetriever.for_dataset(dataset, retriever_path, query))
     if name == "retriever":
-        path = Path(retriever_path) if retriever_path else default_finetuned_path(dataset.name)
+        path = Path(retriever_path) if retriever_path else finetuned_path(dataset.name)
         return Dense(DenseRetriever.for_dataset(dataset, path, query))
     raise ValueError(f"unknown system {name!r}; choose one of {', '.join(SYSTEMS)}")

@@ -1,33 +1,60 @@
 """One recommender, built from one config: dialogue in, reply + ranked catalogue items with their KB evidence out.
 
-This is what ``llmkb chat`` (and later the Gradio demo) talk to. It retrieves with the dense retriever, always
-returns exactly k distinct catalogue items, and writes a reply that names only items of its list.
+Stages, in order: the dense retriever proposes candidates from the KB → the LLM scores the top ones given a
+prompt that fuses the dialogue, the detected preferences and the top KB documents → the signals are fused with
+weights tuned on the validation split (``fusion``) → post-processing returns exactly k distinct catalogue items
+→ the LLM writes a reply that names only items of that list (``reply``).
+
+This is what ``llmkb chat``, ``llmkb evaluate --system rag`` and the Gradio demo talk to.
 
 >>> rec = Recommender(RecommenderConfig(dataset="redial"))                           # doctest: +SKIP
 >>> out = rec.recommend(rec.user_turn([], "I loved The Matrix, any similar sci-fi?"))  # doctest: +SKIP
->>> [r.item.display for r in out.items[:3]]                                          # doctest: +SKIP
+>>> out.reply, [r.item.display for r in out.items[:3]]                               # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from llmkb.data import load_dataset, mention_counts
 from llmkb.data.records import RECOMMENDER, SEEKER, CatalogItem, Turn
 from llmkb.errors import LLMKBError
-from llmkb.evaluation.systems import default_finetuned_path, popularity_ranking
+from llmkb.generation.generate import MAX_NEW_TOKENS, clean_generation, generate_text
+from llmkb.generation.prompt import PromptBudget, build_prompt
+from llmkb.generation.scorer import score_candidates
+from llmkb.models import default_llm_path
+from llmkb.paths import artifacts_dir
+from llmkb.pipeline.fusion import Candidates, FusionWeights, fuse, popularity_scores, signals
+from llmkb.pipeline.reply import write_reply
 from llmkb.postprocess import TitleMatcher, finalize_ranking, template_reply
-from llmkb.retrieval import DenseRetriever
+from llmkb.retrieval import DenseRetriever, best_available
+from llmkb.retrieval.index import model_fingerprint
 
 MAX_MESSAGE_CHARS = 2000
+RETRIEVED = 50  # candidates taken from the retriever; the LLM scores the top ``llm_candidates`` of them
+LIST_TASK = "List five movies the seeker will like, one per line, written as Title (Year)."
+LIST_TOKENS = 60
+OPEN_SYSTEM = "You are a movie recommender. Recommend real movies, written as Title (Year)."
 
 
 @dataclass
 class RecommenderConfig:
     dataset: str = "redial"
     retriever: Path | None = None  # default: the fine-tuned model if trained, else the packaged MiniLM
+    llm: Path | None = None  # default: the packaged SmolLM2-135M-Instruct (GGUF)
+    use_llm: bool = True  # False: retriever + dialogue signals only, template reply
+    lora: Path | None = None  # a LoRA adapter from `llmkb train-llm`
+    weights: Path | None = None  # fusion weights; default: those tuned on valid for this setup, if any
     k: int = 5
+    llm_candidates: int = 10  # the top retrieved candidates the LLM scores (plus every mentioned movie)
+    kb_documents: int = 3  # KB documents of the top candidates shown to the LLM
+    prompt_tokens: int = 384  # the prompt's forward pass dominates the cost of a turn on a CPU
+    reply_tokens: int = MAX_NEW_TOKENS
     exclude_mentioned: bool = True
     data_dir: Path | None = None
 
@@ -35,47 +62,176 @@ class RecommenderConfig:
 @dataclass
 class Recommended:
     item: CatalogItem
-    score: float
+    score: float  # fused score
     evidence: str  # the KB document behind the recommendation
+    cues: list[str] = field(default_factory=list)  # what in the dialogue points to it
 
 
 @dataclass
 class Recommendation:
     reply: str
     items: list[Recommended]
-    detected: list[str] = field(default_factory=list)  # titles recognised in the user's message
+    detected: list[str] = field(default_factory=list)  # titles recognised in the user's last message
+    preferences: list[str] = field(default_factory=list)  # genres, people, ... detected in the seeker's turns
+    seconds: dict[str, float] = field(default_factory=dict)  # time per stage
+
+
+def mentioned_items(context: Sequence[Turn]) -> list[str]:
+    """Catalogue ids mentioned in ``context``, most recent first, without repeats."""
+    return list(dict.fromkeys(item for turn in reversed(context) for item in reversed(turn.items)))
 
 
 class Recommender:
     def __init__(self, config: RecommenderConfig = RecommenderConfig(), progress: bool = True):
         self.config = config
         self.dataset = load_dataset(config.dataset, config.data_dir)
-        path = config.retriever
-        if path is None and (default_finetuned_path(config.dataset) / "modules.json").is_file():
-            path = default_finetuned_path(config.dataset)
-        self.retriever_path = path
-        self.retriever = DenseRetriever.for_dataset(self.dataset, path, progress=progress)
-        self.evidence = {doc.item_id: doc.text for doc in self.retriever.documents}
-        self.matcher = TitleMatcher(self.dataset.catalog.values(), popularity=mention_counts(self.dataset.train))
-        self.fallback = popularity_ranking(self.dataset)
+        self.catalog = self.dataset.catalog
+        self.retriever_path = Path(config.retriever) if config.retriever else best_available(config.dataset)
+        self.retriever = DenseRetriever.for_dataset(self.dataset, self.retriever_path, progress=progress)
+        self.documents = {doc.item_id: doc for doc in self.retriever.documents}
+        self.matcher = TitleMatcher(self.catalog.values(), popularity=mention_counts(self.dataset.train))
+        self.popularity = popularity_scores(self.dataset.popularity)
+        self.model = self.tokenizer = None
+        if config.use_llm:
+            from llmkb.generation import load_llm
 
+            self.model, self.tokenizer = load_llm(config.llm)
+            if config.lora:
+                from llmkb.generation.lora import load_lora
+
+                self.model = load_lora(self.model, config.lora, merge=True)
+        self.weights = self._default_weights()
+
+    # -- identity of what produces the scores (for caches and tuned weights) --------------------------------
+    @property
+    def setup(self) -> dict:
+        c = self.config
+        llm = None
+        if c.use_llm:
+            llm = {"model": model_fingerprint(c.llm or default_llm_path())[:16],
+                   "lora": model_fingerprint(c.lora)[:16] if c.lora else None,
+                   "candidates": c.llm_candidates, "documents": c.kb_documents, "tokens": c.prompt_tokens}
+        return {"dataset": c.dataset, "retriever": model_fingerprint(self.retriever_path)[:16], "llm": llm}
+
+    @property
+    def setup_key(self) -> str:
+        return hashlib.sha256(json.dumps(self.setup, sort_keys=True).encode()).hexdigest()[:16]
+
+    def weights_path(self, protocol: str) -> Path:
+        return artifacts_dir() / "fusion" / self.config.dataset / f"{protocol}-{self.setup_key}.json"
+
+    def _default_weights(self) -> FusionWeights:
+        """Explicit file > tuned for "dedup" (new movies, as in chat) > tuned for "std" > built-in defaults."""
+        if self.config.weights:
+            return FusionWeights.load(self.config.weights)
+        for protocol in ("dedup", "std"):
+            if self.weights_path(protocol).is_file():
+                return FusionWeights.load(self.weights_path(protocol))
+        return FusionWeights(llm=0.5 if self.model is not None else 0.0)
+
+    # -- stages ------------------------------------------------------------------------------------------------
     def user_turn(self, history: list[Turn], message: str) -> list[Turn]:
         """``history`` plus the user's message as a seeker turn, with the catalogue titles it names."""
-        text = " ".join(message.split())
+        text = " ".join(str(message or "").split())
         if not text:
             raise LLMKBError("the message is empty: tell me a movie you liked, or a genre or actor you enjoy")
         text = text[:MAX_MESSAGE_CHARS]
         return [*history, Turn(SEEKER, text, tuple(self.matcher.match(text).item_ids))]
 
-    def recommend(self, turns: list[Turn]) -> Recommendation:
-        mentioned = list(dict.fromkeys(item for turn in reversed(turns) for item in turn.items))
-        scored = dict(self.retriever.rank([tuple(turns)], k=100)[0])
-        ranking = finalize_ranking(list(scored), self.fallback, self.config.k,
-                                   exclude=mentioned if self.config.exclude_mentioned else (),
-                                   allowed=self.dataset.catalog)
-        items = [Recommended(self.dataset.catalog[i], scored.get(i, 0.0), self.evidence.get(i, "")) for i in ranking]
-        detected = [self.dataset.catalog[i].display for i in turns[-1].items] if turns else []
-        return Recommendation(template_reply([r.item for r in items]), items, detected)
+    def candidates(self, contexts: Sequence[Sequence[Turn]]) -> list[Candidates]:
+        """Retrieved candidates per context (plus the movies it mentions), the top ones scored by the LLM."""
+        rows = self.retriever.rank([tuple(c) for c in contexts], k=RETRIEVED)
+        return [self._score(context, row) for context, row in zip(contexts, rows)]
+
+    def _score(self, context: Sequence[Turn], row: list[tuple[str, float]]) -> Candidates:
+        ids, scores = [item for item, _ in row], [float(score) for _, score in row]
+        floor = min(scores, default=0.0)
+        mentioned = [item for item in mentioned_items(context) if item in self.catalog]
+        for item in mentioned:
+            if item not in ids:
+                ids.append(item)
+                scores.append(floor)
+        llm: list[float | None] = [None] * len(ids)
+        if self.model is not None and ids:
+            chosen = list(dict.fromkeys([*range(min(self.config.llm_candidates, len(row))),
+                                         *(ids.index(item) for item in mentioned)]))
+            prompt = self.prompt(context, ids[: self.config.kb_documents])
+            titles = [self.catalog[ids[i]].display for i in chosen]
+            for i, result in zip(chosen, score_candidates(self.model, self.tokenizer, prompt, titles)):
+                llm[i] = result.mean_logprob
+        return Candidates(ids, scores, llm)
+
+    def prompt(self, context: Sequence[Turn], document_ids: Sequence[str], task: str | None = None,
+               system: str | None = None) -> str:
+        documents = [(self.catalog[i].display, self.documents[i].text if i in self.documents else "")
+                     for i in document_ids]
+        options = {"task": task} if task else {}
+        options.update({"system": system} if system else {})
+        budget = PromptBudget(max_tokens=self.config.prompt_tokens)
+        return build_prompt(self.tokenizer, context, documents, self.retriever.query_builder.preferences(context),
+                            budget=budget, **options).text
+
+    def fused(self, candidates: Candidates, mentioned: Sequence[str], weights: FusionWeights | None = None
+              ) -> list[tuple[str, float]]:
+        """Candidates best first with their fused scores."""
+        weights = weights or self.weights
+        matrix = signals(candidates, mentioned, self.popularity)
+        scores = matrix @ weights.vector()
+        return [(candidates.ids[i], float(scores[i])) for i in fuse(matrix, weights)]
+
+    def generated_titles(self, context: Sequence[Turn], with_kb: bool, matcher: TitleMatcher | None = None
+                         ) -> list[str]:
+        """Catalogue ids of the titles the LLM writes when asked for a list (ablations: no ranking by scores).
+
+        ``with_kb``: show it the top retrieved KB documents as candidates; else it answers from its own knowledge.
+        """
+        if self.model is None:
+            raise LLMKBError("generated_titles needs the LLM; build the Recommender with use_llm=True")
+        documents = [item for item, _ in self.retriever.rank([tuple(context)], k=self.config.kb_documents)[0]] \
+            if with_kb else []
+        prompt = self.prompt(context, documents, task=LIST_TASK, system=None if with_kb else OPEN_SYSTEM)
+        text = generate_text(self.model, self.tokenizer, prompt, max_new_tokens=LIST_TOKENS)
+        return (matcher or self.matcher).match(clean_generation(text)).item_ids
+
+    def recommend(self, turns: Sequence[Turn]) -> Recommendation:
+        if not turns:
+            raise LLMKBError("there is nothing to recommend from yet: start with a message")
+        seconds, started = {}, time.perf_counter()
+        candidates = self.candidates([turns])[0]
+        seconds["retrieve+score"] = time.perf_counter() - started
+        mentioned = mentioned_items(turns)
+        fused = dict(self.fused(candidates, mentioned))
+        ranking = finalize_ranking(list(fused), self.dataset.popularity, self.config.k,
+                                   exclude=mentioned if self.config.exclude_mentioned else (), allowed=self.catalog)
+        preferences = self.retriever.query_builder.preferences(turns)
+        items = [Recommended(self.catalog[i], fused.get(i, 0.0), self.documents[i].text if i in self.documents else "",
+                             self._cues(i, turns, preferences)) for i in ranking]
+        started = time.perf_counter()
+        if self.model is not None:
+            evidence = {r.item.item_id: r.evidence for r in items}
+            reply = write_reply(self.model, self.tokenizer, turns, [r.item for r in items[:3]], self.matcher,
+                                evidence, preferences, self.config.reply_tokens).text
+        else:
+            reply = template_reply([r.item for r in items])
+        seconds["reply"] = time.perf_counter() - started
+        detected = [self.catalog[i].display for i in turns[-1].items if i in self.catalog]
+        return Recommendation(reply, items, detected, preferences, seconds)
+
+    def _cues(self, item_id: str, turns: Sequence[Turn], preferences: list[str]) -> list[str]:
+        """Dialogue cues the item's KB document shares: detected preferences, and mentioned movies it relates to."""
+        doc = self.documents.get(item_id)
+        if doc is None:
+            return []
+        text = doc.text.lower()
+        cues = [f"you mentioned {p.split(' ', 1)[1]}" for p in preferences if p.split(" ", 1)[1].lower() in text]
+        related = {**doc.co_mentions}
+        for titles in doc.related.values():
+            related.update({title: title for title in titles})
+        for mentioned in mentioned_items(turns):
+            item = self.catalog.get(mentioned)
+            if item and (mentioned in related or item.title in related.values() or item.display in related.values()):
+                cues.append(f"related to {item.display}")
+        return cues[:4]
 
     def recommender_turn(self, recommendation: Recommendation) -> Turn:
         return Turn(RECOMMENDER, recommendation.reply, tuple(r.item.item_id for r in recommendation.items[:3]))

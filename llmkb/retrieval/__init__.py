@@ -2,6 +2,7 @@
 
 from llmkb.retrieval.index import DenseIndex
 from llmkb.retrieval.query import PreferenceDetector, QueryBuilder, QueryConfig
-from llmkb.retrieval.retriever import DenseRetriever, load_encoder
+from llmkb.retrieval.retriever import DenseRetriever, best_available, finetuned_path, load_encoder
 
-__all__ = ["DenseIndex", "PreferenceDetector", "QueryBuilder", "QueryConfig", "DenseRetriever", "load_encoder"]
+__all__ = ["DenseIndex", "PreferenceDetector", "QueryBuilder", "QueryConfig", "DenseRetriever", "best_available",
+           "finetuned_path", "load_encoder"]

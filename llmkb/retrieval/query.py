@@ -85,6 +85,13 @@ class QueryBuilder:
     def for_dataset(cls, dataset: Dataset, config: QueryConfig = QueryConfig()) -> "QueryBuilder":
         return cls(dataset.catalog, PreferenceDetector(build_dictionaries(dataset)), config)
 
+    def preferences(self, context: tuple[Turn, ...] | list[Turn], limit: int = 12) -> list[str]:
+        """What the seeker's turns name from the dictionaries, e.g. ``["genre comedy", "starring Tom Hanks"]``."""
+        if self.detector is None:
+            return []
+        found = self.detector.detect(" ".join(t.text for t in context if t.role == SEEKER))
+        return [f"{relation} {value}" for relation, value in found[:limit]]
+
     def build(self, context: tuple[Turn, ...] | list[Turn]) -> str:
         c = self.config
         parts = []
@@ -98,11 +105,8 @@ class QueryBuilder:
             if feelings:
                 parts.append("Movies: " + "; ".join(
                     self.catalog[i].display + (f" ({f})" if f else "") for i, f in feelings.items() if i in self.catalog))
-        if c.preferences and self.detector is not None:
-            seeker_text = " ".join(t.text for t in context if t.role == SEEKER)
-            found = self.detector.detect(seeker_text)
-            if found:
-                parts.append("Likes: " + "; ".join(f"{relation} {value}" for relation, value in found[:12]))
+        if c.preferences and (found := self.preferences(context)):
+            parts.append("Likes: " + "; ".join(found))
         if c.dialogue:
             turns = [f"{t.role.capitalize()}: {t.text}" if c.roles else t.text for t in reversed(context[-c.max_turns:])]
             parts.append("Dialogue: " + " | ".join(turns))

@@ -40,6 +40,17 @@ def load_encoder(path: str | Path | None = None, max_seq_length: int = MAX_SEQ_L
     return model
 
 
+def finetuned_path(dataset: str) -> Path:
+    """Where ``llmkb train-retriever`` puts the fine-tuned model for ``dataset``."""
+    return artifacts_dir() / "retriever" / dataset / "model"
+
+
+def best_available(dataset: str) -> Path:
+    """The fine-tuned retriever for ``dataset`` when it has been trained, else the packaged MiniLM."""
+    path = finetuned_path(dataset)
+    return path if (path / "modules.json").is_file() else default_retriever_path()
+
+
 class DenseRetriever:
     def __init__(self, model, model_path: Path, documents: list[KBDocument], query_builder: QueryBuilder,
                  index_kind: str = "flat", cache_dir: Path | None = None, progress: bool = True):

@@ -4,7 +4,7 @@ import warnings
 import pytest
 
 from llmkb.data import load_dataset
-from llmkb.evaluation import Run, evaluate, make_system, popularity_ranking
+from llmkb.evaluation import Run, evaluate, make_system
 
 
 @pytest.fixture()
@@ -17,7 +17,7 @@ def redial(tiny_root):
 
 
 def test_popularity_uses_training_dialogues_only(redial):
-    ranking = popularity_ranking(redial)
+    ranking = redial.popularity
     assert ranking[:3] == ["1008", "1001", "1003"]  # 1008 is mentioned in 2 training dialogues; ties by id
     assert len(ranking) == len(redial.catalog)
 

@@ -1,6 +1,6 @@
 import pytest
 
-from tiny_llm import tiny_llama, tiny_tokenizer
+from tiny_models import tiny_llama, tiny_tokenizer
 
 
 @pytest.fixture(scope="session")

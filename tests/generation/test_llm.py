@@ -1,6 +1,6 @@
 import pytest
 import torch
-from tiny_llm import tiny_llama
+from tiny_models import tiny_llama
 
 from llmkb.errors import ModelError
 from llmkb.generation.llm import load_llm

@@ -2,7 +2,7 @@ import json
 
 import pytest
 import torch
-from tiny_llm import tiny_llama
+from tiny_models import tiny_llama
 
 from llmkb.errors import LLMKBError, ModelError
 from llmkb.generation.lora import LoraSettings, _tokenize, load_lora, train_lora

@@ -8,7 +8,7 @@ import pytest
 from llmkb.data.records import RECOMMENDER, SEEKER, CatalogItem, Turn
 from llmkb.generation import load_llm
 from llmkb.generation.prompt import build_prompt
-from llmkb.generation.reply import write_reply
+from llmkb.pipeline.reply import write_reply
 from llmkb.generation.scorer import rank_candidates, score_candidates
 from llmkb.postprocess import TitleMatcher
 

@@ -1,13 +1,11 @@
 """Fine-tuning end to end on the tiny world with a tiny random BERT: 2 steps through the real Trainer."""
 
 import json
-import re
 import warnings
 
 import pytest
 from sentence_transformers import SentenceTransformer
-from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
-from transformers import BertConfig, BertModel, BertTokenizerFast
+from tiny_models import write_tiny_sentence_transformer
 
 from llmkb.data import load_dataset
 from llmkb.kb import build_kb, load_kb
@@ -17,18 +15,7 @@ from llmkb.retrieval.train import TrainConfig, train_retriever, training_rows
 
 @pytest.fixture(scope="module")
 def tiny_bert_dir(tmp_path_factory, tiny_root):
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    words = sorted({w for p in tiny_root.rglob("*.json*") for w in re.findall(r"[a-z]+", p.read_text().lower())})
-    (folder / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]))
-    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"))
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=256)
-    BertModel(config).save_pretrained(folder / "bert")
-    tokenizer.save_pretrained(folder / "bert")
-    transformer = Transformer(str(folder / "bert"), max_seq_length=64)
-    model = SentenceTransformer(modules=[transformer, Pooling(transformer.get_embedding_dimension())], device="cpu")
-    model.save(str(folder / "st"))
-    return folder / "st"
+    return write_tiny_sentence_transformer(tmp_path_factory.mktemp("tiny-bert"), tiny_root)
 
 
 def test_two_training_steps_write_a_model_and_a_curve(tiny_root, tiny_bert_dir, tmp_path):

@@ -1,5 +1,6 @@
 from llmkb.data.records import SEEKER, CatalogItem, Turn
-from llmkb.generation.reply import generate_text, write_reply
+from llmkb.generation.generate import generate_text
+from llmkb.pipeline.reply import write_reply
 from llmkb.postprocess import TitleMatcher
 
 CATALOG = [CatalogItem("a", "Heat", 1995), CatalogItem("b", "Alien", 1979), CatalogItem("c", "Up", 2009)]
@@ -23,7 +24,7 @@ def test_write_reply_names_only_the_final_items(model, tokenizer):
 
 
 def test_clean_generation_drops_speaker_labels_and_later_turns():
-    from llmkb.generation.reply import clean_generation
+    from llmkb.generation.generate import clean_generation
 
     raw = "The Seeker: I'm glad you enjoyed Heat (1995).\n\nThe Seeker: I'm glad you enjoyed Alien.\n\nThe Seeker:"
     assert clean_generation(raw) == "I'm glad you enjoyed Heat (1995)."

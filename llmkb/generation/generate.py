@@ -1,23 +1,16 @@
-"""Write the conversational reply that goes with the final recommendation list.
+"""Text generation: greedy or seeded continuations of a rendered prompt, cleaned of copied speaker labels.
 
-The LLM is prompted with the dialogue and the chosen items (as the only candidates, with their KB documents if
-given) and asked to recommend them; the output is then aligned with the list by ``llmkb.postprocess``, so the
-reply never names a movie outside the list, and falls back to a template when the LLM names none.
-
->>> reply = write_reply(model, tokenizer, sample.context, final_items[:3], catalog)
->>> reply.text, reply.named_ids, reply.templated
+>>> text = clean_generation(generate_text(model, tokenizer, prompt.text, max_new_tokens=40))
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 
 import torch
 
-from llmkb.data.records import CatalogItem, Turn
-from llmkb.generation.prompt import PromptBudget, build_prompt
-from llmkb.postprocess import AlignedReply, TitleMatcher, align_reply
+from llmkb.data.records import CatalogItem
 
 MAX_NEW_TOKENS = 40
 _SPEAKER_LABEL = re.compile(r"^[ \t]*\**(?:the\s+)?(?:seeker|recommender|assistant|user|system)\**[ \t]*:\**[ \t]*", re.I | re.M)
@@ -55,26 +48,3 @@ def generate_text(
 def reply_task(items: Sequence[CatalogItem]) -> str:
     names = ", ".join(item.display for item in items)
     return f"Reply to the seeker in one or two short, friendly sentences that recommend {names}. Name no other movie."
-
-
-def write_reply(
-    model,
-    tokenizer,
-    dialogue: Sequence[Turn],
-    items: Sequence[CatalogItem],
-    catalog: Iterable[CatalogItem] | TitleMatcher,
-    documents: Mapping[str, str] | None = None,
-    preferences: str | Sequence[str] = (),
-    max_new_tokens: int = MAX_NEW_TOKENS,
-    temperature: float = 0.0,
-    seed: int = 0,
-    budget: PromptBudget = PromptBudget(),
-) -> AlignedReply:
-    """Generate a reply recommending ``items`` (the final list, best first) and align it with them.
-
-    ``documents``: optional item id → compact KB document, shown to the model as evidence.
-    """
-    docs = [(item.display, (documents or {}).get(item.item_id, "")) for item in items]
-    prompt = build_prompt(tokenizer, dialogue, docs, preferences, task=reply_task(items), budget=budget)
-    raw = generate_text(model, tokenizer, prompt.text, max_new_tokens, temperature, seed)
-    return align_reply(clean_generation(raw), items, catalog)

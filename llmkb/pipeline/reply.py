@@ -1,0 +1,41 @@
+"""Write the conversational reply that goes with the final recommendation list.
+
+The LLM is prompted with the dialogue and the chosen items (as the only candidates, with their KB documents) and
+asked to recommend them; ``llmkb.postprocess.align_reply`` then makes the reply agree with the list, so it never
+names a movie outside it, and falls back to a template when the LLM names none.
+
+>>> reply = write_reply(model, tokenizer, turns, final_items[:3], matcher, documents)
+>>> reply.text, reply.named_ids, reply.templated
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from llmkb.data.records import CatalogItem, Turn
+from llmkb.generation.generate import MAX_NEW_TOKENS, clean_generation, generate_text, reply_task
+from llmkb.generation.prompt import PromptBudget, build_prompt
+from llmkb.postprocess import AlignedReply, TitleMatcher, align_reply
+
+
+def write_reply(
+    model,
+    tokenizer,
+    dialogue: Sequence[Turn],
+    items: Sequence[CatalogItem],
+    catalog: Iterable[CatalogItem] | TitleMatcher,
+    documents: Mapping[str, str] | None = None,
+    preferences: str | Sequence[str] = (),
+    max_new_tokens: int = MAX_NEW_TOKENS,
+    temperature: float = 0.0,
+    seed: int = 0,
+    budget: PromptBudget = PromptBudget(),
+) -> AlignedReply:
+    """Generate a reply recommending ``items`` (the final list, best first) and align it with them.
+
+    ``documents``: optional item id → compact KB document, shown to the model as evidence.
+    """
+    docs = [(item.display, (documents or {}).get(item.item_id, "")) for item in items]
+    prompt = build_prompt(tokenizer, dialogue, docs, preferences, task=reply_task(items), budget=budget)
+    raw = generate_text(model, tokenizer, prompt.text, max_new_tokens, temperature, seed)
+    return align_reply(clean_generation(raw), items, catalog)
