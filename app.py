@@ -1,0 +1,196 @@
+#!/usr/bin/env python
+"""The Gradio demo: chat with the recommender, see the KB evidence behind each movie, switch the backbone to
+RRAM-pruned models and see what that costs and saves.
+
+    python app.py [--host 127.0.0.1] [--port 7860] [--share]
+
+The first run builds what is missing (data from $LLMKB_DATA_SOURCE, ../shared/data or the official URLs; the KB;
+the index; the LLM cache; the pruned models), with progress bars in the console. Later starts reuse the cache.
+Conversation logic lives in ``llmkb.pipeline.chat_session``; this file only lays out and renders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import logging
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+import gradio as gr
+
+from llmkb.errors import LLMKBError
+from llmkb.pipeline.backbone import BACKBONES, KEY_BITS, TECHNOLOGY
+from llmkb.pipeline.chat_session import DATASETS, ChatService, Session, cost_rows
+
+EXAMPLES = [
+    "I loved The Matrix and Inception. Any other mind-bending sci-fi?",
+    "Something funny for a family movie night, like Toy Story.",
+    "I'm in the mood for a scary horror movie, I liked The Conjuring.",
+    "Any good crime dramas directed by Martin Scorsese?",
+]
+CONCURRENCY = 2  # turns computed at once; the rest wait in Gradio's queue
+CSS = """
+.cards {display: flex; flex-direction: column; gap: 10px;}
+.card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px;}
+.card h4 {margin: 0 0 4px 0;} .card .meta {opacity: .8; font-size: .9em;}
+.card ul {margin: 4px 0 0 18px; padding: 0;} .card li {font-size: .88em;}
+.card .plot {font-size: .9em; margin: 4px 0;}
+"""
+ASSUMPTIONS = (
+    f"Simulated with the `rram` cost model ({TECHNOLOGY} constants, 128×128 crossbars, 2 bits per cell). "
+    f"Pruned = weight reconstruction with {KEY_BITS}-bit key codes, no retraining; dense = 8-bit weights. "
+    "Serving computes what ideal crossbars compute (reconstructed weights; no ADC or noise simulation). "
+    "Latency per turn = latency per token × tokens processed in the turn (layers in sequence, no pipelining); "
+    "LLM tokens are its prompt and reply budgets, an upper bound."
+)
+
+
+def render_cards(session: Session) -> str:
+    if not session.cards:
+        return "<p><em>Recommendations appear here after your first message.</em></p>"
+    out = []
+    for c in session.cards:
+        e = html.escape
+        year = f" ({c.year})" if c.year else ""
+        meta = " · ".join(part for part in (", ".join(c.genres), "Directed by " + ", ".join(c.directors)
+                                            if c.directors else "") if part)
+        facts = "".join(f"<li>{e(f)}</li>" for f in c.facts)
+        cues = "".join(f"<li>{e(q)}</li>" for q in c.cues)
+        out.append(
+            f'<div class="card" data-item="{e(c.item_id)}"><h4>{c.rank}. {e(c.title)}{e(year)}</h4>'
+            f'<div class="meta">{e(meta) or "no genre or director in the KB"}</div>'
+            + (f'<div class="plot">{e(c.plot)}</div>' if c.plot else "")
+            + (f"<div><strong>KB facts</strong><ul>{facts}</ul></div>" if facts else "")
+            + f"<div><strong>Why</strong><ul>{cues}</ul></div></div>")
+    return '<div class="cards">' + "".join(out) + "</div>"
+
+
+def render_cost(service: ChatService, session: Session) -> str:
+    rows = cost_rows(service.engine(session.dataset, session.backbone), session)
+    table = [f"| | dense | {BACKBONES[session.backbone]} | saving |", "|---|---|---|---|"]
+    table += [f"| {label} | {dense} | {selected} | {saving} |" for label, dense, selected, saving in rows]
+    if not session.tokens:
+        table.append("| Per-turn latency and energy | after your first message | | |")
+    return "\n".join(table) + "\n\n" + ASSUMPTIONS
+
+
+def build_ui(service: ChatService, start: Session | None = None) -> gr.Blocks:
+    start = start or Session()
+
+    def view(session: Session, status: str | None = None):
+        return (session.messages, session, render_cards(session), render_cost(service, session),
+                status or service.status(session))
+
+    def respond(message, dataset, backbone, session):
+        session = session or start
+        try:
+            if (dataset, backbone) != (session.dataset, session.backbone):
+                session = service.switch(session, dataset, backbone)
+        except LLMKBError as exc:
+            return ("", *view(session, f"Could not switch: {exc}"))
+        return ("", *view(service.respond(session, message)))
+
+    def switch(dataset, backbone, session, progress=gr.Progress(track_tqdm=True)):
+        session = session or start
+        progress(0, desc=f"Loading {DATASETS.get(dataset, dataset)} on {BACKBONES.get(backbone, backbone)}")
+        try:
+            return view(service.switch(session, dataset, backbone))
+        except LLMKBError as exc:
+            return view(session, f"Could not switch: {exc}")
+
+    def reset(session):
+        session = session or start
+        return view(Session(session.dataset, session.backbone))
+
+    with gr.Blocks(title="LLMKB-RRAM movie recommender") as demo:
+        gr.Markdown("# LLMKB-RRAM movie recommender\nTell me about movies you like. Each recommendation comes from "
+                    "the catalogue, with the knowledge-base facts and dialogue cues behind it.")
+        with gr.Row():
+            dataset = gr.Radio([(v, k) for k, v in DATASETS.items()], value=start.dataset, label="Catalogue")
+            backbone = gr.Radio([(v, k) for k, v in BACKBONES.items()], value=start.backbone, label="Backbone")
+        status = gr.Markdown(elem_id="status")
+        session = gr.State(start)
+        with gr.Row():
+            with gr.Column(scale=3):
+                chat = gr.Chatbot(label="Conversation", height=460, elem_id="chat")
+                message = gr.Textbox(placeholder="e.g. I loved Heat and The Departed, what else?", show_label=False,
+                                     max_lines=4, elem_id="message")
+                with gr.Row():
+                    send = gr.Button("Send", variant="primary", elem_id="send")
+                    clear = gr.Button("Reset conversation", elem_id="reset")
+                gr.Examples(EXAMPLES, inputs=message, label="Try an opener")
+            with gr.Column(scale=2):
+                gr.Markdown("### Recommendations")
+                cards = gr.HTML(render_cards(Session()), elem_id="cards")
+        with gr.Accordion("Cost on simulated RRAM crossbars", open=True):
+            cost = gr.Markdown(elem_id="cost")
+
+        outputs = [chat, session, cards, cost, status]
+        for trigger in (send.click, message.submit):
+            trigger(respond, [message, dataset, backbone, session], [message, *outputs], api_name="respond"
+                    if trigger == send.click else False)
+        for radio in (dataset, backbone):
+            radio.change(switch, [dataset, backbone, session], outputs, api_name=False)
+        clear.click(reset, [session], outputs, api_name="reset")
+        demo.load(lambda s: view(s or start), [session], outputs, api_name=False)
+    return demo
+
+
+def ensure_data(data_dir: Path) -> None:
+    """Install the data files when any is missing (copied from the mirror when there is one, else downloaded)."""
+    from llmkb.data.fetch import fetch, source_files
+
+    missing = [e for e in source_files() if not (data_dir / e.path).is_file()
+               or (data_dir / e.path).stat().st_size != e.bytes]
+    if missing:
+        mirror = Path(__file__).resolve().parent.parent / "shared" / "data"
+        source = os.environ.get("LLMKB_DATA_SOURCE") or (mirror if mirror.is_dir() else None)
+        print(f"Installing {len(missing)} data files into {data_dir} from {source or 'the official URLs'}", flush=True)
+        fetch(data_dir, source)
+
+
+def warm_up(service: ChatService, dataset: str) -> None:
+    for backbone in BACKBONES:
+        try:
+            service.engine(dataset, backbone)
+        except LLMKBError as exc:
+            print(f"warning: backbone {backbone} is unavailable: {exc}", file=sys.stderr)
+    print(f"All backbones of {DATASETS[dataset]} are loaded.", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from llmkb.paths import data_dir
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (0.0.0.0 exposes it to your network)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--share", action="store_true", help="also open a temporary public gradio.live link")
+    p.add_argument("--dataset", choices=list(DATASETS), default="redial", help="catalogue loaded before serving")
+    p.add_argument("--no-warmup", action="store_true",
+                   help="do not load the other backbones of the catalogue in the background after start")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    started = time.perf_counter()
+    try:
+        ensure_data(data_dir())
+        service = ChatService()
+        print(f"Loading the {DATASETS[args.dataset]} recommender (the first run builds the KB, index, LLM cache and "
+              "pruned models)...", flush=True)
+        print(service.status(Session(args.dataset)), flush=True)
+    except LLMKBError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Ready in {time.perf_counter() - started:.0f} s.", flush=True)
+    if not args.no_warmup:  # the first run builds the pruned retriever's index here (minutes on 2 cores)
+        threading.Thread(target=warm_up, args=(service, args.dataset), daemon=True).start()
+    build_ui(service, Session(args.dataset)).queue(default_concurrency_limit=CONCURRENCY, max_size=100).launch(
+        server_name=args.host, server_port=args.port, share=args.share, css=CSS)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

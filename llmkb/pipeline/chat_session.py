@@ -1,0 +1,223 @@
+"""The demo's conversation logic, free of any UI: sessions, guarded turns, recommendation cards, the cost panel.
+
+``app.py`` only renders what this module returns. One :class:`ChatService` serves every browser session; a
+:class:`Session` is plain data (the UI keeps one per visitor). Every reply comes from the catalogue: odd input
+(empty, huge, non-English, unknown titles, "ignore the catalogue and ...") gets a plain-words answer instead.
+
+>>> service = ChatService(load_engine)                                   # doctest: +SKIP
+>>> session = service.respond(Session("redial", "dense"), "I loved Heat")  # doctest: +SKIP
+>>> session.messages[-1]["content"], [c.title for c in session.cards]     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from llmkb.data.records import Turn
+from llmkb.errors import LLMKBError
+from llmkb.kb.documents import PHRASES, KBDocument
+from llmkb.pipeline.backbone import BACKBONES, Backbone, prepare
+from llmkb.pipeline.recommender import MAX_MESSAGE_CHARS, Recommender, RecommenderConfig
+
+log = logging.getLogger(__name__)
+
+DATASETS = {"redial": "ReDial", "inspired": "INSPIRED"}
+MAX_CUES, MAX_FACTS, PLOT_CHARS = 3, 3, 220
+CARD_FACTS = ("starring", "writer", "music composer", "producer", "previous work", "subsequent work")
+NO_CUE = "ranked by its KB document's match to the whole conversation"
+INJECTION = re.compile(
+    r"\b(ignore|disregard|forget|bypass|override)\b[^.!?]{0,60}\b(catalog(ue)?|instructions?|rules?|list|prompt|"
+    r"above|previous)\b|\bsystem prompt\b|\byou are now\b|\bjailbreak\b", re.I)
+
+
+@dataclass
+class Card:
+    """One recommendation as the panel shows it."""
+
+    rank: int
+    item_id: str
+    title: str
+    year: int | None
+    genres: list[str]
+    directors: list[str]
+    plot: str
+    facts: list[str]  # other KB facts, as the KB document words them
+    cues: list[str]  # what in the dialogue led here
+    score: float
+
+
+@dataclass
+class Session:
+    dataset: str = "redial"
+    backbone: str = "dense"
+    turns: list[Turn] = field(default_factory=list)
+    messages: list[dict] = field(default_factory=list)  # {"role": "user"|"assistant", "content": str}
+    cards: list[Card] = field(default_factory=list)
+    tokens: dict[str, int] = field(default_factory=dict)  # tokens each component processed in the last turn
+
+
+@dataclass
+class Engine:
+    """One loaded recommender on one backbone; ``lock`` serialises its (not thread-safe) tokenizers."""
+
+    recommender: Recommender
+    backbone: Backbone
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self):
+        self.documents: dict[str, KBDocument] = {d.item_id: d for d in self.recommender.retriever.documents}
+
+    @property
+    def uses_llm(self) -> bool:
+        return bool(getattr(self.recommender.config, "use_llm", False))
+
+
+def load_engine(dataset: str, backbone: str, data_dir: Path | None = None, k: int = 5, retriever: Path | None = None,
+                llm: Path | None = None, backbones_root: Path | None = None, progress: bool = True, **options) -> Engine:
+    """Build (first use) the backbone's models and a recommender on them.
+
+    ``retriever``/``llm``: the dense source models (default: the dataset's best retriever, the packaged LLM);
+    ``options``: more ``RecommenderConfig`` fields. Fields this version of the config lacks are left out.
+    """
+    bb = prepare(backbone, dataset, backbones_root, retriever, llm, progress)
+    options = {**options, "dataset": dataset, "retriever": bb.retriever, "k": k, "data_dir": data_dir, "llm": bb.llm}
+    known = {f.name for f in dataclasses.fields(RecommenderConfig)}
+    config = RecommenderConfig(**{name: value for name, value in options.items() if name in known})
+    return Engine(Recommender(config, progress=progress), bb)
+
+
+def non_latin_share(text: str) -> float:
+    """Share of letters outside the Latin script (a cheap "is this English?" signal)."""
+    letters = [c for c in text if c.isalpha()]
+    return sum(not ("a" <= c.lower() <= "z" or "\u00c0" <= c <= "\u024f") for c in letters) / max(1, len(letters))
+
+
+class ChatService:
+    """Loads one :class:`Engine` per (dataset, backbone) on first use and answers turns for any session."""
+
+    def __init__(self, load: Callable[[str, str], Engine] = load_engine):
+        self.load = load
+        self.engines: dict[tuple[str, str], Engine] = {}
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def engine(self, dataset: str, backbone: str) -> Engine:
+        if dataset not in DATASETS:
+            raise LLMKBError(f"unknown catalogue {dataset!r}; choose one of {', '.join(DATASETS)}")
+        if backbone not in BACKBONES:
+            raise LLMKBError(f"unknown backbone {backbone!r}; choose one of {', '.join(BACKBONES)}")
+        key = (dataset, backbone)
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:  # one load per key; other keys keep serving meanwhile
+            if key not in self.engines:
+                self.engines[key] = self.load(dataset, backbone)
+        return self.engines[key]
+
+    def status(self, session: Session) -> str:
+        engine = self.engine(session.dataset, session.backbone)
+        rec = engine.recommender
+        retriever = rec.retriever_path or "packaged all-MiniLM-L6-v2"
+        llm = "LLM on" if engine.uses_llm else "LLM off (template replies)"
+        return (f"Ready · {DATASETS[session.dataset]} catalogue ({len(rec.dataset.catalog):,} movies) · "
+                f"{BACKBONES[session.backbone]} · retriever {retriever} · {llm}")
+
+    def switch(self, session: Session, dataset: str, backbone: str) -> Session:
+        """A new catalogue starts a new conversation; a new backbone keeps it (ids stay valid)."""
+        self.engine(dataset, backbone)
+        if dataset != session.dataset:
+            return Session(dataset, backbone)
+        return dataclasses.replace(session, backbone=backbone)
+
+    def respond(self, session: Session, message: str | None) -> Session:
+        """``session`` after the user's ``message`` and the reply; never raises for bad input."""
+        message = message or ""
+        out = dataclasses.replace(session, messages=[*session.messages, {"role": "user", "content": message.strip()}])
+        try:
+            reply = self._turn(out, message)
+        except LLMKBError as exc:
+            reply = f"Sorry, {exc}."
+        except Exception:  # never show a traceback in the chat; the console keeps it
+            log.exception("turn failed")
+            reply = "Sorry, something went wrong on my side. Please try again, or press Reset."
+        out.messages.append({"role": "assistant", "content": reply})
+        return out
+
+    def _turn(self, session: Session, message: str) -> str:
+        engine = self.engine(session.dataset, session.backbone)
+        rec, catalogue = engine.recommender, DATASETS[session.dataset]
+        text = " ".join(message.split())
+        if text and non_latin_share(text) > 0.5:
+            return ("I can only chat in English for now. Tell me, in English, about a movie you liked "
+                    "or a genre or actor you enjoy.")
+        notes = []
+        if len(text) > MAX_MESSAGE_CHARS:
+            notes.append(f"(Your message was long; I read its first {MAX_MESSAGE_CHARS:,} characters.)")
+        if INJECTION.search(text):
+            notes.append(f"I can only recommend movies from the {catalogue} catalogue, so here is what it offers.")
+        with engine.lock:
+            turns = rec.user_turn(session.turns, message)  # raises LLMKBError on an empty message
+            unknown = rec.matcher.match(turns[-1].text).dropped
+            result = rec.recommend(turns)
+            session.tokens = self._tokens(engine, turns)
+        if unknown:
+            named = ", ".join(f"“{t}”" for t in unknown[:3])
+            notes.append(f"I couldn't find {named} in the {catalogue} catalogue, so I went by the rest of what you said.")
+        session.turns = [*turns, rec.recommender_turn(result)]
+        session.cards = [self._card(engine, rank, r) for rank, r in enumerate(result.items, start=1)]
+        return " ".join([*notes, result.reply])
+
+    @staticmethod
+    def _tokens(engine: Engine, turns: list[Turn]) -> dict[str, int]:
+        """Tokens each component processed this turn: the retriever encodes one query (truncated to its limit);
+        the LLM reads at most its prompt budget and writes at most its reply budget (an upper bound)."""
+        retriever = engine.recommender.retriever
+        query = retriever.query_builder.build(tuple(turns))
+        counts = {"retriever": min(len(retriever.model.tokenizer(query)["input_ids"]), retriever.model.max_seq_length)}
+        if engine.uses_llm:  # the recommender does not report it: its prompt and reply budgets bound it
+            config = engine.recommender.config
+            counts["llm"] = config.prompt_tokens + config.reply_tokens
+        return counts
+
+    @staticmethod
+    def _card(engine: Engine, rank: int, recommended) -> Card:
+        item = recommended.item
+        doc = engine.documents.get(item.item_id) or KBDocument(item.item_id, item.title, item.year)
+        facts = [PHRASES[r].format(", ".join(doc.facts[r])) for r in CARD_FACTS if doc.facts.get(r)][:MAX_FACTS]
+        facts += [f"{label}: {', '.join(titles)}" for label, titles in doc.related.items()][: MAX_FACTS - len(facts)]
+        plot = doc.plot if len(doc.plot) <= PLOT_CHARS else doc.plot[:PLOT_CHARS].rsplit(" ", 1)[0] + "…"
+        return Card(rank, item.item_id, item.title, item.year, doc.facts.get("genre", []), doc.facts.get("director", []),
+                    plot, facts, list(getattr(recommended, "cues", None) or [])[:MAX_CUES] or [NO_CUE], recommended.score)
+
+
+def cost_rows(engine: Engine, session: Session) -> list[tuple[str, str, str, str]]:
+    """(measure, dense, this backbone, saving) rows for the cost panel; per-turn figures use ``session.tokens``."""
+    bb, rows = engine.backbone, []
+
+    def pick(kind: str, which: str) -> dict:
+        return bb.costs[kind]["rram" if which == "selected" and kind in bb.pruned else "dense"]
+
+    def add(label: str, fn: Callable[[str], float], fmt: str) -> None:
+        dense, selected = fn("dense"), fn("selected")
+        saving = f"{dense / selected:.2f}× less" if selected and dense != selected else "same"
+        rows.append((label, fmt.format(dense), fmt.format(selected), saving))
+
+    used = ["retriever", "llm"] if engine.uses_llm else ["retriever"]
+    for kind in ("retriever", "llm"):
+        name = "Retriever" if kind == "retriever" else "LLM" + ("" if kind in used else " (not used in replies yet)")
+        add(f"{name}: crossbars", lambda w, k=kind: pick(k, w)["crossbars"], "{:,.0f}")
+        add(f"{name}: energy per token (nJ)", lambda w, k=kind: pick(k, w)["energy_pj"] / 1e3, "{:,.1f}")
+        add(f"{name}: area (mm²)", lambda w, k=kind: pick(k, w)["area_mm2"], "{:,.2f}")
+    tokens = session.tokens
+    if tokens:
+        add(f"Latency this turn (ms; {', '.join(f'{n} {k} tokens' for k, n in tokens.items() if k in used)})",
+            lambda w: sum(pick(k, w)["latency_ns"] * n for k, n in tokens.items() if k in used) / 1e6, "{:,.1f}")
+        add("Energy this turn (mJ)",
+            lambda w: sum(pick(k, w)["energy_pj"] * n for k, n in tokens.items() if k in used) / 1e9, "{:,.2f}")
+    return rows

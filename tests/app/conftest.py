@@ -1,0 +1,37 @@
+"""The tiny world served for real: a tiny random BERT retriever and a tiny random Llama, saved as model folders."""
+
+import warnings
+from functools import partial
+
+import pytest
+from tiny_models import write_tiny_llm, write_tiny_sentence_transformer
+
+from llmkb.pipeline.chat_session import ChatService, load_engine
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory, tiny_root):
+    """{"retriever": sentence-transformers dir, "llm": HF causal-LM dir}, both random and tiny."""
+    folder = tmp_path_factory.mktemp("tiny-models")
+    return {"retriever": write_tiny_sentence_transformer(folder / "encoder", tiny_root),
+            "llm": write_tiny_llm(folder / "llm")}
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory):
+    """A private artifacts folder (KB, index and backbone caches) for one test module."""
+    path = tmp_path_factory.mktemp("artifacts")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LLMKB_ARTIFACTS", str(path))
+        yield path
+
+
+@pytest.fixture(scope="module")
+def service(tiny_root, tiny_models, artifacts):
+    """One real ChatService over the tiny world (engines load once per module)."""
+    load = partial(load_engine, data_dir=tiny_root, retriever=tiny_models["retriever"], llm=tiny_models["llm"],
+                   backbones_root=artifacts / "backbones", progress=False,
+                   reply_tokens=12, prompt_tokens=4096)  # byte-level tokens: a long prompt budget
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tiny world's deliberate data defects
+        yield ChatService(load)
