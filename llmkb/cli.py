@@ -116,7 +116,7 @@ def cmd_evaluate(args) -> None:
     if args.system in RAG_SYSTEMS:
         recommender = _recommender(args, use_llm=args.system != "rag-no-llm")
         system = make_rag_system(args.system, recommender, dataset, args.protocol, args.split,
-                                 tune_samples=args.tune_samples)
+                                 tune_samples=args.tune_samples, retune=args.retune)
         models = {"setup": recommender.setup, "retriever": str(recommender.retriever_path),
                   "llm": str(args.llm or "packaged SmolLM2-135M-Instruct") if recommender.model else None,
                   "lora": str(args.lora) if args.lora else None}
@@ -256,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_recommender_options(evaluate)
     evaluate.add_argument("--weights", type=Path, default=None,
                           help="fusion weights JSON for rag (default: tuned on the validation split on first use)")
+    evaluate.add_argument("--retune", action="store_true", help="tune rag's fusion weights again (scores are cached)")
     evaluate.add_argument("--tune-samples", type=int, default=None,
                           help="tune the fusion on the first N validation samples only (default: all; LLM scoring "
                                "costs seconds per sample on a CPU)")

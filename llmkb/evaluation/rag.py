@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from llmkb.data.dataset import Dataset
 from llmkb.data.records import Sample
 from llmkb.paths import artifacts_dir
-from llmkb.pipeline.fusion import Candidates, FusionWeights, signals, tune
+from llmkb.pipeline.fusion import GRID, Candidates, FusionWeights, signals, tune
 from llmkb.pipeline.recommender import Recommender
 from llmkb.postprocess import TitleMatcher
 
@@ -83,11 +83,8 @@ def tuned_weights(recommender: Recommender, dataset: Dataset, protocol: str, pro
     samples = dataset.samples("valid", protocol)[:samples_limit]
     rows = cached_candidates(recommender, samples, "valid", progress)
     matrices = [signals(c, s.mentioned, recommender.popularity) for c, s in zip(rows, samples)]
-    if recommender.model is None:
-        grid = {"llm": (0.0,), "context": (0.0, 0.5, 1.0, 2.0, 4.0, 8.0), "popularity": (0.0, 0.25, 0.5, 1.0, 2.0)}
-        weights, score = tune(matrices, [c.ids for c in rows], [s.gold for s in samples], grid)
-    else:
-        weights, score = tune(matrices, [c.ids for c in rows], [s.gold for s in samples])
+    grid = {**GRID, "llm": (0.0,)} if recommender.model is None else GRID
+    weights, score = tune(matrices, [c.ids for c in rows], [s.gold for s in samples], grid)
     weights.save(path, tuned_on=f"{dataset.name}-{protocol} valid ({len(samples)} samples)",
                  objective="mean Recall@1 + Recall@10 + Recall@50", score=round(score, 4), setup=recommender.setup)
     return weights
@@ -123,10 +120,10 @@ class Generated:
 
 
 def make_rag_system(name: str, recommender: Recommender, dataset: Dataset, protocol: str, split: str,
-                    progress: bool = True, tune_samples: int | None = None):
+                    progress: bool = True, tune_samples: int | None = None, retune: bool = False):
     if name in ("rag", "rag-no-llm"):
-        return Fused(recommender, tuned_weights(recommender, dataset, protocol, progress, samples_limit=tune_samples),
-                     split)
+        weights = tuned_weights(recommender, dataset, protocol, progress, retune, tune_samples)
+        return Fused(recommender, weights, split)
     if name == "llm-zeroshot":
         return Generated(recommender, with_kb=False, exact=False, split=split)
     if name == "rag-no-postprocess":

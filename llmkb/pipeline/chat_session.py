@@ -92,6 +92,17 @@ def load_engine(dataset: str, backbone: str, data_dir: Path | None = None, k: in
     return Engine(Recommender(config, progress=progress), bb)
 
 
+def short_path(path: Path) -> str:
+    """``path`` relative to the working directory, or "packaged <package>" for a model inside site-packages."""
+    path = Path(path).resolve()
+    if "site-packages" in path.parts:
+        return f"packaged {path.parts[path.parts.index('site-packages') + 1]}"
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def non_latin_share(text: str) -> float:
     """Share of letters outside the Latin script (a cheap "is this English?" signal)."""
     letters = [c for c in text if c.isalpha()]
@@ -123,7 +134,7 @@ class ChatService:
     def status(self, session: Session) -> str:
         engine = self.engine(session.dataset, session.backbone)
         rec = engine.recommender
-        retriever = rec.retriever_path or "packaged all-MiniLM-L6-v2"
+        retriever = short_path(rec.retriever_path) if rec.retriever_path else "packaged all-MiniLM-L6-v2"
         llm = "LLM on" if engine.uses_llm else "LLM off (template replies)"
         return (f"Ready · {DATASETS[session.dataset]} catalogue ({len(rec.dataset.catalog):,} movies) · "
                 f"{BACKBONES[session.backbone]} · retriever {retriever} · {llm}")

@@ -30,7 +30,7 @@ from llmkb.errors import LLMKBError
 SIGNALS = ("retriever", "llm", "context", "popularity")
 GRID = {  # the retriever's weight is fixed at 1: only ratios matter
     "llm": (0.0, 0.1, 0.25, 0.5, 1.0, 2.0),
-    "context": (0.0, 0.5, 1.0, 2.0, 4.0, 8.0),
+    "context": (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0),  # 32: every mentioned movie before the rest
     "popularity": (0.0, 0.25, 0.5, 1.0, 2.0),
 }
 

@@ -55,3 +55,14 @@ def test_llm_scores_the_top_candidates_and_every_mentioned_movie(make_recommende
 def test_setup_key_changes_with_what_produces_the_scores(make_recommender):
     assert make_recommender().setup_key != make_recommender(llm_candidates=5).setup_key
     assert make_recommender(use_llm=False).setup["llm"] is None
+
+
+def test_lora_pairs_come_from_training_samples_with_the_scoring_prompt(make_recommender):
+    from llmkb.pipeline.lora_data import lora_pairs
+
+    rec = make_recommender()
+    train = rec.dataset.samples("train")
+    pairs = lora_pairs(rec, train, limit=3, progress=False)
+    gold_titles = {rec.catalog[g].display for s in train for g in s.gold if g in rec.catalog}
+    assert len(pairs) == 3 and {target for _, target in pairs} <= gold_titles
+    assert all("Candidate movies:" in prompt and prompt.endswith("assistant\n") for prompt, _ in pairs)
