@@ -83,7 +83,10 @@ def evaluate_method(
     (kept in ``extra["metrics"]``).
     """
     t0 = time.perf_counter()
-    model = convert(copy.deepcopy(base), config, include, exclude, importance)
+    if hasattr(config, "apply"):  # rram.mixed.MixedConfig: per-layer key bits
+        model = config.apply(copy.deepcopy(base), importance)
+    else:
+        model = convert(copy.deepcopy(base), config, include, exclude, importance)
     losses = None
     extra: dict = {}
     if retrain_with is not None and (retrain_dense or config.method.name != "dense"):

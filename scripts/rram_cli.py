@@ -37,6 +37,11 @@ def add_common(p: argparse.ArgumentParser) -> None:
     m.add_argument("--prune-fraction", type=_floats, default=[0.0],
                    help="comma-separated extra group-pruning fractions for ours (default 0)")
     m.add_argument("--scales", choices=["integer", "pow2"], default="integer")
+    m.add_argument("--mixed-bits", type=_ints, default=[4, 6],
+                   help="key-bit choices per layer for the mixed-precision runs of ours (default 4,6)")
+    m.add_argument("--mixed-budget", type=_floats, default=[],
+                   help="comma-separated crossbar budgets, as fractions of dense 8-bit crossbars, for mixed-precision "
+                        "runs of ours (per-layer bits from weight-space sensitivity; default none)")
     m.add_argument("--methods", default="all",
                    help="comma-separated methods: reconstruct,quantize,magnitude,row,column,block (default all; dense always)")
     m.add_argument("--tolerance", type=float, default=None,
@@ -68,6 +73,28 @@ def configs_from(args) -> dict[str, rram.RRAMConfig]:
                          technology=args.technology, scales=args.scales)
 
 
+def mixed_configs(args, base, exclude: Iterable[str] | None) -> dict:
+    """Ours with per-layer key bits (``--mixed-bits``) under each ``--mixed-budget``, keyed by label."""
+    if not args.mixed_budget:
+        return {}
+    from rram.mapping import map_layer
+    from rram.mixed import MixedConfig, allocate_bits, layer_sensitivity
+
+    ref = configs_from(args)["dense"]
+    cfg = rram.RRAMConfig.build(method="reconstruct", key_bits=min(args.mixed_bits), weight_bits=args.weight_bits,
+                                crossbar=ref.crossbar, technology=args.technology, scales=args.scales)
+    names = rram.select_linears(base, None, exclude)
+    dense_xb = sum(map_layer(n, base.get_submodule(n).in_features, base.get_submodule(n).out_features,
+                             args.weight_bits, ref.crossbar).crossbars for n in names)
+    sens = layer_sensitivity(base, cfg, args.mixed_bits, exclude=exclude)
+    lo, hi = min(args.mixed_bits), max(args.mixed_bits)
+    out = {}
+    for f in args.mixed_budget:
+        bits = allocate_bits(sens, int(f * dense_xb))
+        out[f"reconstruct-mixed{lo}-{hi}b-{f:g}"] = MixedConfig(cfg, bits)
+    return out
+
+
 def retrain_config(args) -> RetrainConfig | None:
     if args.steps <= 0:
         return None
@@ -92,8 +119,10 @@ def run_and_write(args, base, evaluate: Callable, model_name: str, metric: str, 
     t0 = time.perf_counter()
     rcfg = retrain_config(args)
     retrain_with = (loss_fn, train_batches(rcfg.steps), rcfg) if rcfg else None
+    configs = configs_from(args)
+    configs.update(mixed_configs(args, base, exclude))
     report = run_methods(
-        base, evaluate, configs_from(args), model_name=model_name, metric=metric, higher_is_better=higher_is_better,
+        base, evaluate, configs, model_name=model_name, metric=metric, higher_is_better=higher_is_better,
         exclude=exclude, retrain_with=retrain_with, float_accuracy=not args.skip_float, tolerance=args.tolerance,
         retrain_dense=not args.no_retrain_dense,
         meta={"command": " ".join(sys.argv), "steps": args.steps, "lr": args.lr, "batch_size": args.batch_size,

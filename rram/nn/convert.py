@@ -136,6 +136,9 @@ def save_converted(model: nn.Module, directory: str | Path) -> Path:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     meta = {"config": mods[0][1].config.to_dict(), "modules": [n for n, _ in mods]}
+    if any(m.config != mods[0][1].config for _, m in mods):  # mixed precision: one config per module
+        meta["module_configs"] = {n: m.config.to_dict() for n, m in mods}
+        meta["seeds"] = {n: m.seed for n, m in mods}  # noise seeds (convert_mixed numbers layers per call)
     state = {f"{n}.{k}": v for n, m in mods for k, v in m.state_dict().items()}
     _atomic(directory / STATE_FILE, lambda f: torch.save(state, f))
     _atomic(directory / CONFIG_FILE, lambda f: f.write(json.dumps(meta, indent=2).encode()))
@@ -149,12 +152,15 @@ def load_converted(model: nn.Module, directory: str | Path) -> nn.Module:
     if not cfg_path.is_file():
         raise FileNotFoundError(f"{cfg_path} not found: pass a directory written by rram.save_converted")
     meta = json.loads(cfg_path.read_text())
-    config = RRAMConfig.from_dict(meta["config"])
+    shared = RRAMConfig.from_dict(meta["config"])
+    per_module = {n: RRAMConfig.from_dict(c) for n, c in meta.get("module_configs", {}).items()}
     for i, name in enumerate(meta["modules"]):
+        config = per_module.get(name, shared)
         linear = model.get_submodule(name)
         if not isinstance(linear, nn.Linear):
             raise ValueError(f"{name} is {type(linear).__name__}, expected nn.Linear: load into the unconverted base model")
-        layer = CrossbarLinear(linear.in_features, linear.out_features, linear.bias is not None, config, config.seed + i)
+        seed = meta.get("seeds", {}).get(name, config.seed + i)
+        layer = CrossbarLinear(linear.in_features, linear.out_features, linear.bias is not None, config, seed)
         _set_submodule(model, name, layer.train(linear.training))
     state = torch.load(directory / STATE_FILE, map_location="cpu", weights_only=True)
     for name in meta["modules"]:

@@ -141,3 +141,39 @@ def test_run_methods_keeps_extra_metrics():
     rep = run_methods(base, lambda m: {"accuracy": 1.0, "other": 2.0},
                       {"dense": rram.RRAMConfig.build("dense")}, model_name="toy", metric="m", float_accuracy=True)
     assert rep.results[0].extra["metrics"] == {"other": 2.0} and rep.meta["float_metrics"] == {"other": 2.0}
+
+
+def test_mixed_precision_allocation_convert_and_round_trip(tmp_path):
+    import torch
+
+    import rram
+    from rram.mixed import MixedConfig, allocate_bits, layer_sensitivity
+    from rram.experiment import run_methods
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(256, 256), torch.nn.Linear(256, 256))
+    with torch.no_grad():
+        model[1].weight.mul_(10)  # the larger layer has the larger error: it gets the extra bits
+    cfg = rram.RRAMConfig.build(key_bits=4)
+    sens = layer_sensitivity(model, cfg, (4, 6))
+    assert sens["0"][4][1] == 16 and sens["0"][6][1] == 24 and sens["0"][6][0] < sens["0"][4][0]
+    assert allocate_bits(sens, 32) == {"0": 4, "1": 4}
+    assert allocate_bits(sens, 40) == {"0": 4, "1": 6}
+    assert allocate_bits(sens, 10**6) == {"0": 6, "1": 6}
+    mixed = MixedConfig(cfg, {"0": 4, "1": 6})
+    rep = run_methods(model, lambda m: 1.0, {"dense": rram.RRAMConfig.build("dense"), "reconstruct-mixed": mixed},
+                      model_name="toy", metric="m")
+    assert rep.get("reconstruct-mixed").cost["crossbars"] == 40
+    assert rep.get("reconstruct-mixed").config["mixed_bits"] == {"0": 4, "1": 6}
+    conv = mixed.apply(copy_of(model))
+    rram.save_converted(conv, tmp_path)
+    loaded = rram.load_converted(copy_of(model), tmp_path)
+    assert [m.config.method.reconstruct.key_bits for m in (loaded[0], loaded[1])] == [4, 6]
+    x = torch.randn(3, 256)
+    assert torch.equal(loaded.eval()(x), conv.eval()(x))
+
+
+def copy_of(model):
+    import copy
+
+    return copy.deepcopy(model)
