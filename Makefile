@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine:
-#   make demo   create .venv, install, fetch the data, build what the demo needs, start it
+#   make demo   create .venv, install, fetch the data, build what the demo needs, start the Gradio app
 #   make test   create .venv if missing, install, run the tests
 # Data comes from $LLMKB_DATA_SOURCE or ../shared/data when present (a local mirror), else the official URLs.
 
@@ -12,7 +12,7 @@ DATA_SOURCE ?= $(or $(LLMKB_DATA_SOURCE),$(wildcard ../shared/data))
 SOURCE_FLAG := $(if $(DATA_SOURCE),--source $(DATA_SOURCE),)
 PYTEST_ARGS ?=
 
-.PHONY: install data kb demo chat test test-fast clean
+.PHONY: install data kb demo chat browser test test-fast clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,9 +32,19 @@ kb: data
 	$(LLMKB) kb build
 
 demo: kb
+	$(PY) app.py
+
+chat: kb
 	$(LLMKB) chat
 
-test: install
+# Chromium for the browser end-to-end test: installed only when missing and we may (root + apt); else it skips
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 && \
+	    echo "installed chromium for the browser test"; } || echo "no chromium: the browser test will skip"
+
+test: install browser
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: install

@@ -71,7 +71,7 @@ def render_cards(session: Session) -> str:
 
 def render_cost(service: ChatService, session: Session) -> str:
     rows = cost_rows(service.engine(session.dataset, session.backbone), session)
-    table = [f"| | dense | {BACKBONES[session.backbone]} | saving |", "|---|---|---|---|"]
+    table = [f"| | dense | this backbone: {BACKBONES[session.backbone]} | saving |", "|---|---|---|---|"]
     table += [f"| {label} | {dense} | {selected} | {saving} |" for label, dense, selected, saving in rows]
     if not session.tokens:
         table.append("| Per-turn latency and energy | after your first message | | |")
