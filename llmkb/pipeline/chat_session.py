@@ -70,9 +70,6 @@ class Engine:
     backbone: Backbone
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def __post_init__(self):
-        self.documents: dict[str, KBDocument] = {d.item_id: d for d in self.recommender.retriever.documents}
-
     @property
     def uses_llm(self) -> bool:
         return bool(getattr(self.recommender.config, "use_llm", False))
@@ -149,7 +146,8 @@ class ChatService:
     def respond(self, session: Session, message: str | None) -> Session:
         """``session`` after the user's ``message`` and the reply; never raises for bad input."""
         message = message or ""
-        out = dataclasses.replace(session, messages=[*session.messages, {"role": "user", "content": message.strip()}])
+        said = [{"role": "user", "content": message.strip()}] if message.strip() else []
+        out = dataclasses.replace(session, messages=[*session.messages, *said])
         try:
             reply = self._turn(out, message)
         except LLMKBError as exc:
@@ -199,7 +197,7 @@ class ChatService:
     @staticmethod
     def _card(engine: Engine, rank: int, recommended) -> Card:
         item = recommended.item
-        doc = engine.documents.get(item.item_id) or KBDocument(item.item_id, item.title, item.year)
+        doc = engine.recommender.documents.get(item.item_id) or KBDocument(item.item_id, item.title, item.year)
         facts = [PHRASES[r].format(", ".join(doc.facts[r])) for r in CARD_FACTS if doc.facts.get(r)][:MAX_FACTS]
         facts += [f"{label}: {', '.join(titles)}" for label, titles in doc.related.items()][: MAX_FACTS - len(facts)]
         plot = doc.plot if len(doc.plot) <= PLOT_CHARS else doc.plot[:PLOT_CHARS].rsplit(" ", 1)[0] + "…"
