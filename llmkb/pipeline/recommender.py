@@ -31,7 +31,7 @@ from llmkb.models import default_llm_path
 from llmkb.paths import artifacts_dir
 from llmkb.pipeline.fusion import Candidates, FusionWeights, fuse, popularity_scores, signals
 from llmkb.pipeline.reply import write_reply
-from llmkb.postprocess import TitleMatcher, finalize_ranking, template_reply
+from llmkb.postprocess import TitleMatcher, finalize_ranking, normalize_title, template_reply
 from llmkb.retrieval import DenseRetriever, best_available
 from llmkb.retrieval.index import model_fingerprint
 
@@ -91,6 +91,10 @@ class Recommender:
         self.documents = {doc.item_id: doc for doc in self.retriever.documents}
         self.matcher = TitleMatcher(self.catalog.values(), popularity=mention_counts(self.dataset.train))
         self.popularity = popularity_scores(self.dataset.popularity)
+        by_title: dict[str, list[str]] = {}
+        for item in self.catalog.values():
+            by_title.setdefault(normalize_title(item.title), []).append(item.item_id)
+        self.same_title = {i: ids for ids in by_title.values() for i in ids}  # "The Matrix" and "The Matrix (1999)"
         self.model = self.tokenizer = None
         if config.use_llm:
             from llmkb.generation import load_llm
@@ -201,8 +205,9 @@ class Recommender:
         seconds["retrieve+score"] = time.perf_counter() - started
         mentioned = mentioned_items(turns)
         fused = dict(self.fused(candidates, mentioned))
-        ranking = finalize_ranking(list(fused), self.dataset.popularity, self.config.k,
-                                   exclude=mentioned if self.config.exclude_mentioned else (), allowed=self.catalog)
+        excluded = [twin for i in mentioned for twin in self.same_title.get(i, [i])] if self.config.exclude_mentioned else []
+        k = min(self.config.k, len(self.catalog) - len(set(excluded)))
+        ranking = finalize_ranking(list(fused), self.dataset.popularity, k, exclude=excluded, allowed=self.catalog)
         preferences = self.retriever.query_builder.preferences(turns)
         items = [Recommended(self.catalog[i], fused.get(i, 0.0), self.documents[i].text if i in self.documents else "",
                              self._cues(i, turns, preferences)) for i in ranking]
@@ -210,7 +215,8 @@ class Recommender:
         if self.model is not None:
             evidence = {r.item.item_id: r.evidence for r in items}
             reply = write_reply(self.model, self.tokenizer, turns, [r.item for r in items[:3]], self.matcher,
-                                evidence, preferences, self.config.reply_tokens).text
+                                evidence, preferences, self.config.reply_tokens,
+                                budget=PromptBudget(max_tokens=self.config.prompt_tokens)).text
         else:
             reply = template_reply([r.item for r in items])
         seconds["reply"] = time.perf_counter() - started

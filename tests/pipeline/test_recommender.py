@@ -66,3 +66,10 @@ def test_lora_pairs_come_from_training_samples_with_the_scoring_prompt(make_reco
     gold_titles = {rec.catalog[g].display for s in train for g in s.gold if g in rec.catalog}
     assert len(pairs) == 3 and {target for _, target in pairs} <= gold_titles
     assert all("Candidate movies:" in prompt and prompt.endswith("assistant\n") for prompt, _ in pairs)
+
+
+def test_excluding_a_mentioned_movie_also_excludes_its_same_title_entries(make_recommender):
+    rec = make_recommender(use_llm=False, k=12)  # more than what is left: all 10 others
+    out = rec.recommend(rec.user_turn([], "I liked Heat (1995)"))  # the tiny catalogue has Heat (1995) and Heat (1986)
+    ids = {r.item.item_id for r in out.items}
+    assert len(ids) == 10 and not {"1004", "1010"} & ids
