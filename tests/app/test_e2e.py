@@ -63,7 +63,10 @@ def server(browser, mirror, tmp_path_factory):
         yield url
     finally:
         proc.terminate()
-        proc.wait(30)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def test_chat_shows_a_reply_and_cards(browser, server):
