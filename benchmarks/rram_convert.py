@@ -1,13 +1,16 @@
 #!/usr/bin/env python
 """Benchmark: time to convert SmolLM2-135M and cost it, and CPU inference slowdown vs dense, in one run.
 
-    python benchmarks/rram_convert.py [--model PATH] [--tokens 128] [--repeats 5]
+    OMP_NUM_THREADS=1 python benchmarks/rram_convert.py [--model PATH] [--tokens 128] [--repeats 5]
+
+Forward passes of the dense and the simulated model are interleaved and the medians compared.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import statistics
 import time
 
 
@@ -16,12 +19,16 @@ import torch  # noqa: E402
 import rram  # noqa: E402
 
 
-def timed(fn, repeats: int) -> float:
-    fn()  # warm-up
-    t0 = time.perf_counter()
+def timed_pair(a, b, repeats: int) -> tuple[float, float]:
+    """Median seconds of ``a`` and ``b``, interleaved (a, b, a, b, ...) so that load changes hit both alike."""
+    a(), b()  # warm-up
+    ta, tb = [], []
     for _ in range(repeats):
-        fn()
-    return (time.perf_counter() - t0) / repeats
+        for fn, out in ((a, ta), (b, tb)):
+            t0 = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t0)
+    return statistics.median(ta), statistics.median(tb)
 
 
 def main() -> None:
@@ -47,11 +54,11 @@ def main() -> None:
     model.eval()
     ids = torch.randint(0, dense.config.vocab_size, (1, args.tokens))
     with torch.no_grad():
-        dense_s = timed(lambda: dense(ids), args.repeats)
-        sim_s = timed(lambda: model(ids), args.repeats)
+        dense_s, sim_s = timed_pair(lambda: dense(ids), lambda: model(ids), args.repeats)
     print(f"load {load_s:.1f} s | convert {convert_s:.1f} s | cost report {cost_s:.1f} s "
           f"| convert+cost {convert_s + cost_s:.1f} s (target < 60 s)")
     print(f"crossbars {cost.crossbars:,} | {cost.tops_per_w:.3f} TOPS/W | {cost.area_mm2:.1f} mm² ({cost.technology})")
+    print(f"torch threads {torch.get_num_threads()} | dtype {next(dense.parameters()).dtype} | median of {args.repeats}")
     print(f"forward {args.tokens} tokens: dense {dense_s * 1e3:.1f} ms, simulated {sim_s * 1e3:.1f} ms, "
           f"slowdown {sim_s / dense_s:.2f}x")
 
