@@ -51,6 +51,9 @@ def add_common(p: argparse.ArgumentParser) -> None:
     t.add_argument("--lr", type=float, default=1e-5)
     t.add_argument("--batch-size", type=int, default=8)
     t.add_argument("--schedule", choices=["linear", "cosine"], default="linear")
+    t.add_argument("--calibrate", type=int, default=0,
+                   help="training batches for activation importance (mean squared input per row), used by ours' "
+                        "scale search and the pruning baselines' masks (default 0 = unweighted)")
     t.add_argument("--no-retrain-dense", action="store_true",
                    help="do not give the dense reference the same retraining budget")
     p.add_argument("--skip-float", action="store_true", help="do not evaluate the unconverted float model")
@@ -108,10 +111,11 @@ def batches(items: list, size: int) -> list:
 
 def run_and_write(args, base, evaluate: Callable, model_name: str, metric: str, higher_is_better: bool,
                   loss_fn: Callable | None, train_batches: Callable[[int], list] | None,
-                  exclude: Iterable[str] | None, meta: dict) -> None:
+                  exclude: Iterable[str] | None, meta: dict, forward: Callable | None = None) -> None:
     """Run every configured method on copies of ``base`` with the same retraining budget; write the report.
 
-    train_batches(n) gives at least n training batches (called only when --steps > 0).
+    train_batches(n) gives up to n training batches (for --steps and --calibrate); forward(model, batch) runs
+    one batch for calibration (default: loss_fn).
     """
     from rram.experiment import run_methods
     from rram.report import write_all
@@ -119,14 +123,20 @@ def run_and_write(args, base, evaluate: Callable, model_name: str, metric: str, 
     t0 = time.perf_counter()
     rcfg = retrain_config(args)
     retrain_with = (loss_fn, train_batches(rcfg.steps), rcfg) if rcfg else None
+    importance = None
+    if args.calibrate > 0:
+        run_batch = forward or loss_fn
+        calib = train_batches(args.calibrate)
+        importance = rram.calibrate(base, lambda m: [run_batch(m, b) for b in calib], exclude=exclude)
     configs = configs_from(args)
     configs.update(mixed_configs(args, base, exclude))
     report = run_methods(
         base, evaluate, configs, model_name=model_name, metric=metric, higher_is_better=higher_is_better,
-        exclude=exclude, retrain_with=retrain_with, float_accuracy=not args.skip_float, tolerance=args.tolerance,
+        exclude=exclude, importance=importance, retrain_with=retrain_with, float_accuracy=not args.skip_float, tolerance=args.tolerance,
         retrain_dense=not args.no_retrain_dense,
         meta={"command": " ".join(sys.argv), "steps": args.steps, "lr": args.lr, "batch_size": args.batch_size,
-              "schedule": args.schedule, "retrain_dense": bool(rcfg) and not args.no_retrain_dense, **meta},
+              "schedule": args.schedule, "retrain_dense": bool(rcfg) and not args.no_retrain_dense,
+              "calibration_batches": args.calibrate, **meta},
     )
     report.meta["seconds"] = time.perf_counter() - t0
     for f in write_all(report, args.out).values():
