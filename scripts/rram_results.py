@@ -4,7 +4,8 @@
     python scripts/rram_results.py artifacts/rram/llm/report.json [artifacts/rram/llm-mixed/report.json] [--also recall@10]
 
 Merging: results are keyed by label; the first report's dense reference, metric and tolerance are used, and a
-later report's entries with a label already present are skipped (so re-running dense is harmless).
+later report's entries with a label already present are skipped (so re-running dense is harmless; merge only
+runs whose dense results agree). ``PATH:SUFFIX`` appends SUFFIX to that report's labels (e.g. ``:+cal``).
 """
 
 from __future__ import annotations
@@ -17,11 +18,17 @@ from rram.report import MethodResult, Report
 
 def load(paths: list[str], metric: str | None = None) -> Report:
     """Merged report; ``metric``: use that entry of extra["metrics"] as the accuracy instead (e.g. recall@10)."""
-    reports = [json.loads(open(p).read()) for p in paths]
+    reports, suffixes = [], []
+    for p in paths:
+        path, _, suffix = p.partition(":")
+        reports.append(json.loads(open(path).read()))
+        suffixes.append(suffix)
     first = reports[0]
     seen, results = set(), []
-    for d in reports:
+    for d, suffix in zip(reports, suffixes):
         for r in d["results"]:
+            if suffix and r["name"] != d.get("reference", "dense"):
+                r = {**r, "name": r["name"] + suffix}
             if r["name"] not in seen:
                 seen.add(r["name"])
                 if metric:
@@ -66,9 +73,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("reports", nargs="+")
     p.add_argument("--metric", default=None, help="judge equal accuracy on this extra metric instead (e.g. recall@10)")
+    p.add_argument("--tolerance", type=float, default=None, help="override the reports' (relative) tolerance")
     p.add_argument("--also", default="", help="comma-separated extra metrics from extra['metrics'] (e.g. recall@10)")
     args = p.parse_args()
     rep = load(args.reports, args.metric)
+    if args.tolerance is not None:
+        rep.tolerance = args.tolerance
     print(tables(rep, [a for a in args.also.split(",") if a]))
     eq = rep.equal_accuracy()
     if eq:
