@@ -6,6 +6,7 @@ INSPIRED DBpedia URIs as in ``entity2id.json`` (``"<http://dbpedia.org/resource/
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 SEEKER = "seeker"
@@ -52,8 +53,9 @@ class Sample:
     @property
     def mentioned(self) -> tuple[str, ...]:
         """Catalogue ids mentioned anywhere in the context, most recent first, without repeats."""
-        seen: dict[str, None] = {}
-        for turn in reversed(self.context):
-            for item in reversed(turn.items):
-                seen.setdefault(item, None)
-        return tuple(seen)
+        return tuple(mentioned_items(self.context))
+
+
+def mentioned_items(context: Sequence[Turn]) -> list[str]:
+    """Catalogue ids mentioned in ``context``, most recent first, without repeats."""
+    return list(dict.fromkeys(item for turn in reversed(context) for item in reversed(turn.items)))

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from llmkb.data import load_dataset, mention_counts
-from llmkb.data.records import RECOMMENDER, SEEKER, CatalogItem, Turn
+from llmkb.data.records import RECOMMENDER, SEEKER, CatalogItem, Turn, mentioned_items
 from llmkb.errors import LLMKBError
 from llmkb.generation.generate import MAX_NEW_TOKENS, clean_generation, generate_text
 from llmkb.generation.prompt import PromptBudget, build_prompt
@@ -74,11 +74,6 @@ class Recommendation:
     detected: list[str] = field(default_factory=list)  # titles recognised in the user's last message
     preferences: list[str] = field(default_factory=list)  # genres, people, ... detected in the seeker's turns
     seconds: dict[str, float] = field(default_factory=dict)  # time per stage
-
-
-def mentioned_items(context: Sequence[Turn]) -> list[str]:
-    """Catalogue ids mentioned in ``context``, most recent first, without repeats."""
-    return list(dict.fromkeys(item for turn in reversed(context) for item in reversed(turn.items)))
 
 
 class Recommender:
@@ -210,7 +205,7 @@ class Recommender:
         ranking = finalize_ranking(list(fused), self.dataset.popularity, k, exclude=excluded, allowed=self.catalog)
         preferences = self.retriever.query_builder.preferences(turns)
         items = [Recommended(self.catalog[i], fused.get(i, 0.0), self.documents[i].text if i in self.documents else "",
-                             self._cues(i, turns, preferences)) for i in ranking]
+                             self._cues(i, mentioned, preferences)) for i in ranking]
         started = time.perf_counter()
         if self.model is not None:
             evidence = {r.item.item_id: r.evidence for r in items}
@@ -223,7 +218,7 @@ class Recommender:
         detected = [self.catalog[i].display for i in turns[-1].items if i in self.catalog]
         return Recommendation(reply, items, detected, preferences, seconds)
 
-    def _cues(self, item_id: str, turns: Sequence[Turn], preferences: list[str]) -> list[str]:
+    def _cues(self, item_id: str, mentioned: Sequence[str], preferences: list[str]) -> list[str]:
         """Dialogue cues the item's KB document shares: detected preferences, and mentioned movies it relates to."""
         doc = self.documents.get(item_id)
         if doc is None:
@@ -233,9 +228,9 @@ class Recommender:
         related = {**doc.co_mentions}
         for titles in doc.related.values():
             related.update({title: title for title in titles})
-        for mentioned in mentioned_items(turns):
-            item = self.catalog.get(mentioned)
-            if item and (mentioned in related or item.title in related.values() or item.display in related.values()):
+        for movie in mentioned:
+            item = self.catalog.get(movie)
+            if item and (movie in related or item.title in related.values() or item.display in related.values()):
                 cues.append(f"related to {item.display}")
         return cues[:4]
 

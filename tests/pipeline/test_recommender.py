@@ -1,7 +1,7 @@
 import pytest
 
 from llmkb.errors import LLMKBError
-from llmkb.pipeline.recommender import mentioned_items
+from llmkb.data.records import mentioned_items
 
 
 def test_turn_recommends_k_distinct_catalogue_items_with_evidence(make_recommender):
