@@ -188,13 +188,15 @@ class TitleMatcher:
             yield kind, Mention(raw, start, end, None, 0.0, year)
 
     def _prose_mentions(self, text: str):
-        """Exact catalogue titles in running text, written capitalised (single words not at a sentence start)."""
+        """Exact catalogue titles in running text, first word capitalised (single words not at a sentence start)."""
         words = list(_WORD.finditer(text))
         folded = [fold(w.group()) or "and" for w in words]
         for i, word in enumerate(words):
             if not (word.group()[0].isupper() or word.group()[0].isdigit()):
                 continue
             begin = i + 1 if folded[i] == "the" else i
+            if begin < len(words) and not (words[begin].group()[0].isupper() or words[begin].group()[0].isdigit()):
+                continue  # "The heat was..." is not "Heat": the title's own first word is capitalised too
             for title in sorted(self._by_first_word.get(folded[begin], ()) if begin < len(words) else (), key=len, reverse=True):
                 if tuple(folded[begin : begin + len(title)]) != title:
                     continue

@@ -69,6 +69,11 @@ def test_single_word_title_at_sentence_start_in_prose_is_not_a_mention(matcher):
     assert matcher.match("Up to you. I have no idea what to watch.").item_ids == []
 
 
+def test_a_common_word_after_a_capitalised_the_is_not_a_title(matcher):
+    assert matcher.match("The heat of that summer was unbearable.").item_ids == []
+    assert matcher.match("I watched it twice. The Heat is a classic.").item_ids == ["m1"]
+
+
 @pytest.mark.parametrize("text", ["", "   \n", "I don't know, sorry."])
 def test_empty_or_titleless_generations(matcher, text):
     result = matcher.match(text)
