@@ -45,7 +45,8 @@ ASSUMPTIONS = (
     f"Pruned = weight reconstruction with {KEY_BITS}-bit key codes, no retraining; dense = 8-bit weights. "
     "Serving computes what ideal crossbars compute (reconstructed weights; no ADC or noise simulation). "
     "Latency per turn = latency per token × tokens processed in the turn (layers in sequence, no pipelining); "
-    "LLM tokens are its prompt and reply budgets, an upper bound."
+    "tokens are those each model read and wrote this turn (the LLM: its scoring prompt and the titles it scored, "
+    "then its reply prompt and reply)."
 )
 
 

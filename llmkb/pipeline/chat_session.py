@@ -174,25 +174,13 @@ class ChatService:
             turns = rec.user_turn(session.turns, message)  # raises LLMKBError on an empty message
             unknown = rec.matcher.match(turns[-1].text).dropped
             result = rec.recommend(turns)
-            session.tokens = self._tokens(engine, turns)
+            session.tokens = dict(result.tokens)
         if unknown:
             named = ", ".join(f"“{t}”" for t in unknown[:3])
             notes.append(f"I couldn't find {named} in the {catalogue} catalogue, so I went by the rest of what you said.")
         session.turns = [*turns, rec.recommender_turn(result)]
         session.cards = [self._card(engine, rank, r) for rank, r in enumerate(result.items, start=1)]
         return " ".join([*notes, result.reply])
-
-    @staticmethod
-    def _tokens(engine: Engine, turns: list[Turn]) -> dict[str, int]:
-        """Tokens each component processed this turn: the retriever encodes one query (truncated to its limit);
-        the LLM reads at most its prompt budget and writes at most its reply budget (an upper bound)."""
-        retriever = engine.recommender.retriever
-        query = retriever.query_builder.build(tuple(turns))
-        counts = {"retriever": min(len(retriever.model.tokenizer(query)["input_ids"]), retriever.model.max_seq_length)}
-        if engine.uses_llm:  # the recommender does not report it: its prompt and reply budgets bound it
-            config = engine.recommender.config
-            counts["llm"] = config.prompt_tokens + config.reply_tokens
-        return counts
 
     @staticmethod
     def _card(engine: Engine, rank: int, recommended) -> Card:

@@ -64,6 +64,7 @@ class Candidates:
     ids: list[str]
     retriever: list[float]
     llm: list[float | None]  # None: not scored by the LLM
+    llm_tokens: int = 0  # tokens the LLM read to score them (prompt + titles); not cached
 
     def to_json(self) -> dict:
         return {"ids": self.ids, "retriever": self.retriever, "llm": self.llm}

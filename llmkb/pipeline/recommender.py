@@ -74,6 +74,7 @@ class Recommendation:
     detected: list[str] = field(default_factory=list)  # titles recognised in the user's last message
     preferences: list[str] = field(default_factory=list)  # genres, people, ... detected in the seeker's turns
     seconds: dict[str, float] = field(default_factory=dict)  # time per stage
+    tokens: dict[str, int] = field(default_factory=dict)  # tokens each model processed: "retriever", "llm"
 
 
 class Recommender:
@@ -151,14 +152,17 @@ class Recommender:
                 ids.append(item)
                 scores.append(floor)
         llm: list[float | None] = [None] * len(ids)
+        tokens = 0
         if self.model is not None and ids:
             chosen = list(dict.fromkeys([*range(min(self.config.llm_candidates, len(row))),
                                          *(ids.index(item) for item in mentioned)]))
             prompt = self.prompt(context, ids[: self.config.kb_documents])
             titles = [self.catalog[ids[i]].display for i in chosen]
-            for i, result in zip(chosen, score_candidates(self.model, self.tokenizer, prompt, titles)):
+            results = score_candidates(self.model, self.tokenizer, prompt, titles)
+            for i, result in zip(chosen, results):
                 llm[i] = result.mean_logprob
-        return Candidates(ids, scores, llm)
+            tokens = len(self.tokenizer.encode(prompt, add_special_tokens=False)) + sum(r.n_tokens for r in results)
+        return Candidates(ids, scores, llm, tokens)
 
     def prompt(self, context: Sequence[Turn], document_ids: Sequence[str], task: str | None = None,
                system: str | None = None) -> str:
@@ -207,16 +211,18 @@ class Recommender:
         items = [Recommended(self.catalog[i], fused.get(i, 0.0), self.documents[i].text if i in self.documents else "",
                              self._cues(i, mentioned, preferences)) for i in ranking]
         started = time.perf_counter()
+        tokens = {"retriever": self.retriever.query_tokens(tuple(turns))}
         if self.model is not None:
             evidence = {r.item.item_id: r.evidence for r in items}
-            reply = write_reply(self.model, self.tokenizer, turns, [r.item for r in items[:3]], self.matcher,
-                                evidence, preferences, self.config.reply_tokens,
-                                budget=PromptBudget(max_tokens=self.config.prompt_tokens)).text
+            written = write_reply(self.model, self.tokenizer, turns, [r.item for r in items[:3]], self.matcher,
+                                  evidence, preferences, self.config.reply_tokens,
+                                  budget=PromptBudget(max_tokens=self.config.prompt_tokens))
+            reply, tokens["llm"] = written.text, candidates.llm_tokens + written.tokens
         else:
             reply = template_reply([r.item for r in items])
         seconds["reply"] = time.perf_counter() - started
         detected = [self.catalog[i].display for i in turns[-1].items if i in self.catalog]
-        return Recommendation(reply, items, detected, preferences, seconds)
+        return Recommendation(reply, items, detected, preferences, seconds, tokens)
 
     def _cues(self, item_id: str, mentioned: Sequence[str], preferences: list[str]) -> list[str]:
         """Dialogue cues the item's KB document shares: detected preferences, and mentioned movies it relates to."""

@@ -11,11 +11,17 @@ names a movie outside it, and falls back to a template when the LLM names none.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from llmkb.data.records import CatalogItem, Turn
 from llmkb.generation.generate import MAX_NEW_TOKENS, clean_generation, generate_text, reply_task
 from llmkb.generation.prompt import PromptBudget, build_prompt
 from llmkb.postprocess import AlignedReply, TitleMatcher, align_reply
+
+
+@dataclass(frozen=True)
+class Reply(AlignedReply):
+    tokens: int = 0  # tokens the LLM processed: its prompt and what it generated
 
 
 def write_reply(
@@ -30,7 +36,7 @@ def write_reply(
     temperature: float = 0.0,
     seed: int = 0,
     budget: PromptBudget = PromptBudget(),
-) -> AlignedReply:
+) -> Reply:
     """Generate a reply recommending ``items`` (the final list, best first) and align it with them.
 
     ``documents``: optional item id → compact KB document, shown to the model as evidence.
@@ -38,4 +44,5 @@ def write_reply(
     docs = [(item.display, (documents or {}).get(item.item_id, "")) for item in items]
     prompt = build_prompt(tokenizer, dialogue, docs, preferences, task=reply_task(items), budget=budget)
     raw = generate_text(model, tokenizer, prompt.text, max_new_tokens, temperature, seed)
-    return align_reply(clean_generation(raw), items, catalog)
+    generated = min(len(tokenizer.encode(raw, add_special_tokens=False)), max_new_tokens)  # re-encoded: ±1 token
+    return Reply(**vars(align_reply(clean_generation(raw), items, catalog)), tokens=prompt.n_tokens + generated)

@@ -78,6 +78,11 @@ class DenseRetriever:
         cache = artifacts_dir() / "index" / dataset.name / f"{model_fingerprint(model_path)[:16]}-{index_kind}"
         return cls(model, model_path, documents, builder, index_kind, cache, progress)
 
+    def query_tokens(self, context: tuple[Turn, ...]) -> int:
+        """Tokens the encoder reads for ``context``'s query (after truncation to its limit)."""
+        ids = self.model.tokenizer(self.query_builder.build(context))["input_ids"]
+        return min(len(ids), self.model.max_seq_length)
+
     def encode_queries(self, contexts: list[tuple[Turn, ...]]) -> np.ndarray:
         queries = [self.query_builder.build(context) for context in contexts]
         return self.model.encode(queries, batch_size=64, show_progress_bar=self.progress and len(queries) > 256,

@@ -1,5 +1,6 @@
 from llmkb.data.records import SEEKER, CatalogItem, Turn
-from llmkb.generation.generate import generate_text
+from llmkb.generation.generate import generate_text, reply_task
+from llmkb.generation.prompt import build_prompt
 from llmkb.pipeline.reply import write_reply
 from llmkb.postprocess import TitleMatcher
 
@@ -21,6 +22,8 @@ def test_write_reply_names_only_the_final_items(model, tokenizer):
     named = TitleMatcher(CATALOG).match(reply.text).item_ids
     assert named and set(named) <= {"a", "b"} and "Barbie" not in reply.text
     assert set(reply.named_ids) <= {"a", "b"}
+    prompt = build_prompt(tokenizer, dialogue, [(i.display, "") for i in CATALOG[:2]], task=reply_task(CATALOG[:2]))
+    assert prompt.n_tokens < reply.tokens <= prompt.n_tokens + 12  # the prompt, then at most 12 generated tokens
 
 
 def test_clean_generation_drops_speaker_labels_and_later_turns():

@@ -14,6 +14,10 @@ def test_turn_recommends_k_distinct_catalogue_items_with_evidence(make_recommend
     assert "1003" not in ids  # already mentioned: excluded by default
     assert all(r.evidence for r in out.items) and out.detected == ["The Matrix (1999)"]
     assert set(out.seconds) == {"retrieve+score", "reply"}
+    # tokens read and written this turn: scoring the candidates, then the reply's prompt and text
+    assert 0 < out.tokens["retriever"] <= rec.retriever.model.max_seq_length
+    scoring = rec.candidates([turns])[0].llm_tokens
+    assert scoring < out.tokens["llm"] <= scoring + rec.config.prompt_tokens + rec.config.reply_tokens
     named = rec.matcher.match(out.reply).item_ids
     assert named and set(named) <= set(ids[:3])  # the reply names only items of the list
 
@@ -40,6 +44,7 @@ def test_without_llm_the_reply_is_the_template_and_llm_scores_are_absent(make_re
     rec = make_recommender(use_llm=False, k=2)
     out = rec.recommend(rec.user_turn([], "Any horror like Alien?"))
     assert out.reply.startswith("You might enjoy") and rec.model is None
+    assert set(out.tokens) == {"retriever"}
     assert all(score is None for score in rec.candidates([rec.user_turn([], "horror")])[0].llm)
 
 
@@ -50,6 +55,10 @@ def test_llm_scores_the_top_candidates_and_every_mentioned_movie(make_recommende
     scored = {item for item, score in zip(candidates.ids, candidates.llm) if score is not None}
     assert set(candidates.ids[:3]) <= scored and {"1011", "1009"} <= scored
     assert mentioned_items(turns) == ["1009", "1011"]
+    prompt = rec.prompt(turns, candidates.ids[: rec.config.kb_documents])
+    titles = [rec.catalog[item].display for item in scored]
+    assert candidates.llm_tokens == len(rec.tokenizer.encode(prompt, add_special_tokens=False)) + sum(
+        len(rec.tokenizer.encode(title, add_special_tokens=False)) for title in titles)
 
 
 def test_setup_key_changes_with_what_produces_the_scores(make_recommender):
