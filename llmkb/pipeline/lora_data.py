@@ -25,5 +25,5 @@ def lora_pairs(recommender: Recommender, samples: Sequence[Sample], limit: int, 
     for sample, row in tqdm(list(zip(chosen, rows)), desc="LoRA prompts", disable=not progress):
         documents = [item for item, _ in row[: recommender.config.kb_documents]]
         gold = next(g for g in sample.gold if g in recommender.catalog)
-        pairs.append((recommender.prompt(sample.context, documents), recommender.catalog[gold].display))
+        pairs.append((recommender.prompt(sample.context, documents).text, recommender.catalog[gold].display))
     return pairs

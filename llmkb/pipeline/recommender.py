@@ -25,7 +25,7 @@ from llmkb.data import load_dataset, mention_counts
 from llmkb.data.records import RECOMMENDER, SEEKER, CatalogItem, Turn, mentioned_items
 from llmkb.errors import LLMKBError
 from llmkb.generation.generate import MAX_NEW_TOKENS, clean_generation, generate_text
-from llmkb.generation.prompt import PromptBudget, build_prompt
+from llmkb.generation.prompt import Prompt, PromptBudget, build_prompt
 from llmkb.generation.scorer import score_candidates
 from llmkb.models import default_llm_path
 from llmkb.paths import artifacts_dir
@@ -158,21 +158,21 @@ class Recommender:
                                          *(ids.index(item) for item in mentioned)]))
             prompt = self.prompt(context, ids[: self.config.kb_documents])
             titles = [self.catalog[ids[i]].display for i in chosen]
-            results = score_candidates(self.model, self.tokenizer, prompt, titles)
+            results = score_candidates(self.model, self.tokenizer, prompt.text, titles)
             for i, result in zip(chosen, results):
                 llm[i] = result.mean_logprob
-            tokens = len(self.tokenizer.encode(prompt, add_special_tokens=False)) + sum(r.n_tokens for r in results)
+            tokens = prompt.n_tokens + sum(r.n_tokens for r in results)
         return Candidates(ids, scores, llm, tokens)
 
     def prompt(self, context: Sequence[Turn], document_ids: Sequence[str], task: str | None = None,
-               system: str | None = None) -> str:
+               system: str | None = None) -> Prompt:
         documents = [(self.catalog[i].display, self.documents[i].text if i in self.documents else "")
                      for i in document_ids]
         options = {"task": task} if task else {}
         options.update({"system": system} if system else {})
         budget = PromptBudget(max_tokens=self.config.prompt_tokens)
         return build_prompt(self.tokenizer, context, documents, self.retriever.query_builder.preferences(context),
-                            budget=budget, **options).text
+                            budget=budget, **options)
 
     def fused(self, candidates: Candidates, mentioned: Sequence[str], weights: FusionWeights | None = None
               ) -> list[tuple[str, float]]:
@@ -193,7 +193,7 @@ class Recommender:
         documents = [item for item, _ in self.retriever.rank([tuple(context)], k=self.config.kb_documents)[0]] \
             if with_kb else []
         prompt = self.prompt(context, documents, task=LIST_TASK, system=None if with_kb else OPEN_SYSTEM)
-        text = generate_text(self.model, self.tokenizer, prompt, max_new_tokens=LIST_TOKENS)
+        text = generate_text(self.model, self.tokenizer, prompt.text, max_new_tokens=LIST_TOKENS)
         return (matcher or self.matcher).match(clean_generation(text)).item_ids
 
     def recommend(self, turns: Sequence[Turn]) -> Recommendation:

@@ -57,7 +57,7 @@ def test_llm_scores_the_top_candidates_and_every_mentioned_movie(make_recommende
     assert mentioned_items(turns) == ["1009", "1011"]
     prompt = rec.prompt(turns, candidates.ids[: rec.config.kb_documents])
     titles = [rec.catalog[item].display for item in scored]
-    assert candidates.llm_tokens == len(rec.tokenizer.encode(prompt, add_special_tokens=False)) + sum(
+    assert candidates.llm_tokens == len(rec.tokenizer.encode(prompt.text, add_special_tokens=False)) + sum(
         len(rec.tokenizer.encode(title, add_special_tokens=False)) for title in titles)
 
 
