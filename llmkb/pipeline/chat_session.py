@@ -23,7 +23,7 @@ from llmkb.data.records import Turn
 from llmkb.errors import LLMKBError
 from llmkb.kb.documents import PHRASES, KBDocument
 from llmkb.pipeline.backbone import BACKBONES, Backbone, prepare
-from llmkb.pipeline.recommender import MAX_MESSAGE_CHARS, Recommender, RecommenderConfig
+from llmkb.pipeline.recommender import MAX_MESSAGE_CHARS, Recommended, Recommender, RecommenderConfig
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class Engine:
 
     @property
     def uses_llm(self) -> bool:
-        return bool(getattr(self.recommender.config, "use_llm", False))
+        return self.recommender.model is not None
 
 
 def load_engine(dataset: str, backbone: str, data_dir: Path | None = None, k: int = 5, retriever: Path | None = None,
@@ -80,12 +80,10 @@ def load_engine(dataset: str, backbone: str, data_dir: Path | None = None, k: in
     """Build (first use) the backbone's models and a recommender on them.
 
     ``retriever``/``llm``: the dense source models (default: the dataset's best retriever, the packaged LLM);
-    ``options``: more ``RecommenderConfig`` fields. Fields this version of the config lacks are left out.
+    ``options``: more ``RecommenderConfig`` fields.
     """
     bb = prepare(backbone, dataset, backbones_root, retriever, llm, progress)
-    options = {**options, "dataset": dataset, "retriever": bb.retriever, "k": k, "data_dir": data_dir, "llm": bb.llm}
-    known = {f.name for f in dataclasses.fields(RecommenderConfig)}
-    config = RecommenderConfig(**{name: value for name, value in options.items() if name in known})
+    config = RecommenderConfig(dataset=dataset, retriever=bb.retriever, llm=bb.llm, k=k, data_dir=data_dir, **options)
     return Engine(Recommender(config, progress=progress), bb)
 
 
@@ -183,14 +181,14 @@ class ChatService:
         return " ".join([*notes, result.reply])
 
     @staticmethod
-    def _card(engine: Engine, rank: int, recommended) -> Card:
+    def _card(engine: Engine, rank: int, recommended: Recommended) -> Card:
         item = recommended.item
         doc = engine.recommender.documents.get(item.item_id) or KBDocument(item.item_id, item.title, item.year)
         facts = [PHRASES[r].format(", ".join(doc.facts[r])) for r in CARD_FACTS if doc.facts.get(r)][:MAX_FACTS]
         facts += [f"{label}: {', '.join(titles)}" for label, titles in doc.related.items()][: MAX_FACTS - len(facts)]
         plot = doc.plot if len(doc.plot) <= PLOT_CHARS else doc.plot[:PLOT_CHARS].rsplit(" ", 1)[0] + "…"
         return Card(rank, item.item_id, item.title, item.year, doc.facts.get("genre", []), doc.facts.get("director", []),
-                    plot, facts, list(getattr(recommended, "cues", None) or [])[:MAX_CUES] or [NO_CUE], recommended.score)
+                    plot, facts, recommended.cues[:MAX_CUES] or [NO_CUE], recommended.score)
 
 
 def cost_rows(engine: Engine, session: Session) -> list[tuple[str, str, str, str]]:
