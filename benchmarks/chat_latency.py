@@ -9,6 +9,7 @@ warm-up turns) and prints p50/p95 per stage and in total, as JSON (also written 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -33,10 +34,15 @@ def main() -> None:
     parser.add_argument("--dataset", choices=["redial", "inspired"], default="redial")
     parser.add_argument("--turns", type=int, default=30, help="timed turns")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch CPU threads")
+    parser.add_argument("--llm-weight", type=float, default=None,
+                        help="override the tuned fusion weight of the LLM score (0 skips LLM scoring; default: tuned)")
+    parser.add_argument("--float32-reply", action="store_true", help="write replies with the float32 LLM, not int8")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     torch.set_num_threads(args.threads)
-    recommender = Recommender(RecommenderConfig(dataset=args.dataset), progress=False)
+    recommender = Recommender(RecommenderConfig(dataset=args.dataset, reply_int8=not args.float32_reply), progress=False)
+    if args.llm_weight is not None:
+        recommender.weights = dataclasses.replace(recommender.weights, llm=args.llm_weight)
     openers = [turn.text for d in recommender.dataset.valid for turn in d.turns[:1] if turn.role == SEEKER]
     if len(openers) < args.turns + 2:
         raise SystemExit(f"only {len(openers)} seeker openers in the validation split; ask for fewer --turns")
@@ -53,6 +59,7 @@ def main() -> None:
                      f"{recommender.config.reply_tokens}-token reply", "turns": len(totals),
         "p50_s": round(percentile(totals, 50), 3), "p95_s": round(percentile(totals, 95), 3),
         "stages_p50_s": {k: round(percentile(v, 50), 3) for k, v in stages.items()},
+        "llm_weight": recommender.weights.llm, "reply_int8": recommender.config.reply_int8,
         "setup": recommender.setup, "threads": args.threads,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "load_average": os.getloadavg(), "date": time.strftime("%Y-%m-%d"),

@@ -4,6 +4,6 @@ Reading order: ``llm`` (load) → ``prompt`` (fuse dialogue + KB docs) → ``sco
 → ``reply`` (write the answer) → ``lora`` (fine-tune).
 """
 
-from llmkb.generation.llm import load_llm
+from llmkb.generation.llm import int8_copy, load_llm
 
-__all__ = ["load_llm"]
+__all__ = ["int8_copy", "load_llm"]

@@ -17,13 +17,16 @@ _SPEAKER_LABEL = re.compile(r"^[ \t]*\**(?:the\s+)?(?:seeker|recommender|assista
 
 
 def clean_generation(text: str) -> str:
-    r"""Drop speaker labels ("Recommender:", "The Seeker:") that small models copy from the transcript, and keep
-    the first paragraph only (they tend to go on writing further turns).
+    r"""Drop speaker labels ("Recommender:", "The Seeker:") that small models copy from the transcript and lines
+    with no word in them (runs of ":"), and keep the first paragraph only (they tend to go on writing more turns).
 
     >>> clean_generation("Recommender: Try Heat (1995).\n\nSeeker: thanks")
     'Try Heat (1995).'
+    >>> clean_generation("Heat (1995):\n:\n:")
+    'Heat (1995):'
     """
-    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", _SPEAKER_LABEL.sub("", text)) if p.strip()]
+    lines = [line for line in _SPEAKER_LABEL.sub("", text).split("\n") if not line.strip() or re.search(r"\w", line)]
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", "\n".join(lines)) if p.strip()]
     return paragraphs[0] if paragraphs else ""
 
 

@@ -6,14 +6,17 @@ mtime, so later loads read plain safetensors. The cache entry is written to a te
 
 >>> model, tokenizer = load_llm()                    # packaged SmolLM2-135M-Instruct
 >>> model, tokenizer = load_llm("path/to/hf-model")  # any local causal LM directory
+>>> fast = int8_copy(model)                          # int8 linear layers for quick replies on a CPU
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import torch
@@ -119,3 +122,21 @@ def _save_atomically(model, tokenizer, target: Path) -> None:
     except OSError:
         # another process won the race (target exists, non-empty) or the disk failed: the load still succeeded
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def int8_copy(model):
+    """A copy of ``model`` whose ``nn.Linear`` layers compute in int8 (PyTorch dynamic quantization).
+
+    Greedy decoding on a CPU reads every weight once per token, so it is bound by memory traffic: for SmolLM2-135M
+    a token takes ~14 ms instead of ~40 ms in float32 (``benchmarks/chat_latency.py``). The copy shares every
+    other parameter (embeddings, norms) with ``model`` and adds only the int8 weights; ``model`` is left as it is.
+    """
+    from torch.ao.quantization import quantize_dynamic
+
+    shared = {id(p): p for p in model.parameters()}
+    duplicate = copy.deepcopy(model, memo=shared)
+    with warnings.catch_warnings():
+        # torch.ao.quantization is deprecated in favour of torchao (not a dependency); the pinned torch 2.13 ships it
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*quantized tensor creation functions.*")
+        return quantize_dynamic(duplicate, {torch.nn.Linear}, dtype=torch.qint8, inplace=True).eval()

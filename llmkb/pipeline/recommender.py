@@ -55,6 +55,7 @@ class RecommenderConfig:
     kb_documents: int = 3  # KB documents of the top candidates shown to the LLM
     prompt_tokens: int = 384  # the prompt's forward pass dominates the cost of a turn on a CPU
     reply_tokens: int = MAX_NEW_TOKENS
+    reply_int8: bool = True  # write replies with an int8 copy of the LLM (~3x faster on a CPU); scoring stays float32
     exclude_mentioned: bool = True
     data_dir: Path | None = None
 
@@ -91,15 +92,16 @@ class Recommender:
         for item in self.catalog.values():
             by_title.setdefault(normalize_title(item.title), []).append(item.item_id)
         self.same_title = {i: ids for ids in by_title.values() for i in ids}  # "The Matrix" and "The Matrix (1999)"
-        self.model = self.tokenizer = None
+        self.model = self.tokenizer = self.reply_model = None
         if config.use_llm:
-            from llmkb.generation import load_llm
+            from llmkb.generation import int8_copy, load_llm
 
             self.model, self.tokenizer = load_llm(config.llm)
             if config.lora:
                 from llmkb.generation.lora import load_lora
 
                 self.model = load_lora(self.model, config.lora, merge=True)
+            self.reply_model = int8_copy(self.model) if config.reply_int8 else self.model
         self.weights = self._default_weights()
 
     # -- identity of what produces the scores (for caches and tuned weights) --------------------------------
@@ -138,12 +140,13 @@ class Recommender:
         text = text[:MAX_MESSAGE_CHARS]
         return [*history, Turn(SEEKER, text, tuple(self.matcher.match(text).item_ids))]
 
-    def candidates(self, contexts: Sequence[Sequence[Turn]]) -> list[Candidates]:
-        """Retrieved candidates per context (plus the movies it mentions), the top ones scored by the LLM."""
+    def candidates(self, contexts: Sequence[Sequence[Turn]], llm: bool = True) -> list[Candidates]:
+        """Retrieved candidates per context (plus the movies it mentions), the top ones scored by the LLM
+        (unless ``llm`` is False)."""
         rows = self.retriever.rank([tuple(c) for c in contexts], k=RETRIEVED)
-        return [self._score(context, row) for context, row in zip(contexts, rows)]
+        return [self._score(context, row, llm) for context, row in zip(contexts, rows)]
 
-    def _score(self, context: Sequence[Turn], row: list[tuple[str, float]]) -> Candidates:
+    def _score(self, context: Sequence[Turn], row: list[tuple[str, float]], llm_scores: bool) -> Candidates:
         ids, scores = [item for item, _ in row], [float(score) for _, score in row]
         floor = min(scores, default=0.0)
         mentioned = [item for item in mentioned_items(context) if item in self.catalog]
@@ -153,7 +156,7 @@ class Recommender:
                 scores.append(floor)
         llm: list[float | None] = [None] * len(ids)
         tokens = 0
-        if self.model is not None and ids:
+        if self.model is not None and llm_scores and ids:
             chosen = list(dict.fromkeys([*range(min(self.config.llm_candidates, len(row))),
                                          *(ids.index(item) for item in mentioned)]))
             prompt = self.prompt(context, ids[: self.config.kb_documents])
@@ -200,7 +203,8 @@ class Recommender:
         if not turns:
             raise LLMKBError("there is nothing to recommend from yet: start with a message")
         seconds, started = {}, time.perf_counter()
-        candidates = self.candidates([turns])[0]
+        # a zero fusion weight (tuned on valid) means the LLM's scores cannot change the ranking: skip them
+        candidates = self.candidates([turns], llm=self.weights.llm != 0)[0]
         seconds["retrieve+score"] = time.perf_counter() - started
         mentioned = mentioned_items(turns)
         fused = dict(self.fused(candidates, mentioned))
@@ -214,7 +218,7 @@ class Recommender:
         tokens = {"retriever": self.retriever.query_tokens(tuple(turns))}
         if self.model is not None:
             evidence = {r.item.item_id: r.evidence for r in items}
-            written = write_reply(self.model, self.tokenizer, turns, [r.item for r in items[:3]], self.matcher,
+            written = write_reply(self.reply_model, self.tokenizer, turns, [r.item for r in items[:3]], self.matcher,
                                   evidence, preferences, self.config.reply_tokens,
                                   budget=PromptBudget(max_tokens=self.config.prompt_tokens))
             reply, tokens["llm"] = written.text, candidates.llm_tokens + written.tokens

@@ -33,3 +33,4 @@ def test_clean_generation_drops_speaker_labels_and_later_turns():
     assert clean_generation(raw) == "I'm glad you enjoyed Heat (1995)."
     assert clean_generation("**Recommender:** Try Up!\nIt is fun.") == "Try Up!\nIt is fun."
     assert clean_generation("Seeker:\n\n") == ""
+    assert clean_generation("Knock Knock (2007):\n:\n :\nGlory (1989)\n\nmore") == "Knock Knock (2007):\nGlory (1989)"

@@ -28,3 +28,20 @@ def test_unloadable_directory_raises_model_error(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(ModelError, match="cannot load a causal LM"):
         load_llm(tmp_path)
+
+
+def test_int8_copy_quantizes_the_copy_only_and_stays_close(tokenizer):
+    from llmkb.generation.llm import int8_copy
+
+    model = tiny_llama(len(tokenizer))
+    before = {name: p.clone() for name, p in model.named_parameters()}
+    fast = int8_copy(model)
+    assert all(torch.equal(p, before[name]) for name, p in model.named_parameters())
+    assert all(type(m) is torch.nn.Linear for m in model.modules() if isinstance(m, torch.nn.Linear))
+    quantized = [m for m in fast.modules() if m._get_name() == "DynamicQuantizedLinear"]
+    assert len(quantized) == sum(isinstance(m, torch.nn.Linear) for m in model.modules())
+    assert fast.get_input_embeddings().weight is model.get_input_embeddings().weight  # shared, not copied
+    ids = torch.tensor([tokenizer.encode("Heat (1995) is a heist movie")])
+    with torch.no_grad():
+        exact, approx = model(ids).logits, fast(ids).logits
+    assert (exact - approx).abs().max() < 0.05 * exact.abs().max()

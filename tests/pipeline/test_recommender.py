@@ -82,3 +82,19 @@ def test_excluding_a_mentioned_movie_also_excludes_its_same_title_entries(make_r
     out = rec.recommend(rec.user_turn([], "I liked Heat (1995)"))  # the tiny catalogue has Heat (1995) and Heat (1986)
     ids = {r.item.item_id for r in out.items}
     assert len(ids) == 10 and not {"1004", "1010"} & ids
+
+
+def test_a_zero_llm_fusion_weight_skips_llm_scoring_in_chat(make_recommender, monkeypatch):
+    from llmkb.pipeline.fusion import FusionWeights
+
+    rec = make_recommender(k=3)
+    assert rec.reply_model is not rec.model  # replies come from the int8 copy by default
+    scored = []
+    monkeypatch.setattr("llmkb.pipeline.recommender.score_candidates",
+                        lambda model, tokenizer, prompt, titles: scored.append(titles) or [])
+    turns = rec.user_turn([], "Any horror like Alien?")
+    rec.weights = FusionWeights(llm=0.0)
+    assert len(rec.recommend(turns).items) == 3 and not scored
+    rec.weights = FusionWeights(llm=0.5)
+    rec.recommend(turns)
+    assert len(scored) == 1
