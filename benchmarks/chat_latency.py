@@ -3,7 +3,8 @@
 
     python benchmarks/chat_latency.py --dataset redial --turns 30
 Runs the opening seeker turns of validation dialogues through ``Recommender.recommend`` one at a time (after two
-warm-up turns) and prints p50/p95 per stage and in total, as JSON (also written to artifacts/benchmarks/).
+warm-up turns) and prints p50/p95 per stage and in total, and how many replies fell back to the template (the LLM
+named none of the items), as JSON (also written to artifacts/benchmarks/).
 """
 
 from __future__ import annotations
@@ -46,12 +47,13 @@ def main() -> None:
     openers = [turn.text for d in recommender.dataset.valid for turn in d.turns[:1] if turn.role == SEEKER]
     if len(openers) < args.turns + 2:
         raise SystemExit(f"only {len(openers)} seeker openers in the validation split; ask for fewer --turns")
-    totals, stages = [], {}
+    totals, stages, templated = [], {}, 0
     for i, text in enumerate(openers[: args.turns + 2]):
         started = time.perf_counter()
         out = recommender.recommend(recommender.user_turn([], text))
         if i >= 2:  # warm-up turns are not timed
             totals.append(time.perf_counter() - started)
+            templated += out.templated
             for stage, seconds in out.seconds.items():
                 stages.setdefault(stage, []).append(seconds)
     result = {
@@ -59,6 +61,7 @@ def main() -> None:
                      f"{recommender.config.reply_tokens}-token reply", "turns": len(totals),
         "p50_s": round(percentile(totals, 50), 3), "p95_s": round(percentile(totals, 95), 3),
         "stages_p50_s": {k: round(percentile(v, 50), 3) for k, v in stages.items()},
+        "template_replies": templated,  # turns where the LLM named none of the recommended items
         "llm_weight": recommender.weights.llm, "reply_int8": recommender.config.reply_int8,
         "setup": recommender.setup, "threads": args.threads,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",

@@ -40,6 +40,9 @@ RETRIEVED = 50  # candidates taken from the retriever; the LLM scores the top ``
 LIST_TASK = "List five movies the seeker will like, one per line, written as Title (Year)."
 LIST_TOKENS = 60
 OPEN_SYSTEM = "You are a movie recommender. Recommend real movies, written as Title (Year)."
+# Part of the setup key of cached scores and tuned weights: bump it when a code change alters the candidates or
+# their scores (query building, title matching, prompts, scoring), so stale caches are not reused.
+SCORES_VERSION = 2
 
 
 @dataclass
@@ -76,6 +79,7 @@ class Recommendation:
     preferences: list[str] = field(default_factory=list)  # genres, people, ... detected in the seeker's turns
     seconds: dict[str, float] = field(default_factory=dict)  # time per stage
     tokens: dict[str, int] = field(default_factory=dict)  # tokens each model processed: "retriever", "llm"
+    templated: bool = True  # the reply is the fixed template (no LLM, or the LLM named none of the items)
 
 
 class Recommender:
@@ -113,7 +117,8 @@ class Recommender:
             llm = {"model": model_fingerprint(c.llm or default_llm_path())[:16],
                    "lora": model_fingerprint(c.lora)[:16] if c.lora else None,
                    "candidates": c.llm_candidates, "documents": c.kb_documents, "tokens": c.prompt_tokens}
-        return {"dataset": c.dataset, "retriever": model_fingerprint(self.retriever_path)[:16], "llm": llm}
+        return {"dataset": c.dataset, "retriever": model_fingerprint(self.retriever_path)[:16], "llm": llm,
+                "version": SCORES_VERSION}
 
     @property
     def setup_key(self) -> str:
@@ -221,12 +226,12 @@ class Recommender:
             written = write_reply(self.reply_model, self.tokenizer, turns, [r.item for r in items[:3]], self.matcher,
                                   evidence, preferences, self.config.reply_tokens,
                                   budget=PromptBudget(max_tokens=self.config.prompt_tokens))
-            reply, tokens["llm"] = written.text, candidates.llm_tokens + written.tokens
+            reply, templated, tokens["llm"] = written.text, written.templated, candidates.llm_tokens + written.tokens
         else:
-            reply = template_reply([r.item for r in items])
+            reply, templated = template_reply([r.item for r in items]), True
         seconds["reply"] = time.perf_counter() - started
         detected = [self.catalog[i].display for i in turns[-1].items if i in self.catalog]
-        return Recommendation(reply, items, detected, preferences, seconds, tokens)
+        return Recommendation(reply, items, detected, preferences, seconds, tokens, templated)
 
     def _cues(self, item_id: str, mentioned: Sequence[str], preferences: list[str]) -> list[str]:
         """Dialogue cues the item's KB document shares: detected preferences, and mentioned movies it relates to."""
