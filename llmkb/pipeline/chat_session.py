@@ -83,6 +83,8 @@ def load_engine(dataset: str, backbone: str, data_dir: Path | None = None, k: in
     ``options``: more ``RecommenderConfig`` fields.
     """
     bb = prepare(backbone, dataset, backbones_root, retriever, llm, progress)
+    # a pruned LLM writes its replies itself: an int8 copy would not compute what its crossbars hold
+    options.setdefault("reply_int8", "llm" not in bb.pruned)
     config = RecommenderConfig(dataset=dataset, retriever=bb.retriever, llm=bb.llm, k=k, data_dir=data_dir, **options)
     return Engine(Recommender(config, progress=progress), bb)
 
@@ -130,7 +132,8 @@ class ChatService:
         engine = self.engine(session.dataset, session.backbone)
         rec = engine.recommender
         retriever = short_path(rec.retriever_path) if rec.retriever_path else "packaged all-MiniLM-L6-v2"
-        llm = "LLM on" if engine.uses_llm else "LLM off (template replies)"
+        llm = "LLM off (template replies)" if not engine.uses_llm else \
+            "LLM on (int8 replies)" if rec.config.reply_int8 else "LLM on"
         return (f"Ready · {DATASETS[session.dataset]} catalogue ({len(rec.dataset.catalog):,} movies) · "
                 f"{BACKBONES[session.backbone]} · retriever {retriever} · {llm}")
 

@@ -72,6 +72,11 @@ def test_switching_backbone_keeps_the_conversation_and_catalogue_starts_over(ser
     pruned = service.switch(session, "redial", "rram-all")
     assert pruned.turns == session.turns and pruned.backbone == "rram-all"
     assert "RRAM-pruned retriever + LLM" in service.status(pruned)
+    # the pruned LLM writes its own replies; the dense one hands them to its int8 copy
+    assert service.status(pruned).endswith("LLM on")
+    assert service.status(session).endswith("LLM on (int8 replies)")
+    pruned_rec = service.engine("redial", "rram-all").recommender
+    assert pruned_rec.reply_model is pruned_rec.model
     again = service.respond(pruned, "and Alien?")
     assert len(again.cards) == 5 and len(again.turns) == 4
     fresh = service.switch(again, "inspired", "rram-all")
