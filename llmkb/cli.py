@@ -114,7 +114,8 @@ def cmd_evaluate(args) -> None:
     report = args.report or predictions.with_name(f"{stem}.report.json")
     models = {"retriever": str(args.retriever)} if args.retriever else {}
     if args.system in RAG_SYSTEMS:
-        recommender = _recommender(args, use_llm=args.system != "rag-no-llm")
+        # evaluation ranks and never writes replies: no int8 reply copy
+        recommender = _recommender(args, use_llm=args.system != "rag-no-llm", reply_int8=False)
         system = make_rag_system(args.system, recommender, dataset, args.protocol, args.split,
                                  tune_samples=args.tune_samples, retune=args.retune)
         models = {"setup": recommender.setup, "retriever": str(recommender.retriever_path),
@@ -153,7 +154,8 @@ def cmd_train_retriever(args) -> None:
 def cmd_chat(args) -> None:
     print(f"Loading the {args.dataset} recommender (the first run builds the KB, the index and the LLM cache)...",
           file=sys.stderr)
-    recommender = _recommender(args, k=args.k, exclude_mentioned=not args.keep_mentioned)
+    recommender = _recommender(args, k=args.k, exclude_mentioned=not args.keep_mentioned,
+                               reply_int8=not args.float32_reply)
     llm = "no LLM" if recommender.model is None else f"LLM {args.llm or 'packaged SmolLM2-135M-Instruct'}"
     print(f"Retriever {recommender.retriever_path}; {llm}. "
           "Tell me about movies you like; 'reset' starts over, 'quit' ends.")
@@ -283,6 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_recommender_options(chat)
     chat.add_argument("--k", type=int, default=5, help="recommendations per turn")
     chat.add_argument("--keep-mentioned", action="store_true", help="allow movies already mentioned")
+    chat.add_argument("--float32-reply", action="store_true",
+                      help="write replies with the float32 LLM instead of its int8 copy (exact, ~3x slower on a CPU)")
     chat.set_defaults(run=cmd_chat)
 
     lora = commands.add_parser("train-llm", help="LoRA-tune the LLM on training dialogues (prompt → gold title)",
