@@ -42,7 +42,7 @@ LIST_TOKENS = 60
 OPEN_SYSTEM = "You are a movie recommender. Recommend real movies, written as Title (Year)."
 # Part of the setup key of cached scores and tuned weights: bump it when a code change alters the candidates or
 # their scores (query building, title matching, prompts, scoring), so stale caches are not reused.
-SCORES_VERSION = 2
+SCORES_VERSION = 3  # 3: preference detection no longer depends on the hash seed
 
 
 @dataclass

@@ -53,12 +53,16 @@ def feeling(text: str) -> str | None:
 
 
 class PreferenceDetector:
-    """Finds dictionary values (genres, people, ...) in text by exact n-gram lookup, case-insensitively."""
+    """Finds dictionary values (genres, people, ...) in text by exact n-gram lookup, case-insensitively.
+
+    Values that look the same ("Horror film", "horror") share a key; the shortest spelling wins, so queries do not
+    depend on set order (which changes from process to process with Python's hash seed).
+    """
 
     def __init__(self, dictionaries: MappingDictionaries, relations=DETECTED_RELATIONS, min_chars: int = 4):
         self.lookup: dict[str, tuple[str, str]] = {}
         for relation in relations:
-            for value in dictionaries.values_of(relation):
+            for value in sorted(dictionaries.values_of(relation), key=lambda v: (len(v), v)):
                 key = re.sub(r"\s+film$", "", value.lower()).strip()
                 if len(key) >= min_chars:
                     self.lookup.setdefault(key, (relation, value))

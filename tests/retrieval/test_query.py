@@ -41,3 +41,16 @@ def test_feeling():
     assert feeling("I hated it") == "not liked"
     assert feeling("that one was great") == "liked"
     assert feeling("have you seen it?") is None
+
+
+def test_look_alike_values_resolve_to_the_shortest_spelling_whatever_the_hash_seed():
+    import subprocess
+    import sys
+
+    script = ("from llmkb.kb.dictionaries import MappingDictionaries\n"
+              "from llmkb.retrieval.query import PreferenceDetector\n"
+              "d = MappingDictionaries({}, {}, {'genre': {'Horror film', 'horror', 'Horror', 'comedy film'}})\n"
+              "print(PreferenceDetector(d, relations=['genre']).detect('any horror or comedy?'))")
+    outputs = {subprocess.run([sys.executable, "-c", script], env={"PYTHONHASHSEED": str(seed)}, check=True,
+                              capture_output=True, text=True).stdout.strip() for seed in range(6)}
+    assert outputs == {"[('genre', 'Horror'), ('genre', 'comedy film')]"}
