@@ -82,7 +82,7 @@ def tuned_weights(recommender: Recommender, dataset: Dataset, protocol: str, pro
         return FusionWeights.load(path)
     samples = dataset.samples("valid", protocol)[:samples_limit]
     rows = cached_candidates(recommender, samples, "valid", progress)
-    matrices = [signals(c, s.mentioned, recommender.popularity) for c, s in zip(rows, samples)]
+    matrices = [signals(c, s.mentioned, recommender.priors) for c, s in zip(rows, samples)]
     grid = {**GRID, "llm": (0.0,)} if recommender.model is None else GRID
     weights, score = tune(matrices, [c.ids for c in rows], [s.gold for s in samples], grid)
     weights.save(path, tuned_on=f"{dataset.name}-{protocol} valid ({len(samples)} samples)",

@@ -1,23 +1,27 @@
 """Fuse the signals behind a recommendation into one ranking, with weights tuned on the validation split only.
 
-Every candidate carries four signals:
+Every candidate carries five signals:
 
 - ``retriever``: the dense retriever's cosine to the user representation;
 - ``llm``: the LLM's mean log-likelihood of the candidate's title as the answer to the RAG prompt;
 - ``context``: 1 / (1 + recency) when the dialogue already mentioned the movie (most recent = 1), else 0;
-- ``popularity``: its rank among training mentions, as 1 − rank / catalogue size.
+- ``popularity``: its rank among training mentions, as 1 − rank / catalogue size;
+- ``co_mention``: Σ over the dialogue's mentioned movies of log(1 + how many training dialogues mention both),
+  each divided by 1 + its recency (the KB's "often mentioned with" facts, as a number).
 
 The retriever and LLM scores are standardised within each candidate list, so the weights are scale-free.
-Candidates the LLM did not score get the lowest LLM score of their list.
+Candidates the LLM did not score get the lowest LLM score of their list. Popularity and co-mentions come from the
+training dialogues only (``TrainingPriors``).
 
->>> weights = FusionWeights(retriever=1.0, llm=0.5)
->>> order = fuse(signals(candidates, mentioned, popularity_rank), weights)  # indices into candidates.ids
+>>> priors = TrainingPriors.from_dialogues(dataset.train, dataset.popularity)
+>>> order = fuse(signals(candidates, mentioned, priors), FusionWeights(llm=0.5))  # indices into candidates.ids
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -25,13 +29,16 @@ from pathlib import Path
 import numpy as np
 
 from llmkb.data.io import atomic_write_json
+from llmkb.data.records import Dialogue
 from llmkb.errors import LLMKBError
+from llmkb.kb.documents import co_mention_counts
 
-SIGNALS = ("retriever", "llm", "context", "popularity")
+SIGNALS = ("retriever", "llm", "context", "popularity", "co_mention")
 GRID = {  # the retriever's weight is fixed at 1: only ratios matter
     "llm": (0.0, 0.1, 0.25, 0.5, 1.0, 2.0),
     "context": (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0),  # 32: every mentioned movie before the rest
-    "popularity": (0.0, 0.25, 0.5, 1.0, 2.0),
+    "popularity": (0.0, 0.25, 0.5, 1.0, 2.0, 4.0),
+    "co_mention": (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0),
 }
 
 
@@ -41,6 +48,7 @@ class FusionWeights:
     llm: float = 0.5
     context: float = 0.0
     popularity: float = 0.0
+    co_mention: float = 0.0
 
     def vector(self) -> np.ndarray:
         return np.array([getattr(self, name) for name in SIGNALS])
@@ -80,9 +88,31 @@ def popularity_scores(popularity: Sequence[str]) -> dict[str, float]:
     return {item: 1.0 - rank / size for rank, item in enumerate(popularity)}
 
 
-def signals(candidates: Candidates, mentioned: Sequence[str], popularity: Mapping[str, float]) -> np.ndarray:
-    """The (candidates × 4) signal matrix, columns in ``SIGNALS`` order."""
+@dataclass(frozen=True)
+class TrainingPriors:
+    """What the training dialogues say about items, whatever the dialogue at hand."""
+
+    popularity: Mapping[str, float]  # item → 1 − rank / size by training mentions
+    co_mentions: Mapping[str, Mapping[str, int]]  # item → {item mentioned in the same training dialogue: dialogues}
+
+    @classmethod
+    def from_dialogues(cls, training: Sequence[Dialogue], popularity: Sequence[str]) -> "TrainingPriors":
+        """``training`` must be training dialogues only; ``popularity``: catalogue ids by training mentions."""
+        return cls(popularity_scores(popularity), co_mention_counts(list(training)))
+
+    def co_mention(self, mentioned: Sequence[str]) -> dict[str, float]:
+        """Items co-mentioned with the dialogue's movies (``mentioned`` most recent first) → their signal, best first."""
+        scores: dict[str, float] = {}
+        for recency, movie in enumerate(mentioned):
+            for item, dialogues in self.co_mentions.get(movie, {}).items():
+                scores[item] = scores.get(item, 0.0) + math.log1p(dialogues) / (1 + recency)
+        return dict(sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def signals(candidates: Candidates, mentioned: Sequence[str], priors: TrainingPriors) -> np.ndarray:
+    """The (candidates × 5) signal matrix, columns in ``SIGNALS`` order."""
     recency = {item: 1.0 / (1 + rank) for rank, item in enumerate(mentioned)}
+    co_mention = priors.co_mention(mentioned)
     llm = np.array([np.nan if s is None else s for s in candidates.llm], dtype=float)
     if np.isnan(llm).all():
         llm[:] = 0.0
@@ -92,7 +122,8 @@ def signals(candidates: Candidates, mentioned: Sequence[str], popularity: Mappin
         _standardise(np.asarray(candidates.retriever, dtype=float)),
         _standardise(llm),
         [recency.get(item, 0.0) for item in candidates.ids],
-        [popularity.get(item, 0.0) for item in candidates.ids],
+        [priors.popularity.get(item, 0.0) for item in candidates.ids],
+        [co_mention.get(item, 0.0) for item in candidates.ids],
     ])
 
 
@@ -106,19 +137,15 @@ def tune(matrices: Sequence[np.ndarray], candidate_ids: Sequence[list[str]], gol
     """The grid point that maximises mean Recall@1 + Recall@10 + Recall@50 over the given (validation) samples."""
     if not matrices:
         raise LLMKBError("no validation samples to tune the fusion weights on")
-    hits = [np.array([item in set(gold) for item in ids], dtype=float) for ids, gold in zip(candidate_ids, golds)]
-    sizes = [max(len(gold), 1) for gold in golds]
-    best, best_score = FusionWeights(), -1.0
-    for values in itertools.product(*grid.values()):
-        weights = FusionWeights(retriever=1.0, **dict(zip(grid, values)))
-        vector = weights.vector()
-        score = 0.0
-        for matrix, hit, size in zip(matrices, hits, sizes):
-            ranked = hit[np.argsort(-(matrix @ vector), kind="stable")]
-            score += (ranked[:1].sum() + ranked[:10].sum() + ranked[:50].sum()) / size
-        if score > best_score + 1e-12:
-            best, best_score = weights, score
-    return best, best_score / len(matrices)
+    points = [FusionWeights(retriever=1.0, **dict(zip(grid, values))) for values in itertools.product(*grid.values())]
+    vectors = np.stack([weights.vector() for weights in points], axis=1)  # signals × grid points
+    totals = np.zeros(len(points))
+    for matrix, ids, gold in zip(matrices, candidate_ids, golds):
+        hit = np.array([item in set(gold) for item in ids], dtype=float)
+        ranked = hit[np.argsort(-(matrix @ vectors), axis=0, kind="stable")]  # candidates × grid points
+        totals += (ranked[:1].sum(0) + ranked[:10].sum(0) + ranked[:50].sum(0)) / max(len(gold), 1)
+    best = int(np.flatnonzero(totals >= totals.max() - 1e-9)[0])  # the first of equals: smaller weights first
+    return points[best], float(totals[best]) / len(matrices)
 
 
 def _standardise(values: np.ndarray) -> np.ndarray:

@@ -1,6 +1,7 @@
 """One recommender, built from one config: dialogue in, reply + ranked catalogue items with their KB evidence out.
 
-Stages, in order: the dense retriever proposes candidates from the KB → the LLM scores the top ones given a
+Stages, in order: the dense retriever proposes candidates from the KB, joined by the movies training dialogues
+mention together with the dialogue's movies → the LLM scores the top ones of both given a
 prompt that fuses the dialogue, the detected preferences and the top KB documents → the signals are fused with
 weights tuned on the validation split (``fusion``) → post-processing returns exactly k distinct catalogue items
 → the LLM writes a reply that names only items of that list (``reply``).
@@ -29,7 +30,7 @@ from llmkb.generation.prompt import Prompt, PromptBudget, build_prompt
 from llmkb.generation.scorer import score_candidates
 from llmkb.models import default_llm_path
 from llmkb.paths import artifacts_dir
-from llmkb.pipeline.fusion import Candidates, FusionWeights, fuse, popularity_scores, signals
+from llmkb.pipeline.fusion import Candidates, FusionWeights, TrainingPriors, fuse, signals
 from llmkb.pipeline.reply import write_reply
 from llmkb.postprocess import TitleMatcher, finalize_ranking, normalize_title, template_reply
 from llmkb.retrieval import DenseRetriever, best_available
@@ -37,12 +38,13 @@ from llmkb.retrieval.index import model_fingerprint
 
 MAX_MESSAGE_CHARS = 2000
 RETRIEVED = 50  # candidates taken from the retriever; the LLM scores the top ``llm_candidates`` of them
+CO_MENTIONED = 50  # candidates added from training co-mentions with the dialogue's movies (chosen on valid)
 LIST_TASK = "List five movies the seeker will like, one per line, written as Title (Year)."
 LIST_TOKENS = 60
 OPEN_SYSTEM = "You are a movie recommender. Recommend real movies, written as Title (Year)."
 # Part of the setup key of cached scores and tuned weights: bump it when a code change alters the candidates or
 # their scores (query building, title matching, prompts, scoring), so stale caches are not reused.
-SCORES_VERSION = 3  # 3: preference detection no longer depends on the hash seed
+SCORES_VERSION = 4  # 3: preference detection no longer depends on the hash seed; 4: co-mentioned candidates
 
 
 @dataclass
@@ -54,7 +56,8 @@ class RecommenderConfig:
     lora: Path | None = None  # a LoRA adapter from `llmkb train-llm`
     weights: Path | None = None  # fusion weights; default: those tuned on valid for this setup, if any
     k: int = 5
-    llm_candidates: int = 10  # the top retrieved candidates the LLM scores (plus every mentioned movie)
+    llm_candidates: int = 10  # the LLM scores this many top retrieved and top co-mentioned candidates, and every
+    # mentioned movie
     kb_documents: int = 3  # KB documents of the top candidates shown to the LLM
     prompt_tokens: int = 384  # the prompt's forward pass dominates the cost of a turn on a CPU
     reply_tokens: int = MAX_NEW_TOKENS
@@ -91,7 +94,7 @@ class Recommender:
         self.retriever = DenseRetriever.for_dataset(self.dataset, self.retriever_path, progress=progress)
         self.documents = {doc.item_id: doc for doc in self.retriever.documents}
         self.matcher = TitleMatcher(self.catalog.values(), popularity=mention_counts(self.dataset.train))
-        self.popularity = popularity_scores(self.dataset.popularity)
+        self.priors = TrainingPriors.from_dialogues(self.dataset.train, self.dataset.popularity)
         by_title: dict[str, list[str]] = {}
         for item in self.catalog.values():
             by_title.setdefault(normalize_title(item.title), []).append(item.item_id)
@@ -155,14 +158,16 @@ class Recommender:
         ids, scores = [item for item, _ in row], [float(score) for _, score in row]
         floor = min(scores, default=0.0)
         mentioned = [item for item in mentioned_items(context) if item in self.catalog]
-        for item in mentioned:
+        co_mentioned = [item for item in self.priors.co_mention(mentioned) if item in self.catalog][:CO_MENTIONED]
+        for item in [*co_mentioned, *mentioned]:
             if item not in ids:
                 ids.append(item)
                 scores.append(floor)
         llm: list[float | None] = [None] * len(ids)
         tokens = 0
         if self.model is not None and llm_scores and ids:
-            chosen = list(dict.fromkeys([*range(min(self.config.llm_candidates, len(row))),
+            top = self.config.llm_candidates
+            chosen = list(dict.fromkeys([*range(min(top, len(row))), *(ids.index(item) for item in co_mentioned[:top]),
                                          *(ids.index(item) for item in mentioned)]))
             prompt = self.prompt(context, ids[: self.config.kb_documents])
             titles = [self.catalog[ids[i]].display for i in chosen]
@@ -186,7 +191,7 @@ class Recommender:
               ) -> list[tuple[str, float]]:
         """Candidates best first with their fused scores."""
         weights = weights or self.weights
-        matrix = signals(candidates, mentioned, self.popularity)
+        matrix = signals(candidates, mentioned, self.priors)
         scores = matrix @ weights.vector()
         return [(candidates.ids[i], float(scores[i])) for i in fuse(matrix, weights)]
 

@@ -98,3 +98,14 @@ def test_a_zero_llm_fusion_weight_skips_llm_scoring_in_chat(make_recommender, mo
     rec.weights = FusionWeights(llm=0.5)
     rec.recommend(turns)
     assert len(scored) == 1
+
+
+def test_movies_mentioned_with_the_dialogues_movies_in_training_are_candidates_the_llm_scores(make_recommender):
+    rec = make_recommender(llm_candidates=1)
+    movie = next(m for m in sorted(rec.catalog) if rec.priors.co_mentions.get(m))
+    turns = rec.user_turn([], f"I liked {rec.catalog[movie].display}")
+    assert turns[-1].items == (movie,)
+    partner = next(iter(rec.priors.co_mention([movie])))
+    candidates = rec.candidates([turns])[0]
+    scored = {item for item, score in zip(candidates.ids, candidates.llm) if score is not None}
+    assert {partner, movie} <= scored and len(scored) <= 3  # top retrieved, top co-mentioned, the mentioned movie
