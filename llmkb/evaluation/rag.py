@@ -67,10 +67,12 @@ def sample_cache(recommender: Recommender, split: str, kind: str = "candidates")
     return SampleCache(folder / f"{split}-{kind}-{recommender.setup_key}.jsonl")
 
 
-def cached_candidates(recommender: Recommender, samples: list[Sample], split: str, progress: bool = False
-                      ) -> list[Candidates]:
-    compute = lambda chunk: [c.to_json() for c in recommender.candidates([s.context for s in chunk])]  # noqa: E731
-    return [Candidates.from_json(row) for row in sample_cache(recommender, split).get(samples, compute, progress)]
+def cached_candidates(recommender: Recommender, samples: list[Sample], split: str, progress: bool = False,
+                      llm: bool = True) -> list[Candidates]:
+    """Each sample's candidates, scored by the LLM unless ``llm`` is False (cached apart: "retrieved")."""
+    compute = lambda chunk: [c.to_json() for c in recommender.candidates([s.context for s in chunk], llm)]  # noqa: E731
+    cache = sample_cache(recommender, split, "candidates" if llm else "retrieved")
+    return [Candidates.from_json(row) for row in cache.get(samples, compute, progress)]
 
 
 def tuned_weights(recommender: Recommender, dataset: Dataset, protocol: str, progress: bool = True,
@@ -91,7 +93,8 @@ def tuned_weights(recommender: Recommender, dataset: Dataset, protocol: str, pro
 
 
 class Fused:
-    """``rag`` / ``rag-no-llm``: the recommender's fused ranking with weights tuned on valid."""
+    """``rag`` / ``rag-no-llm``: the recommender's fused ranking with weights tuned on valid. A tuned LLM weight of 0
+    cannot change the ranking, so the test samples are then not LLM-scored (as in chat)."""
 
     batch_size = 8
 
@@ -99,7 +102,7 @@ class Fused:
         self.recommender, self.weights, self.split = recommender, weights, split
 
     def rank(self, samples: list[Sample]) -> list[list[str]]:
-        rows = cached_candidates(self.recommender, samples, self.split)
+        rows = cached_candidates(self.recommender, samples, self.split, llm=self.weights.llm != 0)
         return [[item for item, _ in self.recommender.fused(c, s.mentioned, self.weights)] for c, s in zip(rows, samples)]
 
 

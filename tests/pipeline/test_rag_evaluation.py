@@ -41,3 +41,17 @@ def test_generated_systems_map_only_catalogue_titles(tmp_path, make_recommender)
         system = make_rag_system(name, rec, rec.dataset, "std", "test")
         for ranked in system.rank(rec.dataset.samples("test")):
             assert set(ranked) <= set(rec.catalog)
+
+
+def test_a_zero_llm_weight_ranks_test_samples_without_llm_scores(make_recommender, monkeypatch):
+    from llmkb.evaluation.rag import Fused
+    from llmkb.pipeline.fusion import FusionWeights
+
+    rec = make_recommender(dataset="inspired", llm_candidates=4)
+    samples = rec.dataset.samples("test")
+    with_llm = Fused(rec, FusionWeights(llm=0.5, context=2.0), "test").rank(samples)
+    monkeypatch.setattr("llmkb.pipeline.recommender.score_candidates",
+                        lambda *args: (_ for _ in ()).throw(AssertionError("the LLM scored a candidate")))
+    without = Fused(rec, FusionWeights(llm=0.0, context=2.0), "test").rank(samples)
+    assert len(without) == len(with_llm) == len(samples)
+    assert all(set(a) == set(b) for a, b in zip(with_llm, without))  # same candidates, ranked by other signals
