@@ -210,7 +210,8 @@ def _add_recommender_options(parser) -> None:
                         help="LLM: a local HF model dir or .gguf file (default: packaged SmolLM2-135M-Instruct)")
     parser.add_argument("--lora", type=Path, default=None, help="LoRA adapter dir from `llmkb train-llm`")
     parser.add_argument("--no-llm", action="store_true", help="retriever and dialogue signals only; template replies")
-    parser.add_argument("--llm-candidates", type=int, default=10, help="retrieved candidates the LLM scores")
+    parser.add_argument("--llm-candidates", type=int, default=10,
+                        help="the LLM scores this many top retrieved and top co-mentioned candidates, and the mentioned movies")
 
 
 def build_parser() -> argparse.ArgumentParser:
