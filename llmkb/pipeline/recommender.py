@@ -56,8 +56,7 @@ class RecommenderConfig:
     lora: Path | None = None  # a LoRA adapter from `llmkb train-llm`
     weights: Path | None = None  # fusion weights; default: those tuned on valid for this setup, if any
     k: int = 5
-    llm_candidates: int = 10  # the LLM scores this many top retrieved and top co-mentioned candidates, and every
-    # mentioned movie
+    llm_candidates: int = 10  # the LLM scores this many top retrieved and top co-mentioned ones, plus mentioned movies
     kb_documents: int = 3  # KB documents of the top candidates shown to the LLM
     prompt_tokens: int = 384  # the prompt's forward pass dominates the cost of a turn on a CPU
     reply_tokens: int = MAX_NEW_TOKENS
