@@ -93,8 +93,8 @@ def tuned_weights(recommender: Recommender, dataset: Dataset, protocol: str, pro
 
 
 class Fused:
-    """``rag`` / ``rag-no-llm``: the recommender's fused ranking with weights tuned on valid. A tuned LLM weight of 0
-    cannot change the ranking, so the test samples are then not LLM-scored (as in chat)."""
+    """``rag`` / ``rag-no-llm``: the recommender's fused ranking with weights tuned on valid; samples are LLM-scored
+    only where the weights need it (as in chat)."""
 
     batch_size = 8
 
@@ -102,7 +102,7 @@ class Fused:
         self.recommender, self.weights, self.split = recommender, weights, split
 
     def rank(self, samples: list[Sample]) -> list[list[str]]:
-        rows = cached_candidates(self.recommender, samples, self.split, llm=self.weights.llm != 0)
+        rows = cached_candidates(self.recommender, samples, self.split, llm=self.weights.needs_llm)
         return [[item for item, _ in self.recommender.fused(c, s.mentioned, self.weights)] for c, s in zip(rows, samples)]
 
 

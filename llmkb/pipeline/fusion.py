@@ -53,6 +53,11 @@ class FusionWeights:
     def vector(self) -> np.ndarray:
         return np.array([getattr(self, name) for name in SIGNALS])
 
+    @property
+    def needs_llm(self) -> bool:
+        """A zero LLM weight means the LLM's scores cannot change the ranking, so they need not be computed."""
+        return self.llm != 0
+
     def save(self, path: Path, **provenance) -> None:
         atomic_write_json(path, {"weights": asdict(self), **provenance})
 
@@ -141,7 +146,8 @@ def tune(matrices: Sequence[np.ndarray], candidate_ids: Sequence[list[str]], gol
     vectors = np.stack([weights.vector() for weights in points], axis=1)  # signals × grid points
     totals = np.zeros(len(points))
     for matrix, ids, gold in zip(matrices, candidate_ids, golds):
-        hit = np.array([item in set(gold) for item in ids], dtype=float)
+        gold = set(gold)
+        hit = np.array([item in gold for item in ids], dtype=float)
         ranked = hit[np.argsort(-(matrix @ vectors), axis=0, kind="stable")]  # candidates × grid points
         totals += (ranked[:1].sum(0) + ranked[:10].sum(0) + ranked[:50].sum(0)) / max(len(gold), 1)
     best = int(np.flatnonzero(totals >= totals.max() - 1e-9)[0])  # the first of equals: smaller weights first

@@ -212,8 +212,7 @@ class Recommender:
         if not turns:
             raise LLMKBError("there is nothing to recommend from yet: start with a message")
         seconds, started = {}, time.perf_counter()
-        # a zero fusion weight (tuned on valid) means the LLM's scores cannot change the ranking: skip them
-        candidates = self.candidates([turns], llm=self.weights.llm != 0)[0]
+        candidates = self.candidates([turns], llm=self.weights.needs_llm)[0]
         seconds["retrieve+score"] = time.perf_counter() - started
         mentioned = mentioned_items(turns)
         fused = dict(self.fused(candidates, mentioned))
