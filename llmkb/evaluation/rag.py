@@ -117,8 +117,8 @@ class Generated:
         self.cache = sample_cache(recommender, split, ("kb-" if with_kb else "no-kb-") + ("exact" if exact else "fuzzy"))
 
     def rank(self, samples: list[Sample]) -> list[list[str]]:
-        compute = lambda chunk: [{"ids": self.recommender.generated_titles(s.context, self.with_kb, self.matcher)}
-                                 for s in chunk]  # noqa: E731
+        compute = lambda chunk: [{"ids": ids} for ids in self.recommender.generated_titles(  # noqa: E731
+            [s.context for s in chunk], self.with_kb, self.matcher)]
         return [row["ids"] for row in self.cache.get(samples, compute)]
 
 

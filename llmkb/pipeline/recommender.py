@@ -25,7 +25,7 @@ from pathlib import Path
 from llmkb.data import load_dataset, mention_counts
 from llmkb.data.records import RECOMMENDER, SEEKER, CatalogItem, Turn, mentioned_items
 from llmkb.errors import LLMKBError
-from llmkb.generation.generate import MAX_NEW_TOKENS, clean_generation, generate_text
+from llmkb.generation.generate import MAX_NEW_TOKENS, clean_generation, generate_texts
 from llmkb.generation.prompt import Prompt, PromptBudget, build_prompt
 from llmkb.generation.scorer import score_candidates
 from llmkb.models import default_llm_path
@@ -194,19 +194,22 @@ class Recommender:
         scores = matrix @ weights.vector()
         return [(candidates.ids[i], float(scores[i])) for i in fuse(matrix, weights)]
 
-    def generated_titles(self, context: Sequence[Turn], with_kb: bool, matcher: TitleMatcher | None = None
-                         ) -> list[str]:
-        """Catalogue ids of the titles the LLM writes when asked for a list (ablations: no ranking by scores).
+    def generated_titles(self, contexts: Sequence[Sequence[Turn]], with_kb: bool,
+                         matcher: TitleMatcher | None = None) -> list[list[str]]:
+        """For each context, the catalogue ids of the titles the LLM writes when asked for a list (ablations: no
+        ranking by scores). Generated as one batch.
 
         ``with_kb``: show it the top retrieved KB documents as candidates; else it answers from its own knowledge.
         """
         if self.model is None:
             raise LLMKBError("generated_titles needs the LLM; build the Recommender with use_llm=True")
-        documents = [item for item, _ in self.retriever.rank([tuple(context)], k=self.config.kb_documents)[0]] \
-            if with_kb else []
-        prompt = self.prompt(context, documents, task=LIST_TASK, system=None if with_kb else OPEN_SYSTEM)
-        text = generate_text(self.model, self.tokenizer, prompt.text, max_new_tokens=LIST_TOKENS)
-        return (matcher or self.matcher).match(clean_generation(text)).item_ids
+        contexts = [tuple(context) for context in contexts]
+        documents = [[item for item, _ in row] for row in self.retriever.rank(contexts, k=self.config.kb_documents)] \
+            if with_kb else [[] for _ in contexts]
+        prompts = [self.prompt(context, docs, task=LIST_TASK, system=None if with_kb else OPEN_SYSTEM).text
+                   for context, docs in zip(contexts, documents)]
+        texts = generate_texts(self.model, self.tokenizer, prompts, max_new_tokens=LIST_TOKENS)
+        return [(matcher or self.matcher).match(clean_generation(text)).item_ids for text in texts]
 
     def recommend(self, turns: Sequence[Turn]) -> Recommendation:
         if not turns:

@@ -1,5 +1,5 @@
 from llmkb.data.records import SEEKER, CatalogItem, Turn
-from llmkb.generation.generate import generate_text, reply_task
+from llmkb.generation.generate import generate_text, generate_texts, reply_task
 from llmkb.generation.prompt import build_prompt
 from llmkb.pipeline.reply import write_reply
 from llmkb.postprocess import TitleMatcher
@@ -14,6 +14,12 @@ def test_generate_text_is_bounded_and_deterministic(model, tokenizer):
     assert len(first) <= 7  # byte tokens: at most one character each
     sampled = [generate_text(model, tokenizer, prompt, max_new_tokens=7, temperature=1.0, seed=s) for s in (1, 1)]
     assert sampled[0] == sampled[1]
+
+
+def test_generate_texts_batches_prompts_of_different_lengths_like_one_at_a_time(model, tokenizer):
+    prompts = [f"<|im_start|>user\n{text}<|im_end|>\n<|im_start|>assistant\n" for text in ("hi", "a longer message here")]
+    batched = generate_texts(model, tokenizer, prompts, max_new_tokens=6)
+    assert batched == [generate_text(model, tokenizer, prompt, max_new_tokens=6) for prompt in prompts]
 
 
 def test_write_reply_names_only_the_final_items(model, tokenizer):
