@@ -7,6 +7,7 @@ import pytest
 
 from llmkb.data.records import RECOMMENDER, SEEKER, CatalogItem, Turn
 from llmkb.generation import load_llm
+from llmkb.generation.generate import generate_text, generate_texts
 from llmkb.generation.prompt import build_prompt
 from llmkb.pipeline.reply import write_reply
 from llmkb.generation.scorer import rank_candidates, score_candidates
@@ -49,3 +50,12 @@ def test_scores_candidates_and_writes_aligned_replies(llm):
         reply = write_reply(model, tokenizer, dialogue, ranked[:2], matcher, documents=DOCS)
         assert reply.text and set(matcher.match(reply.text).item_ids) <= {i.item_id for i in ranked[:2]}
         assert reply.named_ids
+
+
+def test_batched_generation_writes_what_one_prompt_at_a_time_writes(llm):
+    model, tokenizer = llm
+    prompts = [build_prompt(tokenizer, dialogue, [(i.display, DOCS[i.item_id]) for i in CATALOG[:k]]).text
+               for dialogue, k in zip(DIALOGUES, (5, 2))]  # prompts of different lengths: the shorter is padded
+    batched = generate_texts(model, tokenizer, prompts, max_new_tokens=30)
+    assert batched == [generate_text(model, tokenizer, prompt, max_new_tokens=30) for prompt in prompts]
+    assert all(batched)
