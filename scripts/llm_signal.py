@@ -29,7 +29,9 @@ def report(recommender: Recommender, protocol: str, label: str) -> None:
         llm_right += row.ids[max(scored, key=lambda i: row.llm[i])] in sample.gold
         retriever_right += row.ids[max(scored, key=lambda i: row.retriever[i])] in sample.gold
     print(f"\n{label}: {len(samples)} valid samples, {reachable} with a gold movie among the LLM-scored candidates")
-    print(f"  best-scored candidate is gold: LLM {llm_right / reachable:.3f}, retriever {retriever_right / reachable:.3f}")
+    if reachable:
+        print(f"  best-scored candidate is gold: LLM {llm_right / reachable:.3f}, "
+              f"retriever {retriever_right / reachable:.3f}")
     matrices = [signals(c, s.mentioned, recommender.priors) for c, s in zip(rows, samples)]
     ids, golds = [c.ids for c in rows], [s.gold for s in samples]
     for weight in GRID["llm"]:
