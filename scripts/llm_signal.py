@@ -12,8 +12,8 @@ come from the evaluation cache (`llmkb evaluate ... --system rag` fills it) and 
 import argparse
 from pathlib import Path
 
-from llmkb.evaluation.rag import cached_candidates
-from llmkb.pipeline.fusion import GRID, signals, tune
+from llmkb.evaluation.rag import cached_candidates, tune_on
+from llmkb.pipeline.fusion import GRID
 from llmkb.pipeline.recommender import Recommender, RecommenderConfig
 
 
@@ -32,10 +32,8 @@ def report(recommender: Recommender, protocol: str, label: str) -> None:
     if reachable:
         print(f"  best-scored candidate is gold: LLM {llm_right / reachable:.3f}, "
               f"retriever {retriever_right / reachable:.3f}")
-    matrices = [signals(c, s.mentioned, recommender.priors) for c, s in zip(rows, samples)]
-    ids, golds = [c.ids for c in rows], [s.gold for s in samples]
     for weight in GRID["llm"]:
-        weights, score = tune(matrices, ids, golds, {**GRID, "llm": (weight,)})
+        weights, score = tune_on(recommender, rows, samples, {**GRID, "llm": (weight,)})
         print(f"  llm weight {weight:<4}: best objective {score:.4f} "
               f"(context {weights.context}, popularity {weights.popularity}, co-mention {weights.co_mention})")
 

@@ -75,6 +75,13 @@ def cached_candidates(recommender: Recommender, samples: list[Sample], split: st
     return [Candidates.from_json(row) for row in cache.get(samples, compute, progress)]
 
 
+def tune_on(recommender: Recommender, rows: list[Candidates], samples: list[Sample],
+            grid: dict = GRID) -> tuple[FusionWeights, float]:
+    """The best ``grid`` point for these samples' candidates, and its objective (see ``fusion.tune``)."""
+    matrices = [signals(c, s.mentioned, recommender.priors) for c, s in zip(rows, samples)]
+    return tune(matrices, [c.ids for c in rows], [s.gold for s in samples], grid)
+
+
 def tuned_weights(recommender: Recommender, dataset: Dataset, protocol: str, progress: bool = True,
                   retune: bool = False, samples_limit: int | None = None) -> FusionWeights:
     """Fusion weights for ``protocol``, tuned on (the first ``samples_limit`` samples of) the validation split;
@@ -84,9 +91,8 @@ def tuned_weights(recommender: Recommender, dataset: Dataset, protocol: str, pro
         return FusionWeights.load(path)
     samples = dataset.samples("valid", protocol)[:samples_limit]
     rows = cached_candidates(recommender, samples, "valid", progress)
-    matrices = [signals(c, s.mentioned, recommender.priors) for c, s in zip(rows, samples)]
     grid = {**GRID, "llm": (0.0,)} if recommender.model is None else GRID
-    weights, score = tune(matrices, [c.ids for c in rows], [s.gold for s in samples], grid)
+    weights, score = tune_on(recommender, rows, samples, grid)
     weights.save(path, tuned_on=f"{dataset.name}-{protocol} valid ({len(samples)} samples)",
                  objective="mean Recall@1 + Recall@10 + Recall@50", score=round(score, 4), setup=recommender.setup)
     return weights

@@ -209,7 +209,8 @@ class Recommender:
         prompts = [self.prompt(context, docs, task=LIST_TASK, system=None if with_kb else OPEN_SYSTEM).text
                    for context, docs in zip(contexts, documents)]
         texts = generate_texts(self.model, self.tokenizer, prompts, max_new_tokens=LIST_TOKENS)
-        return [(matcher or self.matcher).match(clean_generation(text)).item_ids for text in texts]
+        matcher = matcher or self.matcher
+        return [matcher.match(clean_generation(text)).item_ids for text in texts]
 
     def recommend(self, turns: Sequence[Turn]) -> Recommendation:
         if not turns:
