@@ -6,7 +6,7 @@ RRAM-pruned models and see what that costs and saves.
 
 The first run builds what is missing (data from $LLMKB_DATA_SOURCE, ../shared/data or the official URLs; the KB;
 the index; the LLM cache; the pruned models), with progress bars in the console. Later starts reuse the cache.
-Conversation logic lives in ``llmkb.pipeline.chat_session``; this file only lays out and renders.
+Conversation logic lives in ``llmkb.app``; this file only lays out and renders.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from pathlib import Path
 import gradio as gr
 
 from llmkb.errors import LLMKBError
-from llmkb.pipeline.backbone import BACKBONES, KEY_BITS, TECHNOLOGY
-from llmkb.pipeline.chat_session import DATASETS, ChatService, Session, cost_rows
+from llmkb.app.backbone import BACKBONES, KEY_BITS, TECHNOLOGY
+from llmkb.app.cost import cost_rows
+from llmkb.app.session import DATASETS, ChatService, Session
 
 EXAMPLES = [
     "I loved The Matrix and Inception. Any other mind-bending sci-fi?",

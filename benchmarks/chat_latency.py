@@ -24,6 +24,7 @@ from llmkb.data.io import atomic_write_json
 from llmkb.data.records import SEEKER
 from llmkb.paths import artifacts_dir
 from llmkb.pipeline import Recommender, RecommenderConfig
+from llmkb.pipeline.fusion import with_tuned_weights
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -36,21 +37,23 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=30, help="timed turns")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch CPU threads")
     parser.add_argument("--llm-weight", type=float, default=None,
-                        help="override the tuned fusion weight of the LLM score (0 skips LLM scoring; default: tuned)")
+                        help="override the LLM score's fusion weight (0 skips LLM scoring; default: the tuned weights, "
+                             "as chat uses them)")
     parser.add_argument("--float32-reply", action="store_true", help="write replies with the float32 LLM, not int8")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     torch.set_num_threads(args.threads)
-    recommender = Recommender(RecommenderConfig(dataset=args.dataset, reply_int8=not args.float32_reply), progress=False)
+    config = with_tuned_weights(RecommenderConfig(dataset=args.dataset, reply_int8=not args.float32_reply))
+    recommender = Recommender(config, progress=False)
     if args.llm_weight is not None:
         recommender.weights = dataclasses.replace(recommender.weights, llm=args.llm_weight)
-    openers = [turn.text for d in recommender.dataset.valid for turn in d.turns[:1] if turn.role == SEEKER]
+    openers = [turn.text for d in recommender.stages.dataset.valid for turn in d.turns[:1] if turn.role == SEEKER]
     if len(openers) < args.turns + 2:
         raise SystemExit(f"only {len(openers)} seeker openers in the validation split; ask for fewer --turns")
     totals, stages, templated = [], {}, 0
     for i, text in enumerate(openers[: args.turns + 2]):
         started = time.perf_counter()
-        out = recommender.recommend(recommender.user_turn([], text))
+        out = recommender.respond([], text)
         if i >= 2:  # warm-up turns are not timed
             totals.append(time.perf_counter() - started)
             templated += out.templated
@@ -63,7 +66,7 @@ def main() -> None:
         "stages_p50_s": {k: round(percentile(v, 50), 3) for k, v in stages.items()},
         "template_replies": templated,  # turns where the LLM named none of the recommended items
         "llm_weight": recommender.weights.llm, "reply_int8": recommender.config.reply_int8,
-        "setup": recommender.setup, "threads": args.threads,
+        "setup": recommender.config.setup, "weights": str(recommender.config.weights), "threads": args.threads,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "load_average": os.getloadavg(), "date": time.strftime("%Y-%m-%d"),
     }

@@ -91,19 +91,25 @@ def cmd_kb_show(args) -> None:
     print(f"[{doc.item_id}] {doc.text}")
 
 
-def _recommender(args, use_llm: bool = True, **overrides):
-    from llmkb.pipeline import Recommender, RecommenderConfig
+def _config(args, use_llm: bool = True, **overrides):
+    from llmkb.pipeline import RecommenderConfig
 
-    config = RecommenderConfig(
+    return RecommenderConfig(
         dataset=args.dataset, retriever=args.retriever, llm=args.llm, use_llm=use_llm and not args.no_llm,
         lora=args.lora, weights=getattr(args, "weights", None), llm_candidates=args.llm_candidates,
         data_dir=args.data_dir, **overrides)
-    return Recommender(config)
+
+
+def _stages(args, use_llm: bool = True):
+    """The recommender's stages for ranking (evaluation, tuning, training): no int8 reply copy."""
+    from llmkb.pipeline import Stages
+
+    return Stages.load(_config(args, use_llm, reply_int8=False))
 
 
 def cmd_evaluate(args) -> None:
     from llmkb.evaluation import Run, evaluate, make_system
-    from llmkb.evaluation.rag import make_rag_system
+    from llmkb.evaluation.rag import fusion_weights, make_rag_system
     from llmkb.paths import artifacts_dir
     from llmkb.retrieval import QueryConfig
 
@@ -114,15 +120,16 @@ def cmd_evaluate(args) -> None:
     report = args.report or predictions.with_name(f"{stem}.report.json")
     models = {"retriever": str(args.retriever)} if args.retriever else {}
     if args.system in RAG_SYSTEMS:
-        # evaluation ranks and never writes replies: no int8 reply copy
-        recommender = _recommender(args, use_llm=args.system != "rag-no-llm", reply_int8=False)
-        system = make_rag_system(args.system, recommender, dataset, args.protocol, args.split,
-                                 tune_samples=args.tune_samples, retune=args.retune)
-        models = {"setup": recommender.setup, "retriever": str(recommender.retriever_path),
-                  "llm": str(args.llm or "packaged SmolLM2-135M-Instruct") if recommender.model else None,
+        stages = _stages(args, use_llm=args.system != "rag-no-llm")
+        weights = None
+        models = {"setup": stages.config.setup, "retriever": str(stages.config.retriever),
+                  "llm": str(args.llm or "packaged SmolLM2-135M-Instruct") if stages.uses_llm else None,
                   "lora": str(args.lora) if args.lora else None}
-        if hasattr(system, "weights"):
-            models["fusion_weights"] = system.weights.__dict__
+        if args.system in ("rag", "rag-no-llm"):
+            weights, path = fusion_weights(stages, args.protocol, args.retune, args.tune_samples)
+            print(f"fusion weights: {path}", file=sys.stderr)
+            models.update(fusion_weights=weights.__dict__, fusion_weights_file=str(path))
+        system = make_rag_system(args.system, stages, args.protocol, args.split, weights)
     else:
         system = make_system(args.system, dataset, args.retriever, QueryConfig.parse(args.query))
     run = Run(args.dataset, args.protocol, args.split, args.system, args.exclude_mentioned, args.limit, models)
@@ -133,6 +140,14 @@ def cmd_evaluate(args) -> None:
           f"NDCG@10 {m['ndcg@10']:.4f}  MRR@50 {m['mrr@50']:.4f}  "
           f"(pair R@10 {m['pair_recall@10']:.4f})")
     print(f"predictions: {predictions}\nreport: {report}")
+
+
+def cmd_tune_fusion(args) -> None:
+    from llmkb.evaluation.tuning import tune_fusion
+
+    weights, path = tune_fusion(_stages(args), args.protocol, args.out, args.tune_samples)
+    shown = ", ".join(f"{name} {value:g}" for name, value in weights.__dict__.items())
+    print(f"{args.dataset}-{args.protocol}: {shown}\nweights: {path}")
 
 
 def cmd_train_retriever(args) -> None:
@@ -152,12 +167,16 @@ def cmd_train_retriever(args) -> None:
 
 
 def cmd_chat(args) -> None:
+    from llmkb.app.session import weights_label
+    from llmkb.pipeline import Recommender
+    from llmkb.pipeline.fusion import with_tuned_weights
+
     print(f"Loading the {args.dataset} recommender (the first run builds the KB, the index and the LLM cache)...",
           file=sys.stderr)
-    recommender = _recommender(args, k=args.k, exclude_mentioned=not args.keep_mentioned,
-                               reply_int8=not args.float32_reply)
-    llm = "no LLM" if recommender.model is None else f"LLM {args.llm or 'packaged SmolLM2-135M-Instruct'}"
-    print(f"Retriever {recommender.retriever_path}; {llm}. "
+    recommender = Recommender(with_tuned_weights(
+        _config(args, k=args.k, exclude_mentioned=not args.keep_mentioned, reply_int8=not args.float32_reply)))
+    llm = "no LLM" if not recommender.stages.uses_llm else f"LLM {args.llm or 'packaged SmolLM2-135M-Instruct'}"
+    print(f"Retriever {recommender.config.retriever}; {llm}; {weights_label(recommender.config)}. "
           "Tell me about movies you like; 'reset' starts over, 'quit' ends.")
     turns = []
     while True:
@@ -172,18 +191,17 @@ def cmd_chat(args) -> None:
             print("(new conversation)")
             continue
         try:
-            turns = recommender.user_turn(turns, message)
+            out = recommender.respond(turns, message)
         except LLMKBError as exc:
             print(f"bot> {exc}")
             continue
-        out = recommender.recommend(turns)
         if out.detected:
             print(f"     (recognised: {', '.join(out.detected)})")
         print(f"bot> {out.reply}")
         for rank, rec in enumerate(out.items, start=1):
             cues = f"  ({'; '.join(rec.cues)})" if rec.cues else ""
             print(f"  {rank}. {rec.item.display}  [{rec.score:.2f}]{cues}  {rec.evidence[:160]}")
-        turns.append(recommender.recommender_turn(out))
+        turns = out.turns
 
 
 def cmd_train_llm(args) -> None:
@@ -191,12 +209,12 @@ def cmd_train_llm(args) -> None:
     from llmkb.paths import artifacts_dir
     from llmkb.pipeline.lora_data import lora_pairs
 
-    recommender = _recommender(args)
-    pairs = lora_pairs(recommender, recommender.dataset.samples("train", "std"), args.max_steps * args.batch_size)
+    stages = _stages(args)
+    pairs = lora_pairs(stages, stages.dataset.samples("train", "std"), args.max_steps * args.batch_size)
     out = args.out or artifacts_dir() / "lora" / args.dataset
     settings = LoraSettings(r=args.rank, alpha=2 * args.rank, batch_size=args.batch_size, learning_rate=args.lr)
     started = time.time()
-    train_lora(recommender.model, recommender.tokenizer, pairs, out, args.max_steps, settings)
+    train_lora(stages.scorer.model, stages.scorer.tokenizer, pairs, out, args.max_steps, settings)
     print(f"trained LoRA (rank {args.rank}) on {len(pairs):,} prompt → target pairs in "
           f"{(time.time() - started) / 60:.1f} min\nadapter: {out}\n"
           f"evaluate with: llmkb evaluate --dataset {args.dataset} --system rag --lora {out}")
@@ -258,8 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="system option: never recommend a movie already mentioned (the protocol is unchanged)")
     _add_recommender_options(evaluate)
     evaluate.add_argument("--weights", type=Path, default=None,
-                          help="fusion weights JSON for rag (default: tuned on the validation split on first use)")
-    evaluate.add_argument("--retune", action="store_true", help="tune rag's fusion weights again (scores are cached)")
+                          help="fusion weights JSON for rag from `llmkb tune-fusion` (default: those tuned for this "
+                               "setup and protocol, tuned on the validation split first when missing)")
+    evaluate.add_argument("--retune", action="store_true",
+                          help="tune rag's fusion weights again, as `llmkb tune-fusion` does (scores are cached)")
     evaluate.add_argument("--tune-samples", type=int, default=None,
                           help="tune the fusion on the first N validation samples only (default: all; LLM scoring "
                                "costs seconds per sample on a CPU)")
@@ -267,6 +287,18 @@ def build_parser() -> argparse.ArgumentParser:
                           help="query parts for bm25/retriever: 'all' or a comma list of mentions,sentiment,"
                                "preferences,dialogue,roles")
     evaluate.set_defaults(run=cmd_evaluate)
+
+    tune = commands.add_parser("tune-fusion", help="tune rag's fusion weights on the validation split; write them "
+                               "with their provenance", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    tune.add_argument("--dataset", choices=["redial", "inspired"], required=True)
+    tune.add_argument("--protocol", choices=["std", "dedup"], default="std")
+    tune.add_argument("--out", type=Path, default=None,
+                      help="weights JSON (default artifacts/fusion/DATASET/PROTOCOL-SETUP.json, where chat, the demo "
+                           "and evaluate look for the tuned weights of their setup)")
+    tune.add_argument("--tune-samples", type=int, default=None,
+                      help="tune on the first N validation samples only (default: all)")
+    _add_recommender_options(tune)
+    tune.set_defaults(run=cmd_tune_fusion)
 
     train = commands.add_parser("train-retriever", help="fine-tune the retriever on training dialogues (contrastive)",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -284,6 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     chat.add_argument("--dataset", choices=["redial", "inspired"], default="redial", help="catalogue to recommend from")
     _add_recommender_options(chat)
+    chat.add_argument("--weights", type=Path, default=None,
+                      help="fusion weights JSON (default: those `llmkb tune-fusion` wrote for this setup, dedup's "
+                           "first, else the built-in weights)")
     chat.add_argument("--k", type=int, default=5, help="recommendations per turn")
     chat.add_argument("--keep-mentioned", action="store_true", help="allow movies already mentioned")
     chat.add_argument("--float32-reply", action="store_true",

@@ -12,30 +12,8 @@ come from the evaluation cache (`llmkb evaluate ... --system rag` fills it) and 
 import argparse
 from pathlib import Path
 
-from llmkb.evaluation.rag import cached_candidates, tune_on
-from llmkb.pipeline.fusion import GRID
-from llmkb.pipeline.recommender import Recommender, RecommenderConfig
-
-
-def report(recommender: Recommender, protocol: str, label: str) -> None:
-    samples = recommender.dataset.samples("valid", protocol)
-    rows = cached_candidates(recommender, samples, "valid", progress=True)
-    llm_right = retriever_right = reachable = 0
-    for row, sample in zip(rows, samples):
-        scored = [i for i, score in enumerate(row.llm) if score is not None]
-        if not any(row.ids[i] in sample.gold for i in scored):
-            continue
-        reachable += 1
-        llm_right += row.ids[max(scored, key=lambda i: row.llm[i])] in sample.gold
-        retriever_right += row.ids[max(scored, key=lambda i: row.retriever[i])] in sample.gold
-    print(f"\n{label}: {len(samples)} valid samples, {reachable} with a gold movie among the LLM-scored candidates")
-    if reachable:
-        print(f"  best-scored candidate is gold: LLM {llm_right / reachable:.3f}, "
-              f"retriever {retriever_right / reachable:.3f}")
-    for weight in GRID["llm"]:
-        weights, score = tune_on(recommender, rows, samples, {**GRID, "llm": (weight,)})
-        print(f"  llm weight {weight:<4}: best objective {score:.4f} "
-              f"(context {weights.context}, popularity {weights.popularity}, co-mention {weights.co_mention})")
+from llmkb.evaluation.tuning import llm_signal
+from llmkb.pipeline import RecommenderConfig, Stages
 
 
 def main() -> None:
@@ -44,10 +22,10 @@ def main() -> None:
     parser.add_argument("--protocol", choices=("std", "dedup"), default="std")
     parser.add_argument("--lora", type=Path, help="a LoRA adapter from `llmkb train-llm`, reported beside the base LLM")
     args = parser.parse_args()
-    report(Recommender(RecommenderConfig(dataset=args.dataset), progress=False), args.protocol, "base LLM")
-    if args.lora:
-        report(Recommender(RecommenderConfig(dataset=args.dataset, lora=args.lora), progress=False), args.protocol,
-               f"LLM + LoRA {args.lora}")
+    setups = {"base LLM": None, **({f"LLM + LoRA {args.lora}": args.lora} if args.lora else {})}
+    for label, lora in setups.items():
+        config = RecommenderConfig(dataset=args.dataset, lora=lora, reply_int8=False)
+        print(f"\n{label}:\n" + llm_signal(Stages.load(config, progress=False), args.protocol))
 
 
 if __name__ == "__main__":

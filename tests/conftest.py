@@ -1,8 +1,12 @@
 import os
+import warnings
 from pathlib import Path
 
 import pytest
 from tiny_data import write_tiny_data  # tests/ is on sys.path (pytest's default import mode)
+from tiny_models import write_tiny_llm, write_tiny_sentence_transformer
+
+from llmkb.pipeline import Recommender, RecommenderConfig
 
 REPO = Path(__file__).resolve().parents[1]
 MIRROR = Path(os.environ.get("LLMKB_DATA_SOURCE") or REPO.parent / "shared" / "data")
@@ -19,3 +23,33 @@ def mirror() -> Path:
     if not (MIRROR / "redial" / "raw" / "test_data.jsonl").is_file():
         pytest.skip(f"real data mirror not found at {MIRROR}; set LLMKB_DATA_SOURCE to a folder laid out like ../shared/data")
     return MIRROR
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory, tiny_root) -> dict[str, Path]:
+    """{"retriever": sentence-transformers dir, "llm": HF causal-LM dir}, both random and tiny."""
+    folder = tmp_path_factory.mktemp("tiny-models")
+    return {"retriever": write_tiny_sentence_transformer(folder / "encoder", tiny_root),
+            "llm": write_tiny_llm(folder / "llm")}
+
+
+@pytest.fixture()
+def make_recommender(tiny_root, tiny_models, tmp_path, monkeypatch):
+    """A Recommender over the dozen-movie world with tiny random models; artifacts go to a temp dir."""
+    monkeypatch.setenv("LLMKB_ARTIFACTS", str(tmp_path / "artifacts"))
+
+    def make(**options) -> Recommender:
+        config = RecommenderConfig(**{"dataset": "redial", "retriever": tiny_models["retriever"],
+                                      "llm": tiny_models["llm"], "data_dir": tiny_root, "reply_tokens": 12,
+                                      "prompt_tokens": 4096, **options})  # byte tokens: a long budget
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the tiny world's deliberate data defects
+            return Recommender(config, progress=False)
+
+    return make
+
+
+@pytest.fixture()
+def make_stages(make_recommender):
+    """The stages of a Recommender over the dozen-movie world (what evaluation runs)."""
+    return lambda **options: make_recommender(**options).stages

@@ -6,9 +6,15 @@
 - ``rag-no-postprocess``: the LLM lists titles with the top KB documents in its prompt, matched exactly only
   (no fuzzy matching), then the harness fills the list from popularity as for every system.
 
-LLM scores and generations are appended, one JSON line per sample, to ``artifacts/rag-cache/<dataset>/``
-(keyed by split, kind and recommender setup): an interrupted run resumes where it stopped, and std and dedup
-(same contexts) share them.
+Each runs the recommender's own stages (``llmkb.pipeline.stages``) on the samples. LLM scores and generations are
+appended, one JSON line per sample, to ``artifacts/rag-cache/<dataset>/`` (keyed by split, kind and recommender
+setup): an interrupted run resumes where it stopped, and std and dedup (same contexts) share them. ``rag``'s fusion
+weights are the file ``--weights`` names, else those ``llmkb tune-fusion`` wrote for this setup, else tuned now.
+
+>>> import tempfile, pathlib
+>>> cache = SampleCache(pathlib.Path(tempfile.mkdtemp()) / "cache.jsonl")
+>>> cache.rows
+{}
 """
 
 from __future__ import annotations
@@ -20,11 +26,11 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from llmkb.data.dataset import Dataset
 from llmkb.data.records import Sample
+from llmkb.errors import LLMKBError
 from llmkb.paths import artifacts_dir
-from llmkb.pipeline.fusion import GRID, Candidates, FusionWeights, signals, tune
-from llmkb.pipeline.recommender import Recommender
+from llmkb.pipeline.fusion import Candidates, FusionWeights, rank_candidates, tuned_weights_path
+from llmkb.pipeline.stages import Stages
 from llmkb.postprocess import TitleMatcher
 
 RAG_SYSTEMS = ("rag", "rag-no-llm", "llm-zeroshot", "rag-no-postprocess")
@@ -62,54 +68,49 @@ class SampleCache:
         return [self.rows[s.sample_id] for s in samples]
 
 
-def sample_cache(recommender: Recommender, split: str, kind: str = "candidates") -> SampleCache:
-    folder = artifacts_dir() / "rag-cache" / recommender.config.dataset
-    return SampleCache(folder / f"{split}-{kind}-{recommender.setup_key}.jsonl")
+def sample_cache(stages: Stages, split: str, kind: str = "candidates") -> SampleCache:
+    folder = artifacts_dir() / "rag-cache" / stages.config.dataset
+    return SampleCache(folder / f"{split}-{kind}-{stages.config.setup_key}.jsonl")
 
 
-def cached_candidates(recommender: Recommender, samples: list[Sample], split: str, progress: bool = False,
+def cached_candidates(stages: Stages, samples: list[Sample], split: str, progress: bool = False,
                       llm: bool = True) -> list[Candidates]:
     """Each sample's candidates, scored by the LLM unless ``llm`` is False (cached apart: "retrieved")."""
-    compute = lambda chunk: [c.to_json() for c in recommender.candidates([s.context for s in chunk], llm)]  # noqa: E731
-    cache = sample_cache(recommender, split, "candidates" if llm else "retrieved")
+    def compute(chunk: list[Sample]) -> list[dict]:
+        states = stages.states([s.context for s in chunk])
+        return [c.to_json() for c in stages.scored_candidates(states, llm)]
+
+    cache = sample_cache(stages, split, "candidates" if llm else "retrieved")
     return [Candidates.from_json(row) for row in cache.get(samples, compute, progress)]
 
 
-def tune_on(recommender: Recommender, rows: list[Candidates], samples: list[Sample],
-            grid: dict = GRID) -> tuple[FusionWeights, float]:
-    """The best ``grid`` point for these samples' candidates, and its objective (see ``fusion.tune``)."""
-    matrices = [signals(c, s.mentioned, recommender.priors) for c, s in zip(rows, samples)]
-    return tune(matrices, [c.ids for c in rows], [s.gold for s in samples], grid)
+def fusion_weights(stages: Stages, protocol: str, retune: bool = False, samples_limit: int | None = None,
+                   progress: bool = True) -> tuple[FusionWeights, Path]:
+    """The weights ``rag`` uses and their file: the config's, else those tuned for this setup (tuned now when
+    missing or ``retune``)."""
+    from llmkb.evaluation.tuning import tune_fusion
 
-
-def tuned_weights(recommender: Recommender, dataset: Dataset, protocol: str, progress: bool = True,
-                  retune: bool = False, samples_limit: int | None = None) -> FusionWeights:
-    """Fusion weights for ``protocol``, tuned on (the first ``samples_limit`` samples of) the validation split;
-    saved per recommender setup and reused."""
-    path = recommender.weights_path(protocol)
+    if stages.config.weights:
+        return FusionWeights.load(stages.config.weights), Path(stages.config.weights)
+    path = tuned_weights_path(stages.config.dataset, protocol, stages.config.setup_key)
     if path.is_file() and not retune:
-        return FusionWeights.load(path)
-    samples = dataset.samples("valid", protocol)[:samples_limit]
-    rows = cached_candidates(recommender, samples, "valid", progress)
-    grid = {**GRID, "llm": (0.0,)} if recommender.model is None else GRID
-    weights, score = tune_on(recommender, rows, samples, grid)
-    weights.save(path, tuned_on=f"{dataset.name}-{protocol} valid ({len(samples)} samples)",
-                 objective="mean Recall@1 + Recall@10 + Recall@50", score=round(score, 4), setup=recommender.setup)
-    return weights
+        return FusionWeights.load(path), path
+    return tune_fusion(stages, protocol, samples_limit=samples_limit, progress=progress)
 
 
 class Fused:
-    """``rag`` / ``rag-no-llm``: the recommender's fused ranking with weights tuned on valid; samples are LLM-scored
-    only where the weights need it (as in chat)."""
+    """``rag`` / ``rag-no-llm``: the fused ranking with the given weights; samples are LLM-scored only where the
+    weights need it (as in chat)."""
 
     batch_size = 8
 
-    def __init__(self, recommender: Recommender, weights: FusionWeights, split: str):
-        self.recommender, self.weights, self.split = recommender, weights, split
+    def __init__(self, stages: Stages, weights: FusionWeights, split: str):
+        self.stages, self.weights, self.split = stages, weights, split
 
     def rank(self, samples: list[Sample]) -> list[list[str]]:
-        rows = cached_candidates(self.recommender, samples, self.split, llm=self.weights.needs_llm)
-        return [[item for item, _ in self.recommender.fused(c, s.mentioned, self.weights)] for c, s in zip(rows, samples)]
+        rows = cached_candidates(self.stages, samples, self.split, llm=self.weights.needs_llm)
+        return [[item for item, _ in rank_candidates(c, s.mentioned, self.stages.priors, self.weights)]
+                for c, s in zip(rows, samples)]
 
 
 class Generated:
@@ -117,24 +118,28 @@ class Generated:
 
     batch_size = 8
 
-    def __init__(self, recommender: Recommender, with_kb: bool, exact: bool, split: str):
-        self.recommender, self.with_kb = recommender, with_kb
-        self.matcher = TitleMatcher(recommender.catalog.values(), threshold=100.0, popularity=None) if exact else None
-        self.cache = sample_cache(recommender, split, ("kb-" if with_kb else "no-kb-") + ("exact" if exact else "fuzzy"))
+    def __init__(self, stages: Stages, with_kb: bool, exact: bool, split: str):
+        if stages.titles is None:
+            raise LLMKBError("the generation ablations need the LLM; do not pass --no-llm")
+        self.stages, self.with_kb = stages, with_kb
+        self.matcher = TitleMatcher(stages.catalog.values(), threshold=100.0, popularity=None) if exact \
+            else stages.matcher
+        self.cache = sample_cache(stages, split, ("kb-" if with_kb else "no-kb-") + ("exact" if exact else "fuzzy"))
 
     def rank(self, samples: list[Sample]) -> list[list[str]]:
-        compute = lambda chunk: [{"ids": ids} for ids in self.recommender.generated_titles(  # noqa: E731
-            [s.context for s in chunk], self.with_kb, self.matcher)]
+        compute = lambda chunk: [{"ids": ids} for ids in self.stages.titles(  # noqa: E731
+            self.stages.states([s.context for s in chunk]), self.with_kb, self.matcher)]
         return [row["ids"] for row in self.cache.get(samples, compute)]
 
 
-def make_rag_system(name: str, recommender: Recommender, dataset: Dataset, protocol: str, split: str,
-                    progress: bool = True, tune_samples: int | None = None, retune: bool = False):
+def make_rag_system(name: str, stages: Stages, protocol: str, split: str, weights: FusionWeights | None = None):
+    """``weights``: for ``rag`` / ``rag-no-llm`` (see :func:`fusion_weights`)."""
     if name in ("rag", "rag-no-llm"):
-        weights = tuned_weights(recommender, dataset, protocol, progress, retune, tune_samples)
-        return Fused(recommender, weights, split)
+        if weights is None:
+            raise ValueError(f"{name} needs fusion weights: see fusion_weights()")
+        return Fused(stages, weights, split)
     if name == "llm-zeroshot":
-        return Generated(recommender, with_kb=False, exact=False, split=split)
+        return Generated(stages, with_kb=False, exact=False, split=split)
     if name == "rag-no-postprocess":
-        return Generated(recommender, with_kb=True, exact=True, split=split)
+        return Generated(stages, with_kb=True, exact=True, split=split)
     raise ValueError(f"unknown system {name!r}; choose one of {', '.join(RAG_SYSTEMS)}")

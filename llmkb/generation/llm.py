@@ -1,7 +1,8 @@
 """Load the LLM: the packaged SmolLM2 GGUF by default, or any local Hugging Face model directory / GGUF file.
 
 GGUF files are dequantized by transformers on load (slow, ~17 s for SmolLM2-135M). The first load saves the
-dequantized model and tokenizer with ``save_pretrained`` into ``cache_dir``, keyed by the file's name, size and
+dequantized model and tokenizer with ``save_pretrained`` into ``cache_dir`` (default ``<artifacts>/llm-cache``,
+following ``LLMKB_ARTIFACTS``), keyed by the file's name, size and
 mtime, so later loads read plain safetensors. The cache entry is written to a temp dir and renamed into place.
 
 >>> model, tokenizer = load_llm()                    # packaged SmolLM2-135M-Instruct
@@ -24,11 +25,12 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from llmkb.errors import ModelError
 from llmkb.models import default_llm_path
+from llmkb.paths import artifacts_dir
 
-DEFAULT_CACHE_DIR = "artifacts/llm-cache"
+DEFAULT_CACHE = "default"  # ``artifacts_dir() / "llm-cache"``, read when called
 
 
-def load_llm(path: str | Path | None = None, cache_dir: str | Path | None = DEFAULT_CACHE_DIR):
+def load_llm(path: str | Path | None = None, cache_dir: str | Path | None = DEFAULT_CACHE):
     """Return ``(model, tokenizer)`` in eval mode, float32, on CPU.
 
     ``path``: a HF model directory (with ``config.json``), a ``.gguf`` file, or a directory holding exactly one
@@ -43,7 +45,7 @@ def load_llm(path: str | Path | None = None, cache_dir: str | Path | None = DEFA
         return _load(source, gguf_file=None)
     if cache_dir is None:
         return _load(gguf.parent, gguf_file=gguf.name)
-    cached = Path(cache_dir) / _cache_key(gguf)
+    cached = (artifacts_dir() / "llm-cache" if cache_dir == DEFAULT_CACHE else Path(cache_dir)) / _cache_key(gguf)
     if (cached / "config.json").is_file():
         return _load(cached, gguf_file=None)
     model, tokenizer = _load(gguf.parent, gguf_file=gguf.name)

@@ -13,17 +13,25 @@ The retriever and LLM scores are standardised within each candidate list, so the
 Candidates the LLM did not score get the lowest LLM score of their list. Popularity and co-mentions come from the
 training dialogues only (``TrainingPriors``).
 
->>> priors = TrainingPriors.from_dialogues(dataset.train, dataset.popularity)
->>> order = fuse(signals(candidates, mentioned, priors), FusionWeights(llm=0.5))  # indices into candidates.ids
+Weights come from ``llmkb tune-fusion`` (``llmkb.evaluation.tuning``), which writes them beside their provenance;
+:func:`tuned_weights_path` is where it puts them by default, and :func:`with_tuned_weights` is the one place that
+chat and the demo ask for "the tuned weights for this setup".
+
+>>> priors = TrainingPriors(popularity={"b": 1.0, "a": 0.5}, co_mentions={"m": {"a": 3}})
+>>> candidates = Candidates(["a", "b", "c"], retriever=[0.9, 0.5, 0.1], llm=[None, None, None])
+>>> fuse(signals(candidates, ["m"], priors), FusionWeights(llm=0.0, co_mention=1.0))  # indices, best first
+[0, 1, 2]
+>>> [item for item, _ in rank_candidates(candidates, ["m"], priors, FusionWeights(llm=0.0, popularity=4.0))]
+['b', 'a', 'c']
 """
 
 from __future__ import annotations
 
-import itertools
+import dataclasses
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -32,14 +40,11 @@ from llmkb.data.io import atomic_write_json
 from llmkb.data.records import Dialogue
 from llmkb.errors import LLMKBError
 from llmkb.kb.documents import co_mention_counts
+from llmkb.paths import artifacts_dir
+from llmkb.pipeline.config import RecommenderConfig
 
 SIGNALS = ("retriever", "llm", "context", "popularity", "co_mention")
-GRID = {  # the retriever's weight is fixed at 1: only ratios matter
-    "llm": (0.0, 0.1, 0.25, 0.5, 1.0, 2.0),
-    "context": (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0),  # 32: every mentioned movie before the rest
-    "popularity": (0.0, 0.25, 0.5, 1.0, 2.0, 4.0),
-    "co_mention": (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0),
-}
+TUNED_FOR_CHAT = ("dedup", "std")  # chat recommends new movies, as the dedup protocol scores; std when only it exists
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,23 @@ class FusionWeights:
             values = json.loads(Path(path).read_text())["weights"]
             return cls(**{f.name: float(values[f.name]) for f in fields(cls)})
         except (OSError, ValueError, KeyError, TypeError) as error:
-            raise LLMKBError(f"cannot read fusion weights from {path} ({error}); re-run `llmkb tune-fusion`") from error
+            raise LLMKBError(f"cannot read fusion weights from {path} ({error}); write them again with "
+                             "`llmkb tune-fusion --dataset D --protocol P --out FILE`") from error
+
+
+def tuned_weights_path(dataset: str, protocol: str, setup_key: str) -> Path:
+    """Where ``llmkb tune-fusion`` writes the weights tuned for one setup and protocol (unless told otherwise)."""
+    return artifacts_dir() / "fusion" / dataset / f"{protocol}-{setup_key}.json"
+
+
+def with_tuned_weights(config: RecommenderConfig) -> RecommenderConfig:
+    """``config`` as chat and the demo use it: when it names no weights, those tuned for its setup (dedup's, else
+    std's), if any were tuned."""
+    if config.weights is not None:
+        return config
+    key = config.resolved().setup_key
+    paths = [tuned_weights_path(config.dataset, protocol, key) for protocol in TUNED_FOR_CHAT]
+    return dataclasses.replace(config, weights=next((path for path in paths if path.is_file()), None))
 
 
 @dataclass
@@ -78,6 +99,8 @@ class Candidates:
     retriever: list[float]
     llm: list[float | None]  # None: not scored by the LLM
     llm_tokens: int = 0  # tokens the LLM read to score them (prompt + titles); not cached
+    retrieved: int = 0  # how many of ``ids`` the retriever proposed (the rest: co-mentioned, then mentioned)
+    co_mentioned: list[str] = field(default_factory=list)  # co-mentioned movies, best first (not cached)
 
     def to_json(self) -> dict:
         return {"ids": self.ids, "retriever": self.retriever, "llm": self.llm}
@@ -137,21 +160,12 @@ def fuse(matrix: np.ndarray, weights: FusionWeights) -> list[int]:
     return np.argsort(-(matrix @ weights.vector()), kind="stable").tolist()
 
 
-def tune(matrices: Sequence[np.ndarray], candidate_ids: Sequence[list[str]], golds: Sequence[Sequence[str]],
-         grid: Mapping[str, Sequence[float]] = GRID) -> tuple[FusionWeights, float]:
-    """The grid point that maximises mean Recall@1 + Recall@10 + Recall@50 over the given (validation) samples."""
-    if not matrices:
-        raise LLMKBError("no validation samples to tune the fusion weights on")
-    points = [FusionWeights(retriever=1.0, **dict(zip(grid, values))) for values in itertools.product(*grid.values())]
-    vectors = np.stack([weights.vector() for weights in points], axis=1)  # signals × grid points
-    totals = np.zeros(len(points))
-    for matrix, ids, gold in zip(matrices, candidate_ids, golds):
-        gold = set(gold)
-        hit = np.array([item in gold for item in ids], dtype=float)
-        ranked = hit[np.argsort(-(matrix @ vectors), axis=0, kind="stable")]  # candidates × grid points
-        totals += (ranked[:1].sum(0) + ranked[:10].sum(0) + ranked[:50].sum(0)) / max(len(gold), 1)
-    best = int(np.flatnonzero(totals >= totals.max() - 1e-9)[0])  # the first of equals: smaller weights first
-    return points[best], float(totals[best]) / len(matrices)
+def rank_candidates(candidates: Candidates, mentioned: Sequence[str], priors: TrainingPriors,
+                    weights: FusionWeights) -> list[tuple[str, float]]:
+    """Candidates best first with their fused scores (``mentioned``: the dialogue's movies, most recent first)."""
+    matrix = signals(candidates, mentioned, priors)
+    scores = matrix @ weights.vector()
+    return [(candidates.ids[i], float(scores[i])) for i in fuse(matrix, weights)]
 
 
 def _standardise(values: np.ndarray) -> np.ndarray:

@@ -12,18 +12,20 @@ from collections.abc import Sequence
 from tqdm.auto import tqdm
 
 from llmkb.data.records import Sample
-from llmkb.pipeline.recommender import Recommender, RETRIEVED
+from llmkb.pipeline.stages import RETRIEVED, Stages
 
 
-def lora_pairs(recommender: Recommender, samples: Sequence[Sample], limit: int, seed: int = 0,
+def lora_pairs(stages: Stages, samples: Sequence[Sample], limit: int, seed: int = 0,
                progress: bool = True) -> list[tuple[str, str]]:
     """Up to ``limit`` (rendered prompt, gold ``Title (Year)``) pairs from a seeded sample of ``samples``."""
-    chosen = [s for s in samples if any(g in recommender.catalog for g in s.gold)]
+    catalog = stages.catalog
+    chosen = [s for s in samples if any(g in catalog for g in s.gold)]
     chosen = random.Random(seed).sample(chosen, min(limit, len(chosen)))
-    rows = recommender.retriever.rank([s.context for s in chosen], k=RETRIEVED)
+    states = stages.states([s.context for s in chosen])
+    rows = stages.retriever.search([state.query for state in states], k=RETRIEVED)
     pairs = []
-    for sample, row in tqdm(list(zip(chosen, rows)), desc="LoRA prompts", disable=not progress):
-        documents = [item for item, _ in row[: recommender.config.kb_documents]]
-        gold = next(g for g in sample.gold if g in recommender.catalog)
-        pairs.append((recommender.prompt(sample.context, documents).text, recommender.catalog[gold].display))
+    for sample, state, row in tqdm(list(zip(chosen, states, rows)), desc="LoRA prompts", disable=not progress):
+        documents = [item for item, _ in row[: stages.config.kb_documents]]
+        gold = next(g for g in sample.gold if g in catalog)
+        pairs.append((stages.prompts(state, documents).text, catalog[gold].display))
     return pairs

@@ -5,14 +5,22 @@ Parts (each switchable in :class:`QueryConfig`, so an ablation can show what it 
 - ``preferences``: genres, people and other KG values named in the dialogue (found with the mapping dictionaries);
 - ``dialogue``: the most recent turns with their roles, newest first, bounded in turns and words.
 Recent information comes first so that the encoder's length limit truncates the oldest.
+
+:meth:`QueryBuilder.state` reads a dialogue once into a :class:`TurnState` (mentioned movies, preferences, query)
+that every later stage of a turn uses.
+
+>>> pref = Preference("music composer", "John Williams")
+>>> str(pref), pref.value
+('music composer John Williams', 'John Williams')
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from llmkb.data.records import SEEKER, CatalogItem, Turn
+from llmkb.data.records import SEEKER, CatalogItem, Turn, mentioned_items
 from llmkb.data.dataset import Dataset
 from llmkb.kb.dictionaries import MappingDictionaries, build_dictionaries
 
@@ -21,6 +29,28 @@ NEGATIVE = re.compile(r"\b(didn'?t|did not|don'?t|do not|not a fan|hate[ds]?|dis
 POSITIVE = re.compile(r"\b(lov(e|ed|es)|lik(e|ed|es)|enjoy(ed)?|great|favou?rite|awesome|amazing|good|fun|best)\b", re.I)
 DETECTED_RELATIONS = ("genre", "director", "starring", "writer", "music composer")
 MAX_NGRAM = 4
+MAX_PREFERENCES = 12
+
+
+@dataclass(frozen=True)
+class Preference:
+    """A dictionary value the seeker named, with its KG relation (``relation`` may have several words)."""
+
+    relation: str
+    value: str
+
+    def __str__(self) -> str:
+        return f"{self.relation} {self.value}"
+
+
+@dataclass(frozen=True)
+class TurnState:
+    """What one dialogue says, read once: every stage of a turn uses it instead of reading the dialogue again."""
+
+    turns: tuple[Turn, ...]
+    mentioned: tuple[str, ...]  # catalogue ids named so far, most recent first
+    preferences: tuple[Preference, ...]  # dictionary values named in the seeker's turns
+    query: str  # the retriever's user representation
 
 
 @dataclass(frozen=True)
@@ -89,14 +119,24 @@ class QueryBuilder:
     def for_dataset(cls, dataset: Dataset, config: QueryConfig = QueryConfig()) -> "QueryBuilder":
         return cls(dataset.catalog, PreferenceDetector(build_dictionaries(dataset)), config)
 
-    def preferences(self, context: tuple[Turn, ...] | list[Turn], limit: int = 12) -> list[str]:
-        """What the seeker's turns name from the dictionaries, e.g. ``["genre comedy", "starring Tom Hanks"]``."""
+    def preferences(self, context: Sequence[Turn], limit: int = MAX_PREFERENCES) -> list[Preference]:
+        """What the seeker's turns name from the dictionaries, e.g. ``[Preference("genre", "comedy")]``."""
         if self.detector is None:
             return []
         found = self.detector.detect(" ".join(t.text for t in context if t.role == SEEKER))
-        return [f"{relation} {value}" for relation, value in found[:limit]]
+        return [Preference(relation, value) for relation, value in found[:limit]]
 
-    def build(self, context: tuple[Turn, ...] | list[Turn]) -> str:
+    def state(self, context: Sequence[Turn]) -> TurnState:
+        """The dialogue read once: mentioned movies, preferences and the query built from them."""
+        context = tuple(context)
+        preferences = tuple(self.preferences(context))
+        return TurnState(context, tuple(mentioned_items(context)), preferences, self._query(context, preferences))
+
+    def build(self, context: Sequence[Turn]) -> str:
+        """The query text for ``context`` (the retriever's user representation)."""
+        return self._query(tuple(context), self.preferences(context))
+
+    def _query(self, context: tuple[Turn, ...], preferences: Sequence[Preference]) -> str:
         c = self.config
         parts = []
         if c.mentions:
@@ -109,8 +149,8 @@ class QueryBuilder:
             if feelings:
                 parts.append("Movies: " + "; ".join(
                     self.catalog[i].display + (f" ({f})" if f else "") for i, f in feelings.items() if i in self.catalog))
-        if c.preferences and (found := self.preferences(context)):
-            parts.append("Likes: " + "; ".join(found))
+        if c.preferences and preferences:
+            parts.append("Likes: " + "; ".join(map(str, preferences)))
         if c.dialogue:
             turns = [f"{t.role.capitalize()}: {t.text}" if c.roles else t.text for t in reversed(context[-c.max_turns:])]
             parts.append("Dialogue: " + " | ".join(turns))

@@ -7,9 +7,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-
-import numpy as np
 
 from llmkb.data.dataset import Dataset
 from llmkb.data.records import Turn
@@ -78,15 +77,16 @@ class DenseRetriever:
         cache = artifacts_dir() / "index" / dataset.name / f"{model_fingerprint(model_path)[:16]}-{index_kind}"
         return cls(model, model_path, documents, builder, index_kind, cache, progress)
 
-    def query_tokens(self, context: tuple[Turn, ...]) -> int:
-        """Tokens the encoder reads for ``context``'s query (after truncation to its limit)."""
-        ids = self.model.tokenizer(self.query_builder.build(context))["input_ids"]
-        return min(len(ids), self.model.max_seq_length)
+    def query_tokens(self, query: str) -> int:
+        """Tokens the encoder reads for ``query`` (after truncation to its limit)."""
+        return min(len(self.model.tokenizer(query)["input_ids"]), self.model.max_seq_length)
 
-    def encode_queries(self, contexts: list[tuple[Turn, ...]]) -> np.ndarray:
-        queries = [self.query_builder.build(context) for context in contexts]
-        return self.model.encode(queries, batch_size=64, show_progress_bar=self.progress and len(queries) > 256,
-                                 convert_to_numpy=True)
+    def search(self, queries: Sequence[str], k: int = 50) -> list[list[tuple[str, float]]]:
+        """The ``k`` best (item id, cosine) per query text, best first."""
+        embeddings = self.model.encode(list(queries), batch_size=64, convert_to_numpy=True,
+                                       show_progress_bar=self.progress and len(queries) > 256)
+        return self.index.search(embeddings, k)
 
-    def rank(self, contexts: list[tuple[Turn, ...]], k: int = 50) -> list[list[tuple[str, float]]]:
-        return self.index.search(self.encode_queries(contexts), k)
+    def rank(self, contexts: Sequence[Sequence[Turn]], k: int = 50) -> list[list[tuple[str, float]]]:
+        """:meth:`search` with each dialogue's query."""
+        return self.search([self.query_builder.build(context) for context in contexts], k)

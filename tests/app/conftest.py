@@ -4,17 +4,8 @@ import warnings
 from functools import partial
 
 import pytest
-from tiny_models import write_tiny_llm, write_tiny_sentence_transformer
 
-from llmkb.pipeline.chat_session import ChatService, load_engine
-
-
-@pytest.fixture(scope="session")
-def tiny_models(tmp_path_factory, tiny_root):
-    """{"retriever": sentence-transformers dir, "llm": HF causal-LM dir}, both random and tiny."""
-    folder = tmp_path_factory.mktemp("tiny-models")
-    return {"retriever": write_tiny_sentence_transformer(folder / "encoder", tiny_root),
-            "llm": write_tiny_llm(folder / "llm")}
+from llmkb.app.session import ChatService, load_engine
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import torch
 import rram
 from llmkb.errors import ModelError
 from llmkb.generation.llm import load_llm
-from llmkb.pipeline.backbone import bake, build_component, prepare
+from llmkb.app.backbone import bake, build_component, prepare
 from llmkb.retrieval.retriever import load_encoder
 
 

@@ -2,7 +2,10 @@ import numpy as np
 import pytest
 
 from llmkb.errors import LLMKBError
-from llmkb.pipeline.fusion import Candidates, FusionWeights, TrainingPriors, fuse, popularity_scores, signals, tune
+from llmkb.evaluation.tuning import tune
+from llmkb.pipeline.fusion import (Candidates, FusionWeights, TrainingPriors, fuse, popularity_scores, signals,
+                                   with_tuned_weights)
+from llmkb.pipeline.config import RecommenderConfig
 
 NO_PRIORS = TrainingPriors({}, {})
 
@@ -57,5 +60,20 @@ def test_weights_round_trip_and_bad_file(tmp_path):
     FusionWeights(llm=0.25, context=2.0).save(tmp_path / "w.json", tuned_on="valid")
     assert FusionWeights.load(tmp_path / "w.json") == FusionWeights(llm=0.25, context=2.0)
     (tmp_path / "bad.json").write_text("{")
-    with pytest.raises(LLMKBError, match="re-run"):
+    with pytest.raises(LLMKBError, match="tune-fusion"):
         FusionWeights.load(tmp_path / "bad.json")
+
+
+def test_chat_uses_the_weights_its_config_names_or_those_tuned_for_its_setup(tmp_path, monkeypatch, tiny_models):
+    monkeypatch.setenv("LLMKB_ARTIFACTS", str(tmp_path))
+    encoder = tiny_models["retriever"]
+    config = RecommenderConfig(dataset="inspired", retriever=encoder, use_llm=False)
+    assert with_tuned_weights(config).weights is None  # nothing tuned: the built-in weights
+    named = RecommenderConfig(dataset="inspired", retriever=encoder, use_llm=False, weights=tmp_path / "mine.json")
+    assert with_tuned_weights(named) == named
+    std = tmp_path / "fusion" / "inspired" / f"std-{config.setup_key}.json"
+    FusionWeights(llm=0.0).save(std)
+    assert with_tuned_weights(config).weights == std
+    dedup = std.with_name(f"dedup-{config.setup_key}.json")
+    FusionWeights(llm=0.0).save(dedup)
+    assert with_tuned_weights(config).weights == dedup  # chat recommends new movies: dedup's first

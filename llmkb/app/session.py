@@ -22,8 +22,10 @@ from pathlib import Path
 from llmkb.data.records import Turn
 from llmkb.errors import LLMKBError
 from llmkb.kb.documents import PHRASES, KBDocument
-from llmkb.pipeline.backbone import BACKBONES, Backbone, prepare
-from llmkb.pipeline.recommender import MAX_MESSAGE_CHARS, Recommended, Recommender, RecommenderConfig
+from llmkb.app.backbone import BACKBONES, Backbone, prepare
+from llmkb.pipeline import Recommended, Recommender, RecommenderConfig
+from llmkb.pipeline.fusion import with_tuned_weights
+from llmkb.pipeline.stages import MAX_MESSAGE_CHARS
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +74,7 @@ class Engine:
 
     @property
     def uses_llm(self) -> bool:
-        return self.recommender.model is not None
+        return self.recommender.stages.uses_llm
 
 
 def load_engine(dataset: str, backbone: str, data_dir: Path | None = None, k: int = 5, retriever: Path | None = None,
@@ -80,13 +82,20 @@ def load_engine(dataset: str, backbone: str, data_dir: Path | None = None, k: in
     """Build (first use) the backbone's models and a recommender on them.
 
     ``retriever``/``llm``: the dense source models (default: the dataset's best retriever, the packaged LLM);
-    ``options``: more ``RecommenderConfig`` fields.
+    ``options``: more ``RecommenderConfig`` fields. Without ``weights`` among them, the fusion weights are those
+    tuned for this setup (``with_tuned_weights``), else the built-in defaults.
     """
     bb = prepare(backbone, dataset, backbones_root, retriever, llm, progress)
     # a pruned LLM writes its replies itself: an int8 copy would not compute what its crossbars hold
     options.setdefault("reply_int8", "llm" not in bb.pruned)
     config = RecommenderConfig(dataset=dataset, retriever=bb.retriever, llm=bb.llm, k=k, data_dir=data_dir, **options)
-    return Engine(Recommender(config, progress=progress), bb)
+    return Engine(Recommender(with_tuned_weights(config), progress=progress), bb)
+
+
+def weights_label(config: RecommenderConfig) -> str:
+    """Which fusion weights a recommender uses, for status lines."""
+    return f"fusion weights {short_path(config.weights)}" if config.weights else \
+        "built-in fusion weights (none tuned for this setup: `llmkb tune-fusion`)"
 
 
 def short_path(path: Path) -> str:
@@ -131,11 +140,11 @@ class ChatService:
     def status(self, session: Session) -> str:
         engine = self.engine(session.dataset, session.backbone)
         rec = engine.recommender
-        retriever = short_path(rec.retriever_path) if rec.retriever_path else "packaged all-MiniLM-L6-v2"
         llm = "LLM off (template replies)" if not engine.uses_llm else \
             "LLM on (int8 replies)" if rec.config.reply_int8 else "LLM on"
-        return (f"Ready · {DATASETS[session.dataset]} catalogue ({len(rec.dataset.catalog):,} movies) · "
-                f"{BACKBONES[session.backbone]} · retriever {retriever} · {llm}")
+        return (f"Ready · {DATASETS[session.dataset]} catalogue ({len(rec.stages.catalog):,} movies) · "
+                f"{BACKBONES[session.backbone]} · retriever {short_path(rec.config.retriever)} · {llm} · "
+                f"{weights_label(rec.config)}")
 
     def switch(self, session: Session, dataset: str, backbone: str) -> Session:
         """A new catalogue starts a new conversation; a new backbone keeps it (ids stay valid)."""
@@ -172,50 +181,22 @@ class ChatService:
         if INJECTION.search(text):
             notes.append(f"I can only recommend movies from the {catalogue} catalogue, so here is what it offers.")
         with engine.lock:
-            turns = rec.user_turn(session.turns, message)  # raises LLMKBError on an empty message
-            unknown = rec.matcher.match(turns[-1].text).dropped
-            result = rec.recommend(turns)
+            result = rec.respond(session.turns, message)  # raises LLMKBError on an empty message
             session.tokens = dict(result.tokens)
-        if unknown:
-            named = ", ".join(f"“{t}”" for t in unknown[:3])
+        if result.unknown:
+            named = ", ".join(f"“{t}”" for t in result.unknown[:3])
             notes.append(f"I couldn't find {named} in the {catalogue} catalogue, so I went by the rest of what you said.")
-        session.turns = [*turns, rec.recommender_turn(result)]
+        session.turns = result.turns
         session.cards = [self._card(engine, rank, r) for rank, r in enumerate(result.items, start=1)]
         return " ".join([*notes, result.reply])
 
     @staticmethod
     def _card(engine: Engine, rank: int, recommended: Recommended) -> Card:
         item = recommended.item
-        doc = engine.recommender.documents.get(item.item_id) or KBDocument(item.item_id, item.title, item.year)
+        doc = engine.recommender.stages.documents.get(item.item_id) or \
+            KBDocument(item.item_id, item.title, item.year)
         facts = [PHRASES[r].format(", ".join(doc.facts[r])) for r in CARD_FACTS if doc.facts.get(r)][:MAX_FACTS]
         facts += [f"{label}: {', '.join(titles)}" for label, titles in doc.related.items()][: MAX_FACTS - len(facts)]
         plot = doc.plot if len(doc.plot) <= PLOT_CHARS else doc.plot[:PLOT_CHARS].rsplit(" ", 1)[0] + "…"
         return Card(rank, item.item_id, item.title, item.year, doc.facts.get("genre", []), doc.facts.get("director", []),
                     plot, facts, recommended.cues[:MAX_CUES] or [NO_CUE], recommended.score)
-
-
-def cost_rows(engine: Engine, session: Session) -> list[tuple[str, str, str, str]]:
-    """(measure, dense, this backbone, saving) rows for the cost panel; per-turn figures use ``session.tokens``."""
-    bb, rows = engine.backbone, []
-
-    def pick(kind: str, which: str) -> dict:
-        return bb.costs[kind]["rram" if which == "selected" and kind in bb.pruned else "dense"]
-
-    def add(label: str, fn: Callable[[str], float], fmt: str) -> None:
-        dense, selected = fn("dense"), fn("selected")
-        saving = f"{dense / selected:.2f}× less" if selected and dense != selected else "same"
-        rows.append((label, fmt.format(dense), fmt.format(selected), saving))
-
-    used = ["retriever", "llm"] if engine.uses_llm else ["retriever"]
-    for kind in ("retriever", "llm"):
-        name = "Retriever" if kind == "retriever" else "LLM" + ("" if kind in used else " (not used in replies yet)")
-        add(f"{name}: crossbars", lambda w, k=kind: pick(k, w)["crossbars"], "{:,.0f}")
-        add(f"{name}: energy per token (nJ)", lambda w, k=kind: pick(k, w)["energy_pj"] / 1e3, "{:,.1f}")
-        add(f"{name}: area (mm²)", lambda w, k=kind: pick(k, w)["area_mm2"], "{:,.2f}")
-    tokens = session.tokens
-    if tokens:
-        add(f"Latency this turn (ms; {', '.join(f'{n} {k} tokens' for k, n in tokens.items() if k in used)})",
-            lambda w: sum(pick(k, w)["latency_ns"] * n for k, n in tokens.items() if k in used) / 1e6, "{:,.1f}")
-        add("Energy this turn (mJ)",
-            lambda w: sum(pick(k, w)["energy_pj"] * n for k, n in tokens.items() if k in used) / 1e9, "{:,.2f}")
-    return rows

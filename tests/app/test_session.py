@@ -3,8 +3,9 @@
 import pytest
 
 import app
-from llmkb.pipeline.chat_session import Card, Session, cost_rows, non_latin_share
-from llmkb.pipeline.recommender import MAX_MESSAGE_CHARS
+from llmkb.app.cost import cost_rows
+from llmkb.app.session import Card, Session, non_latin_share
+from llmkb.pipeline.stages import MAX_MESSAGE_CHARS
 
 pytestmark = pytest.mark.filterwarnings("ignore::llmkb.data.io.DataWarning")  # the tiny world's deliberate defects
 
@@ -14,7 +15,7 @@ def reply(session: Session) -> str:
 
 
 def catalogue(service, session: Session) -> dict:
-    return service.engine(session.dataset, session.backbone).recommender.dataset.catalog
+    return service.engine(session.dataset, session.backbone).recommender.stages.catalog
 
 
 def test_a_turn_gives_a_reply_and_catalogue_cards_with_evidence(service):
@@ -62,7 +63,7 @@ def test_prompt_injection_stays_in_the_catalogue(service):
 
 def test_an_internal_failure_is_a_polite_reply(service, monkeypatch):
     engine = service.engine("redial", "dense")
-    monkeypatch.setattr(engine.recommender, "recommend", lambda turns: 1 / 0)
+    monkeypatch.setattr(engine.recommender, "respond", lambda turns, message: 1 / 0)
     session = service.respond(Session(), "I loved Heat")
     assert "something went wrong" in reply(session) and "ZeroDivisionError" not in reply(session)
 
@@ -73,10 +74,10 @@ def test_switching_backbone_keeps_the_conversation_and_catalogue_starts_over(ser
     assert pruned.turns == session.turns and pruned.backbone == "rram-all"
     assert "RRAM-pruned retriever + LLM" in service.status(pruned)
     # the pruned LLM writes its own replies; the dense one hands them to its int8 copy
-    assert service.status(pruned).endswith("LLM on")
-    assert service.status(session).endswith("LLM on (int8 replies)")
-    pruned_rec = service.engine("redial", "rram-all").recommender
-    assert pruned_rec.reply_model is pruned_rec.model
+    assert "· LLM on ·" in service.status(pruned) and "built-in fusion weights" in service.status(pruned)
+    assert "· LLM on (int8 replies) ·" in service.status(session)
+    pruned_stages = service.engine("redial", "rram-all").recommender.stages
+    assert pruned_stages.replies.model is pruned_stages.scorer.model
     again = service.respond(pruned, "and Alien?")
     assert len(again.cards) == 5 and len(again.turns) == 4
     fresh = service.switch(again, "inspired", "rram-all")

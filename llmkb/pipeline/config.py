@@ -1,0 +1,63 @@
+"""``RecommenderConfig``: the recommender's only defaults, and the fingerprint of what produces its scores.
+
+The fingerprint (``setup``) keys the caches of LLM scores and the tuned fusion weights: two configs with the same
+setup rank the same candidates with the same scores. Bump ``SCORES_VERSION`` when a code change alters the
+candidates or their scores (query building, title matching, prompts, scoring), so that stale caches are not reused.
+
+>>> config = RecommenderConfig(dataset="inspired", k=3)
+>>> config.k, config.use_llm, config.weights is None
+(3, True, True)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from llmkb.generation.generate import MAX_NEW_TOKENS
+from llmkb.models import default_llm_path
+from llmkb.retrieval.index import model_fingerprint
+from llmkb.retrieval.retriever import best_available
+
+SCORES_VERSION = 4  # 3: preference detection no longer depends on the hash seed; 4: co-mentioned candidates
+
+
+@dataclass(frozen=True)
+class RecommenderConfig:
+    dataset: str = "redial"
+    retriever: Path | None = None  # default: the fine-tuned model if trained, else the packaged MiniLM
+    llm: Path | None = None  # default: the packaged SmolLM2-135M-Instruct (GGUF)
+    use_llm: bool = True  # False: retriever + dialogue signals only, template reply
+    lora: Path | None = None  # a LoRA adapter from `llmkb train-llm`
+    weights: Path | None = None  # fusion weights from `llmkb tune-fusion`; None: the built-in defaults
+    k: int = 5
+    llm_candidates: int = 10  # the LLM scores this many top retrieved and top co-mentioned ones, plus mentioned movies
+    kb_documents: int = 3  # KB documents of the top candidates shown to the LLM
+    prompt_tokens: int = 384  # the prompt's forward pass dominates the cost of a turn on a CPU
+    reply_tokens: int = MAX_NEW_TOKENS
+    reply_int8: bool = True  # write replies with an int8 copy of the LLM (~3x faster on a CPU); scoring stays float32
+    exclude_mentioned: bool = True
+    data_dir: Path | None = None
+
+    def resolved(self) -> RecommenderConfig:
+        """This config with the retriever it would use named (the fine-tuned one when trained)."""
+        return dataclasses.replace(self, retriever=Path(self.retriever or best_available(self.dataset)))
+
+    @property
+    def setup(self) -> dict:
+        """What produces the candidates and their scores (not k, the weights or the reply settings)."""
+        llm = None
+        if self.use_llm:
+            llm = {"model": model_fingerprint(self.llm or default_llm_path())[:16],
+                   "lora": model_fingerprint(self.lora)[:16] if self.lora else None,
+                   "candidates": self.llm_candidates, "documents": self.kb_documents, "tokens": self.prompt_tokens}
+        retriever = self.retriever or best_available(self.dataset)
+        return {"dataset": self.dataset, "retriever": model_fingerprint(retriever)[:16], "llm": llm,
+                "version": SCORES_VERSION}
+
+    @property
+    def setup_key(self) -> str:
+        return hashlib.sha256(json.dumps(self.setup, sort_keys=True).encode()).hexdigest()[:16]

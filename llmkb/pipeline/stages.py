@@ -1,0 +1,262 @@
+"""The recommender's stages, one concept each, in the order a turn flows through them.
+
+message → :class:`MessageReader` (a seeker turn with the catalogue titles it names) → ``QueryBuilder.state`` (a
+``TurnState``: mentioned movies, preferences, query; read once) → :class:`CandidateFinder` (retrieved, co-mentioned
+and mentioned movies) → :class:`LLMScorer` (the LLM's likelihood of the top ones, given the :class:`PromptWriter`'s
+prompt) → ``fusion.rank_candidates`` → :class:`Explainer` (the dialogue cues each item's KB document shares) →
+:class:`ReplyWriter`.
+
+:meth:`Stages.load` builds them all from one ``RecommenderConfig``; the Recommender composes them for chat, and
+evaluation runs the same ones on its samples.
+
+>>> from llmkb.data.records import CatalogItem
+>>> reader = MessageReader(TitleMatcher([CatalogItem("1", "Heat", 1995)]))
+>>> turns, unknown = reader([], "  I loved   Heat (1995) ")
+>>> turns[-1].text, turns[-1].items, unknown
+('I loved Heat (1995)', ('1',), [])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from llmkb.data import Dataset, load_dataset, mention_counts
+from llmkb.data.records import SEEKER, CatalogItem, Turn
+from llmkb.errors import LLMKBError
+from llmkb.generation.generate import clean_generation, generate_texts
+from llmkb.generation.prompt import Prompt, PromptBudget, build_prompt
+from llmkb.generation.scorer import score_candidates
+from llmkb.kb.documents import KBDocument
+from llmkb.pipeline.config import RecommenderConfig
+from llmkb.pipeline.fusion import Candidates, TrainingPriors
+from llmkb.pipeline.reply import Reply, write_reply
+from llmkb.postprocess import TitleMatcher, normalize_title, template_reply
+from llmkb.postprocess.reply import TEMPLATE_ITEMS
+from llmkb.retrieval import DenseRetriever, TurnState
+
+MAX_MESSAGE_CHARS = 2000
+RETRIEVED = 50  # candidates taken from the retriever; the LLM scores the top ``llm_candidates`` of them
+CO_MENTIONED = 50  # candidates added from training co-mentions with the dialogue's movies (chosen on valid)
+MAX_CUES = 4
+
+
+class MessageReader:
+    """The user's message as a seeker turn (whitespace collapsed, cut to ``MAX_MESSAGE_CHARS``), with the catalogue
+    titles it names, and the titles it names that are not in the catalogue."""
+
+    def __init__(self, matcher: TitleMatcher):
+        self.matcher = matcher
+
+    def __call__(self, history: Sequence[Turn], message: str | None) -> tuple[list[Turn], list[str]]:
+        text = " ".join(str(message or "").split())
+        if not text:
+            raise LLMKBError("the message is empty: tell me a movie you liked, or a genre or actor you enjoy")
+        text = text[:MAX_MESSAGE_CHARS]
+        matches = self.matcher.match(text)
+        return [*history, Turn(SEEKER, text, tuple(matches.item_ids))], list(matches.dropped)
+
+
+class CandidateFinder:
+    """Per dialogue: the retriever's best items, then the movies training dialogues mention together with the
+    dialogue's movies, then the dialogue's own movies (each once)."""
+
+    def __init__(self, retriever: DenseRetriever, priors: TrainingPriors, catalog: Mapping[str, CatalogItem]):
+        self.retriever, self.priors, self.catalog = retriever, priors, catalog
+
+    def __call__(self, states: Sequence[TurnState]) -> list[Candidates]:
+        rows = self.retriever.search([state.query for state in states], k=RETRIEVED)
+        return [self._join(state, row) for state, row in zip(states, rows)]
+
+    def _join(self, state: TurnState, row: list[tuple[str, float]]) -> Candidates:
+        ids, scores = [item for item, _ in row], [float(score) for _, score in row]
+        floor = min(scores, default=0.0)
+        mentioned = [item for item in state.mentioned if item in self.catalog]
+        co_mentioned = [item for item in self.priors.co_mention(mentioned) if item in self.catalog][:CO_MENTIONED]
+        for item in [*co_mentioned, *mentioned]:
+            if item not in ids:
+                ids.append(item)
+                scores.append(floor)
+        return Candidates(ids, scores, [None] * len(ids), retrieved=len(row), co_mentioned=co_mentioned)
+
+
+class PromptWriter:
+    """The LLM's prompt: the dialogue, its preferences and the KB documents of the given items, within budget."""
+
+    def __init__(self, tokenizer, catalog: Mapping[str, CatalogItem], documents: Mapping[str, KBDocument],
+                 max_tokens: int):
+        self.tokenizer, self.catalog, self.documents = tokenizer, catalog, documents
+        self.budget = PromptBudget(max_tokens=max_tokens)
+
+    def evidence(self, item_id: str) -> str:
+        """The KB document text of an item ("" when it has none)."""
+        doc = self.documents.get(item_id)
+        return doc.text if doc else ""
+
+    def __call__(self, state: TurnState, document_ids: Sequence[str], task: str | None = None,
+                 system: str | None = None) -> Prompt:
+        documents = [(self.catalog[i].display, self.evidence(i)) for i in document_ids]
+        options = {"task": task} if task else {}
+        options.update({"system": system} if system else {})
+        return build_prompt(self.tokenizer, state.turns, documents, [str(p) for p in state.preferences],
+                            budget=self.budget, **options)
+
+
+class LLMScorer:
+    """The LLM's mean log-likelihood of each top candidate's title as the answer to the ranking prompt: the top
+    ``top`` retrieved, the top ``top`` co-mentioned and every mentioned movie."""
+
+    def __init__(self, model, tokenizer, prompts: PromptWriter, top: int, kb_documents: int):
+        self.model, self.tokenizer, self.prompts = model, tokenizer, prompts
+        self.top, self.kb_documents = top, kb_documents
+
+    def __call__(self, state: TurnState, candidates: Candidates) -> Candidates:
+        ids = candidates.ids
+        if not ids:
+            return candidates
+        mentioned = [item for item in state.mentioned if item in self.prompts.catalog]
+        chosen = list(dict.fromkeys([*range(min(self.top, candidates.retrieved)),
+                                     *(ids.index(item) for item in candidates.co_mentioned[: self.top]),
+                                     *(ids.index(item) for item in mentioned)]))
+        prompt = self.prompts(state, ids[: self.kb_documents])
+        titles = [self.prompts.catalog[ids[i]].display for i in chosen]
+        results = score_candidates(self.model, self.tokenizer, prompt.text, titles)
+        llm = list(candidates.llm)
+        for i, result in zip(chosen, results):
+            llm[i] = result.mean_logprob
+        tokens = prompt.n_tokens + sum(r.n_tokens for r in results)
+        return Candidates(ids, candidates.retriever, llm, tokens, candidates.retrieved, candidates.co_mentioned)
+
+
+class TitleWriter:
+    """The catalogue ids of the titles the LLM writes when asked for a list (ablations: no ranking by scores)."""
+
+    TASK = "List five movies the seeker will like, one per line, written as Title (Year)."
+    OPEN_SYSTEM = "You are a movie recommender. Recommend real movies, written as Title (Year)."
+    TOKENS = 60
+
+    def __init__(self, model, tokenizer, prompts: PromptWriter, retriever: DenseRetriever, kb_documents: int):
+        self.model, self.tokenizer, self.prompts = model, tokenizer, prompts
+        self.retriever, self.kb_documents = retriever, kb_documents
+
+    def __call__(self, states: Sequence[TurnState], with_kb: bool, matcher: TitleMatcher) -> list[list[str]]:
+        """``with_kb``: show the top retrieved KB documents as candidates; else it answers from its own knowledge.
+        Generated as one batch."""
+        documents = [[item for item, _ in row] for row in self.retriever.search(
+            [s.query for s in states], k=self.kb_documents)] if with_kb else [[] for _ in states]
+        prompts = [self.prompts(state, docs, task=self.TASK, system=None if with_kb else self.OPEN_SYSTEM).text
+                   for state, docs in zip(states, documents)]
+        texts = generate_texts(self.model, self.tokenizer, prompts, max_new_tokens=self.TOKENS)
+        return [matcher.match(clean_generation(text)).item_ids for text in texts]
+
+
+class Explainer:
+    """Dialogue cues an item's KB document shares: the seeker's preferences it names, and mentioned movies it
+    relates to (co-mentioned in training, or linked in the KG)."""
+
+    def __init__(self, catalog: Mapping[str, CatalogItem], documents: Mapping[str, KBDocument]):
+        self.catalog, self.documents = catalog, documents
+
+    def __call__(self, item_id: str, state: TurnState) -> list[str]:
+        doc = self.documents.get(item_id)
+        if doc is None:
+            return []
+        text = doc.text.lower()
+        cues = [f"you mentioned {p.value}" for p in state.preferences if p.value.lower() in text]
+        related = {**doc.co_mentions}
+        for titles in doc.related.values():
+            related.update({title: title for title in titles})
+        for movie in state.mentioned:
+            item = self.catalog.get(movie)
+            if item and (movie in related or item.title in related.values() or item.display in related.values()):
+                cues.append(f"related to {item.display}")
+        return cues[:MAX_CUES]
+
+
+class ReplyWriter:
+    """The reply that goes with the final list: written by the LLM and aligned with the list, or the template."""
+
+    def __init__(self, model, tokenizer, matcher: TitleMatcher, max_new_tokens: int, prompt_tokens: int):
+        self.model, self.tokenizer, self.matcher = model, tokenizer, matcher
+        self.max_new_tokens, self.budget = max_new_tokens, PromptBudget(max_tokens=prompt_tokens)
+
+    def __call__(self, state: TurnState, items: Sequence[CatalogItem], evidence: Mapping[str, str]) -> Reply:
+        if self.model is None:
+            named = tuple(item.item_id for item in items[:TEMPLATE_ITEMS])
+            return Reply(template_reply(list(items)), named, (), templated=True)
+        return write_reply(self.model, self.tokenizer, state.turns, items[:3], self.matcher, evidence,
+                           [str(p) for p in state.preferences], self.max_new_tokens, budget=self.budget)
+
+
+@dataclass
+class Stages:
+    """Every stage of one recommender, loaded once from a config (models, KB, index, training priors)."""
+
+    config: RecommenderConfig  # resolved: names the retriever it uses
+    dataset: Dataset
+    retriever: DenseRetriever
+    matcher: TitleMatcher
+    priors: TrainingPriors
+    reader: MessageReader
+    candidates: CandidateFinder
+    prompts: PromptWriter
+    scorer: LLMScorer | None  # None without an LLM
+    titles: TitleWriter | None
+    explainer: Explainer
+    replies: ReplyWriter
+    same_title: dict[str, list[str]]  # item → every item with its title ("Heat (1995)" and "Heat (1986)")
+
+    @classmethod
+    def load(cls, config: RecommenderConfig = RecommenderConfig(), progress: bool = True) -> Stages:
+        config = config.resolved()
+        dataset = load_dataset(config.dataset, config.data_dir)
+        catalog = dataset.catalog
+        retriever = DenseRetriever.for_dataset(dataset, config.retriever, progress=progress)
+        documents = {doc.item_id: doc for doc in retriever.documents}
+        matcher = TitleMatcher(catalog.values(), popularity=mention_counts(dataset.train))
+        priors = TrainingPriors.from_dialogues(dataset.train, dataset.popularity)
+        by_title: dict[str, list[str]] = {}
+        for item in catalog.values():
+            by_title.setdefault(normalize_title(item.title), []).append(item.item_id)
+        model = tokenizer = reply_model = None
+        if config.use_llm:
+            from llmkb.generation import int8_copy, load_llm
+
+            model, tokenizer = load_llm(config.llm)
+            if config.lora:
+                from llmkb.generation.lora import load_lora
+
+                model = load_lora(model, config.lora, merge=True)
+            reply_model = int8_copy(model) if config.reply_int8 else model
+        prompts = PromptWriter(tokenizer, catalog, documents, config.prompt_tokens)
+        llm = model is not None
+        return cls(
+            config, dataset, retriever, matcher, priors, MessageReader(matcher),
+            CandidateFinder(retriever, priors, catalog), prompts,
+            LLMScorer(model, tokenizer, prompts, config.llm_candidates, config.kb_documents) if llm else None,
+            TitleWriter(model, tokenizer, prompts, retriever, config.kb_documents) if llm else None,
+            Explainer(catalog, documents),
+            ReplyWriter(reply_model, tokenizer, matcher, config.reply_tokens, config.prompt_tokens),
+            {i: ids for ids in by_title.values() for i in ids})
+
+    @property
+    def catalog(self) -> dict[str, CatalogItem]:
+        return self.dataset.catalog
+
+    @property
+    def documents(self) -> Mapping[str, KBDocument]:
+        return self.prompts.documents
+
+    @property
+    def uses_llm(self) -> bool:
+        return self.scorer is not None
+
+    def states(self, contexts: Sequence[Sequence[Turn]]) -> list[TurnState]:
+        return [self.retriever.query_builder.state(context) for context in contexts]
+
+    def scored_candidates(self, states: Sequence[TurnState], llm: bool = True) -> list[Candidates]:
+        """Candidates per state, the top ones scored by the LLM when there is one and ``llm`` is True."""
+        found = self.candidates(states)
+        if not (llm and self.scorer):
+            return found
+        return [self.scorer(state, candidates) for state, candidates in zip(states, found)]
