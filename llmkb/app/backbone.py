@@ -11,9 +11,12 @@ both under the same constants (``isaac32``), so the cost panel compares like wit
 Layout: ``artifacts/backbones/<retriever|llm>-<source fingerprint>/{model/, cost.json}``, built once on first use,
 written to a temp dir and renamed into place.
 
->>> backbone = prepare("rram-retriever", "redial")            # doctest: +SKIP
->>> backbone.retriever, backbone.costs["retriever"]["rram"]["crossbars"]   # doctest: +SKIP
-(PosixPath('artifacts/backbones/retriever-3f2a.../model'), 2592)
+>>> backbone = prepare("rram-retriever", "redial", retriever=encoder_path, llm=llm_path, progress=False)
+>>> backbone.retriever.parent.name.startswith("retriever-"), backbone.llm == llm_path  # only the retriever pruned
+(True, True)
+>>> costs = backbone.costs["retriever"]
+>>> costs["rram"]["crossbars"] < costs["dense"]["crossbars"]
+True
 """
 
 from __future__ import annotations

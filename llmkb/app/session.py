@@ -4,9 +4,13 @@
 :class:`Session` is plain data (the UI keeps one per visitor). Every reply comes from the catalogue: odd input
 (empty, huge, non-English, unknown titles, "ignore the catalogue and ...") gets a plain-words answer instead.
 
->>> service = ChatService(load_engine)                                   # doctest: +SKIP
->>> session = service.respond(Session("redial", "dense"), "I loved Heat")  # doctest: +SKIP
->>> session.messages[-1]["content"], [c.title for c in session.cards]     # doctest: +SKIP
+>>> from functools import partial
+>>> load = partial(load_engine, data_dir=data_dir, retriever=encoder_path, llm=llm_path, progress=False,
+...                prompt_tokens=4096, reply_tokens=8)   # default: the packaged models and ./data
+>>> service = ChatService(load)
+>>> session = service.respond(Session("redial", "dense"), "I loved Heat (1995)")
+>>> [m["role"] for m in session.messages], len(session.cards), session.turns[0].items
+(['user', 'assistant'], 5, ('1004',))
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Text generation: greedy or seeded continuations of a rendered prompt, cleaned of copied speaker labels.
 
->>> text = clean_generation(generate_text(model, tokenizer, prompt.text, max_new_tokens=40))
+>>> text = clean_generation(generate_text(model, tokenizer, "Recommend a movie:", max_new_tokens=8))
+>>> isinstance(text, str)
+True
 """
 
 from __future__ import annotations

@@ -5,9 +5,17 @@ dequantized model and tokenizer with ``save_pretrained`` into ``cache_dir`` (def
 following ``LLMKB_ARTIFACTS``), keyed by the file's name, size and
 mtime, so later loads read plain safetensors. The cache entry is written to a temp dir and renamed into place.
 
->>> model, tokenizer = load_llm()                    # packaged SmolLM2-135M-Instruct
->>> model, tokenizer = load_llm("path/to/hf-model")  # any local causal LM directory
->>> fast = int8_copy(model)                          # int8 linear layers for quick replies on a CPU
+``model, tokenizer = load_llm()`` loads the packaged SmolLM2-135M-Instruct; any local causal LM directory works:
+
+>>> import tempfile
+>>> folder = tempfile.mkdtemp()
+>>> model.save_pretrained(folder); tokenizer.save_pretrained(folder)  # doctest: +ELLIPSIS
+(...)
+>>> loaded, _ = load_llm(folder)
+>>> fast = int8_copy(loaded)                          # int8 linear layers for quick replies on a CPU
+>>> type(fast.model.layers[0].self_attn.q_proj).__name__
+'Linear'
+
 """
 
 from __future__ import annotations

@@ -4,9 +4,12 @@ The loss covers the target tokens only (prompt tokens are labelled -100). ``trai
 ``training_args.json``, ``lora_settings.json`` and ``loss_curve.json`` to ``out_dir`` (built in a temp dir, then
 renamed into place); ``load_lora`` puts a saved adapter on a base model.
 
->>> pairs = [(build_prompt(tok, s.context, docs).text, gold_title) for s, docs, gold_title in examples]
->>> train_lora(model, tok, pairs, "artifacts/lora/redial", max_steps=200)
->>> tuned = load_lora(load_llm()[0], "artifacts/lora/redial", merge=True)
+>>> import contextlib, copy, io, tempfile
+>>> out = tempfile.mkdtemp() + "/adapter"
+>>> pairs = [("Seeker: a heist movie? Recommender:", " Heat (1995)")] * 4   # (rendered prompt, target) pairs
+>>> with contextlib.redirect_stdout(io.StringIO()):  # the Trainer prints its log
+...     _ = train_lora(copy.deepcopy(model), tokenizer, pairs, out, max_steps=1, settings=LoraSettings(batch_size=2))
+>>> tuned = load_lora(copy.deepcopy(model), out, merge=True)  # peft wraps the model it is given
 """
 
 from __future__ import annotations

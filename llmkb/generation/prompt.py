@@ -7,7 +7,8 @@ dropped first); the dialogue gets the rest and loses its oldest turns first. Sam
 >>> prompt = build_prompt(tokenizer, dialogue=[Turn(SEEKER, "Any scary movie like Alien?")],
 ...                       documents=[("Aliens (1986)", "Director: James Cameron. Genre: action, horror.")],
 ...                       preferences=["horror", "Sigourney Weaver"])
->>> prompt.text  # render of prompt.messages with the generation prompt; feed it to the scorer or to generate()
+>>> "The seeker likes: horror; Sigourney Weaver" in prompt.text  # prompt.messages rendered with the chat template
+True
 """
 
 from __future__ import annotations

@@ -5,8 +5,13 @@ Each candidate is scored by the log-likelihood of its tokens given the prompt: `
 KV cache is then expanded over a batch of right-padded candidates, so N candidates cost one forward pass over
 their own tokens instead of N passes over prompt + title.
 
->>> scores = score_candidates(model, tokenizer, prompt.text, ["Heat (1995)", "Alien (1979)"])
->>> ranked = rank_candidates(scores)  # candidate indices, best first (by mean log-prob)
+>>> model, tokenizer  # doctest: +ELLIPSIS
+(LlamaForCausalLM(...), ...)
+>>> scores = score_candidates(model, tokenizer, "Recommend a heist movie: ", ["Heat (1995)", "Alien (1979)"])
+>>> [s.n_tokens for s in scores]  # the doctests' tiny tokenizer has one token per byte
+[11, 12]
+>>> sorted(rank_candidates(scores))  # candidate indices, best first (by mean log-prob)
+[0, 1]
 """
 
 from __future__ import annotations

@@ -4,8 +4,11 @@ The LLM is prompted with the dialogue and the chosen items (as the only candidat
 asked to recommend them; ``llmkb.postprocess.align_reply`` then makes the reply agree with the list, so it never
 names a movie outside it, and falls back to a template when the LLM names none.
 
->>> reply = write_reply(model, tokenizer, turns, final_items[:3], matcher, documents)
->>> reply.text, reply.named_ids, reply.templated
+>>> from llmkb.data.records import SEEKER, CatalogItem, Turn
+>>> items = [CatalogItem("1", "Heat", 1995), CatalogItem("2", "Alien", 1979)]
+>>> reply = write_reply(model, tokenizer, [Turn(SEEKER, "A tense thriller?")], items, items, max_new_tokens=8)
+>>> set(reply.named_ids) <= {"1", "2"}  # it never names a movie outside the list (the template when it names none)
+True
 """
 
 from __future__ import annotations

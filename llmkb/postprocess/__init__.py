@@ -1,8 +1,16 @@
 """Post-processing: generated text → catalogue ids → final top-k list, and a reply consistent with that list.
 
->>> matches = TitleMatcher(catalog).match(generated_text)
->>> ranking = finalize_ranking(matches.item_ids, retriever_ranking, k=50, exclude=sample.mentioned)
->>> reply = align_reply(generated_reply, [items[i] for i in ranking[:3]], catalog)
+>>> from llmkb.data.records import CatalogItem
+>>> catalog = {i.item_id: i for i in [CatalogItem("1", "Heat", 1995), CatalogItem("2", "Alien", 1979),
+...                                   CatalogItem("3", "Up", 2009)]}
+>>> matches = TitleMatcher(catalog.values()).match("Try Alien (1979) or Barbie (2023)")
+>>> matches.item_ids, matches.dropped  # Barbie is not in the catalogue
+(['2'], ['Barbie (2023)'])
+>>> ranking = finalize_ranking(matches.item_ids, ["3", "1", "2"], k=2, exclude=["3"], allowed=catalog)
+>>> ranking  # always k distinct allowed ids: generated first, then the fallback order
+['2', '1']
+>>> align_reply("Try Alien (1979) or Barbie (2023).", [catalog[i] for i in ranking], catalog.values()).text
+'Try Alien (1979) or Heat (1995).'
 """
 
 from llmkb.postprocess.normalize import normalize_title

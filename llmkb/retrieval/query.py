@@ -109,7 +109,16 @@ class PreferenceDetector:
 
 
 class QueryBuilder:
-    """>>> QueryBuilder.for_dataset(load_dataset("redial")).build(sample.context)   # doctest: +SKIP"""
+    """The user representation of a dialogue, and its :class:`TurnState`.
+
+    >>> from llmkb.data import load_dataset
+    >>> builder = QueryBuilder.for_dataset(load_dataset("redial", data_dir))
+    >>> state = builder.state([Turn(SEEKER, "I loved Toy Story (1995), anything with Tom Hanks?", ("1001",))])
+    >>> state.mentioned, [str(p) for p in state.preferences]
+    (('1001',), ['starring Tom Hanks'])
+    >>> state.query
+    'Movies: Toy Story (1995) (liked) . Likes: starring Tom Hanks . Dialogue: Seeker: I loved Toy Story (1995), anything with Tom Hanks?'
+    """
 
     def __init__(self, catalog: dict[str, CatalogItem], detector: PreferenceDetector | None,
                  config: QueryConfig = QueryConfig()):

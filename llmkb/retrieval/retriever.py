@@ -1,8 +1,11 @@
 """Dense retrieval over the KB: a sentence-transformers encoder, a FAISS index, and the query builder.
 
->>> retriever = DenseRetriever.for_dataset(load_dataset("redial"))          # doctest: +SKIP
->>> retriever.rank([sample.context], k=50)[0][:3]                           # doctest: +SKIP
-[('151656', 0.61), ('94688', 0.58), ('111776', 0.55)]
+>>> from llmkb.data import SEEKER, Turn, load_dataset
+>>> dataset = load_dataset("redial", data_dir)
+>>> retriever = DenseRetriever.for_dataset(dataset, encoder_path, progress=False)  # default: the packaged MiniLM
+>>> best = retriever.rank([[Turn(SEEKER, "Any animated movie with Tom Hanks?")]], k=3)[0]  # (item id, cosine)
+>>> len(best), all(item in dataset.catalog for item, _ in best)
+(3, True)
 """
 
 from __future__ import annotations
