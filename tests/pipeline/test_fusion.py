@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 
 from llmkb.errors import LLMKBError
-from llmkb.evaluation.tuning import tune
 from llmkb.pipeline.fusion import (Candidates, FusionWeights, TrainingPriors, fuse, popularity_scores, signals,
                                    with_tuned_weights)
 from llmkb.pipeline.config import RecommenderConfig
@@ -43,17 +42,6 @@ def test_fuse_orders_by_weighted_sum_and_keeps_retrieval_order_on_ties():
     assert fuse(matrix, FusionWeights(llm=0.0)) == [0, 1, 2]
     assert fuse(matrix, FusionWeights(llm=0.0, context=10.0)) == [2, 0, 1]
     assert fuse(np.zeros((3, 5)), FusionWeights()) == [0, 1, 2]
-
-
-def test_tune_finds_the_weights_that_put_the_gold_first():
-    # the gold is the mentioned movie, last by retrieval: only a context weight recovers it
-    candidates = [Candidates(["a", "b", "c"], [0.9, 0.5, 0.1], [None] * 3) for _ in range(4)]
-    matrices = [signals(c, ["c"], NO_PRIORS) for c in candidates]
-    weights, score = tune(matrices, [c.ids for c in candidates], [["c"]] * 4,
-                          grid={"llm": (0.0,), "context": (0.0, 4.0), "popularity": (0.0,)})
-    assert weights.context == 4.0 and score == pytest.approx(3.0)  # R@1 + R@10 + R@50, each 1
-    with pytest.raises(LLMKBError):
-        tune([], [], [])
 
 
 def test_weights_round_trip_and_bad_file(tmp_path):
