@@ -13,10 +13,9 @@ import copy
 import statistics
 import time
 
+import torch
 
-import torch  # noqa: E402
-
-import rram  # noqa: E402
+import rram
 
 
 def timed_pair(a, b, repeats: int) -> tuple[float, float]:

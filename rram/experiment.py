@@ -1,15 +1,19 @@
-"""Run every method on copies of one model and collect a ``Report`` (the logic behind the scripts).
+"""Run every method on copies of one model and collect a ``Report`` (the logic behind ``llmkb rram prune``).
+
+``configs`` maps a run label to one ``RRAMConfig`` or to per-layer configs ``{name glob: RRAMConfig}``
+(e.g. from ``rram.mixed.budget_configs``); everything else a run needs is in ``ExperimentOptions``.
 
 Example::
 
     >>> import torch, rram
-    >>> from rram.experiment import run_methods
+    >>> from rram.analysis import ratios
+    >>> from rram.experiment import ExperimentOptions, run_methods
     >>> base = torch.nn.Sequential(torch.nn.Linear(256, 256))
     >>> x = torch.randn(8, 256)
     >>> score = lambda m: -float((m(x) - base(x)).pow(2).mean())
-    >>> rep = run_methods(base, score, {"dense": rram.RRAMConfig.build("dense"),
-    ...                                 "reconstruct": rram.RRAMConfig.build()}, model_name="toy", metric="-mse")
-    >>> rep.ratios("reconstruct")["compression_crossbars"]
+    >>> rep = run_methods(base, score, {"dense": rram.RRAMConfig.build("dense"), "reconstruct": rram.RRAMConfig()},
+    ...                   ExperimentOptions(model_name="toy", metric="-mse"))
+    >>> ratios(rep, "reconstruct")["compression_crossbars"]
     2.0
 """
 
@@ -17,7 +21,9 @@ from __future__ import annotations
 
 import copy
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import torch
@@ -26,9 +32,39 @@ from tqdm.auto import tqdm
 
 from rram.baselines import BLOCKS
 from rram.nn.config import RRAMConfig
-from rram.nn.convert import convert, layer_maps, model_cost
+from rram.nn.convert import ConfigSpec, assign_configs, convert, layer_maps, model_cost
 from rram.report import MethodResult, Report
-from rram.retrain import RetrainConfig, retrain
+from rram.retrain import Retraining
+
+
+@dataclass
+class ExperimentOptions:
+    """Everything ``run_methods`` needs besides the model, the evaluation and the configs.
+
+    model_name, metric, higher_is_better: what the report says it measured. include / exclude: module
+    name globs to convert. importance: per-layer input-row weights (``rram.calibrate``). retraining: the
+    same budget for every method (None = none). retrain_dense: give the dense reference that budget too
+    (fine-tuning with its 8-bit rounding residual decayed), so that ratios and accuracy changes are not
+    confounded by fine-tuning. float_accuracy: also record the unconverted model's accuracy in
+    ``meta["float_accuracy"]``. tolerance, relative_tolerance: "equal accuracy" for the report's operating
+    points (``rram.analysis``). seed: torch's random state during each method's retraining (dropout), so that
+    runs repeat and every method sees the same dropout masks; None draws from the caller's random state.
+    meta: extra entries for ``Report.meta``.
+    """
+
+    model_name: str = "model"
+    metric: str = "accuracy"
+    higher_is_better: bool = True
+    include: list[str] | None = None
+    exclude: list[str] | None = None
+    importance: dict[str, Tensor] | None = None
+    retraining: Retraining | None = None
+    retrain_dense: bool = False
+    float_accuracy: bool = False
+    tolerance: float | None = None
+    relative_tolerance: bool = True
+    seed: int | None = 0
+    meta: dict = field(default_factory=dict)
 
 
 def standard_configs(key_bits: int = 4, sparsity: float = 0.5, **kwargs) -> dict[str, RRAMConfig]:
@@ -66,33 +102,60 @@ def sweep_configs(
     return out
 
 
+def config_dict(config: ConfigSpec) -> dict:
+    """JSON form of a run's config; per-layer configs: the most common one, plus ``patterns``: what each changes.
+
+    >>> from rram.mixed import layer_configs
+    >>> d = config_dict(layer_configs(RRAMConfig(), {"a": 4, "b": 4, "c": 6}))
+    >>> d["method"]["reconstruct"]["key_bits"], d["patterns"]["c"]
+    (4, {'method.block_outputs': 21, 'method.reconstruct.key_bits': 6})
+    """
+    if isinstance(config, RRAMConfig):
+        return config.to_dict()
+    base = Counter(config.values()).most_common(1)[0][0].to_dict()
+    return {**base, "patterns": {p: _changes(base, c.to_dict()) for p, c in config.items()}}
+
+
+def _changes(base: dict, other: dict, prefix: str = "") -> dict:
+    """Dotted keys whose values differ between two nested dicts, with ``other``'s values."""
+    out = {}
+    for k in sorted(other):
+        if isinstance(other[k], dict) and isinstance(base.get(k), dict):
+            out.update(_changes(base[k], other[k], f"{prefix}{k}."))
+        elif base.get(k) != other[k]:
+            out[prefix + k] = other[k]
+    return out
+
+
+def split_metrics(value) -> tuple[float, dict]:
+    """(accuracy, other metrics) from an evaluation result: a number, or a mapping with "accuracy"."""
+    if isinstance(value, Mapping):
+        rest = {k: v for k, v in value.items() if k != "accuracy"}
+        return float(value["accuracy"]), rest
+    return float(value), {}
+
+
 def evaluate_method(
-    base: nn.Module,
-    config: RRAMConfig,
-    evaluate: Callable[[nn.Module], float],
-    include: Iterable[str] | None = None,
-    exclude: Iterable[str] | None = None,
-    importance: dict[str, Tensor] | None = None,
-    retrain_with: tuple[Callable, Iterable, RetrainConfig] | None = None,
-    name: str = "",
-    retrain_dense: bool = False,
+    base: nn.Module, config: ConfigSpec, evaluate: Callable[[nn.Module], float],
+    options: ExperimentOptions | None = None, name: str = "",
 ) -> MethodResult:
     """Convert a copy of ``base``, optionally retrain it, measure accuracy and cost.
 
     ``evaluate`` returns the accuracy, or a mapping with an ``"accuracy"`` entry and further metrics
     (kept in ``extra["metrics"]``).
     """
+    o = options or ExperimentOptions()
     t0 = time.perf_counter()
-    if hasattr(config, "apply"):  # rram.mixed.MixedConfig: per-layer key bits
-        model = config.apply(copy.deepcopy(base), importance)
-    else:
-        model = convert(copy.deepcopy(base), config, include, exclude, importance)
+    configs = assign_configs(base, config, o.include, o.exclude)
+    model = convert(copy.deepcopy(base), configs, importance=o.importance)
     losses = None
     extra: dict = {}
-    if retrain_with is not None and (retrain_dense or config.method.name != "dense"):
-        loss_fn, batches, rcfg = retrain_with
+    if o.retraining is not None and (o.retrain_dense or any(c.method.name != "dense" for c in configs.values())):
         t1 = time.perf_counter()
-        losses = retrain(model, loss_fn, batches, rcfg)
+        with torch.random.fork_rng(devices=[]):
+            if o.seed is not None:
+                torch.manual_seed(o.seed)
+            losses = o.retraining.run(model)
         extra["retrain_seconds"] = time.perf_counter() - t1
     model.eval()
     maps = layer_maps(model)
@@ -109,55 +172,28 @@ def evaluate_method(
     extra["seconds"] = time.perf_counter() - t0
     if losses:
         extra.update(retrain_first_loss=losses[0], retrain_last_loss=losses[-1], retrain_steps=len(losses))
-    return MethodResult(name=name or config.method.name, accuracy=acc, cost=summary, layers=layers,
-                        config=config.to_dict(), extra=extra)
-
-
-def split_metrics(value) -> tuple[float, dict]:
-    """(accuracy, other metrics) from an evaluation result: a number, or a mapping with "accuracy"."""
-    if isinstance(value, Mapping):
-        rest = {k: v for k, v in value.items() if k != "accuracy"}
-        return float(value["accuracy"]), rest
-    return float(value), {}
+    first = next(iter(configs.values()))
+    return MethodResult(name=name or first.method.name, accuracy=acc, cost=summary, layers=layers,
+                        config=config_dict(config), extra=extra)
 
 
 def run_methods(
-    base: nn.Module,
-    evaluate: Callable[[nn.Module], float],
-    configs: dict[str, RRAMConfig],
-    model_name: str,
-    metric: str,
-    higher_is_better: bool = True,
-    include: Iterable[str] | None = None,
-    exclude: Iterable[str] | None = None,
-    importance: dict[str, Tensor] | None = None,
-    retrain_with: tuple[Callable, Iterable, RetrainConfig] | None = None,
-    float_accuracy: bool = False,
-    meta: dict | None = None,
-    tolerance: float | None = None,
-    relative_tolerance: bool = True,
-    retrain_dense: bool = False,
+    base: nn.Module, evaluate: Callable[[nn.Module], float], configs: Mapping[str, ConfigSpec],
+    options: ExperimentOptions | None = None,
 ) -> Report:
-    """One ``MethodResult`` per config (the "dense" entry is the reference for every ratio).
-
-    float_accuracy: also record the unconverted model's accuracy in ``meta["float_accuracy"]``.
-    tolerance: "equal accuracy" for the report's operating points (``Report.operating_points``).
-    retrain_dense: give the dense reference the same retraining budget (fine-tuning with its 8-bit
-    rounding residual decayed), so that ratios and accuracy changes are not confounded by fine-tuning.
-    """
+    """One ``MethodResult`` per labelled config (the "dense" entry is the reference for every ratio)."""
+    o = options or ExperimentOptions()
     if "dense" not in configs:
         raise ValueError(f"configs need a 'dense' entry as the reference; got {sorted(configs)}")
-    results = [
-        evaluate_method(base, cfg, evaluate, include, exclude, importance, retrain_with, name, retrain_dense)
-        for name, cfg in tqdm(configs.items(), desc="methods")
-    ]
-    meta = dict(meta or {})
+    results = [evaluate_method(base, cfg, evaluate, o, name) for name, cfg in tqdm(configs.items(), desc="methods")]
+    meta = dict(o.meta)
     meta.setdefault("date", datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    if float_accuracy:
+    if o.float_accuracy:
         with torch.no_grad():
             meta["float_accuracy"], float_metrics = split_metrics(evaluate(base))
         if float_metrics:
             meta["float_metrics"] = float_metrics
-    tech = next(iter(configs.values())).technology
-    return Report(model=model_name, technology=tech, metric=metric, higher_is_better=higher_is_better,
-                  results=results, meta=meta, tolerance=tolerance, relative_tolerance=relative_tolerance)
+    dense = configs["dense"]
+    tech = (dense if isinstance(dense, RRAMConfig) else next(iter(dense.values()))).technology
+    return Report(model=o.model_name, technology=tech, metric=o.metric, higher_is_better=o.higher_is_better,
+                  results=results, meta=meta, tolerance=o.tolerance, relative_tolerance=o.relative_tolerance)

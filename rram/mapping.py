@@ -67,6 +67,10 @@ class CrossbarConfig:
         """Weight columns per crossbar (offset encoding spends one on the reference)."""
         return self.cols if self.encoding == "differential" else self.cols - 1
 
+    def outputs_per_crossbar(self, bits: int) -> int:
+        """Output channels whose ``bits``-bit weights fit side by side in one crossbar's columns."""
+        return max(1, self.usable_cols // (self.slices(bits) * self.polarity))
+
     @property
     def input_cycles(self) -> int:
         streamed = max(1, self.input_bits - 1) if self.signed_inputs else self.input_bits

@@ -34,13 +34,13 @@ class MethodConfig:
     "magnitude" (unstructured), "row" / "column" / "block" (structured at crossbar row, column
     segment or whole-crossbar granularity). sparsity: fraction pruned by the pruning baselines.
     block_outputs: output channels per crossbar (usable cols / (slices·polarity)), used by row/block
-    pruning; ``rram.convert`` fills it in from the crossbar configuration.
+    pruning; None (default) lets ``rram.RRAMConfig`` derive it from its crossbar.
     """
 
     name: str = "reconstruct"
     reconstruct: ReconstructConfig = field(default_factory=ReconstructConfig)
     sparsity: float = 0.5
-    block_outputs: int = 16
+    block_outputs: int | None = None
 
     def __post_init__(self) -> None:
         if self.name not in METHODS:
@@ -100,6 +100,8 @@ def derive(weight: Tensor, config: MethodConfig, importance: Tensor | None = Non
         if r.prune_fraction > 0:
             keep = baselines.block_keep_mask(w, r.prune_fraction, (1, r.group_size), importance)
     elif config.name in baselines.BLOCKS:
+        if config.block_outputs is None and config.name in ("row", "block"):
+            raise ValueError(f"{config.name} pruning needs block_outputs: build the config with rram.RRAMConfig")
         shape = baselines.block_shape(config.name, config.block_outputs, r.group_size)
         keep = baselines.block_keep_mask(w, config.sparsity, shape, importance)
     return MethodState(delta=delta, alpha=alpha, keep=keep, mapped_bits=config.mapped_bits)

@@ -4,25 +4,33 @@ Sensitivity of a layer at b key bits = the (importance-weighted) squared error o
 Σ importance·(W − Δ·α·N)², next to the crossbars it needs at b bits. The allocation starts every layer at
 the fewest bits and greedily upgrades the layer with the largest error reduction per extra crossbar while
 the total stays within the budget. A heuristic: the error is measured in weight space, not on the task.
+The result is plain per-layer configs, ``{module name: RRAMConfig}``, which ``rram.convert`` takes directly.
 
 Example::
 
     >>> import torch, rram
-    >>> from rram.mixed import allocate_bits, convert_mixed, layer_sensitivity
+    >>> from rram.mixed import allocate_bits, layer_configs, layer_sensitivity
     >>> model = torch.nn.Sequential(torch.nn.Linear(256, 256), torch.nn.Linear(256, 256))
-    >>> cfg = rram.RRAMConfig.build(key_bits=4)
+    >>> cfg = rram.RRAMConfig()
     >>> sens = layer_sensitivity(model, cfg, (4, 6))
     >>> bits = allocate_bits(sens, budget_crossbars=16 + 24)   # one layer at 4 bits (16), one at 6 (24)
     >>> sorted(bits.values())
     [4, 6]
-    >>> rram.model_cost(convert_mixed(model, cfg, bits)).crossbars
+    >>> rram.model_cost(rram.convert(model, layer_configs(cfg, bits))).crossbars
     40
+
+With the budget as a fraction of the dense 8-bit mapping (2 × 32 crossbars here)::
+
+    >>> from rram.mixed import budget_configs
+    >>> model = torch.nn.Sequential(torch.nn.Linear(256, 256), torch.nn.Linear(256, 256))
+    >>> runs = budget_configs(model, cfg, (4, 6), budgets=[0.625])
+    >>> list(runs), sorted(c.method.reconstruct.key_bits for c in runs["reconstruct-mixed4-6b-0.625"].values())
+    (['reconstruct-mixed4-6b-0.625'], [4, 6])
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
 
 import torch
 from torch import Tensor, nn
@@ -30,16 +38,7 @@ from torch import Tensor, nn
 from rram import methods
 from rram.mapping import map_layer
 from rram.nn.config import RRAMConfig
-from rram.nn.convert import convert, select_linears
-
-
-def with_key_bits(config: RRAMConfig, bits: int) -> RRAMConfig:
-    """``config`` with ``bits`` key bits (and pruning blocks kept consistent with the crossbar)."""
-    m = config.method
-    m = replace(m, reconstruct=replace(m.reconstruct, key_bits=bits))
-    xbar = config.crossbar
-    m = replace(m, block_outputs=max(1, xbar.usable_cols // (xbar.slices(m.mapped_bits) * xbar.polarity)))
-    return replace(config, method=m)
+from rram.nn.convert import select_linears
 
 
 def layer_sensitivity(
@@ -54,7 +53,7 @@ def layer_sensitivity(
         imp = importance.get(name)
         rows = {}
         for b in choices:
-            cfg = with_key_bits(config, b)
+            cfg = config.with_key_bits(b)
             st = methods.derive(w, cfg.method, imp)
             _, n = methods.codes(w, st, cfg.method)
             a = torch.repeat_interleave(st.alpha, cfg.method.reconstruct.group_size, dim=1)[:, : w.shape[1]]
@@ -93,34 +92,31 @@ def allocate_bits(sensitivity: dict[str, dict[int, tuple[float, int]]], budget_c
         total += extra
 
 
-def convert_mixed(
-    model: nn.Module, config: RRAMConfig, bits: dict[str, int], importance: dict[str, Tensor] | None = None,
-) -> nn.Module:
-    """``rram.convert`` each layer with its own key bits (in place; returns ``model``)."""
-    for b in sorted(set(bits.values())):
-        names = [n for n, nb in bits.items() if nb == b]
-        convert(model, with_key_bits(config, b), include=names, importance=importance)
-    return model
+def layer_configs(config: RRAMConfig, bits: dict[str, int]) -> dict[str, RRAMConfig]:
+    """{layer: ``config`` with that layer's key bits}: what ``rram.convert`` takes for a mixed-precision model."""
+    return {name: config.with_key_bits(b) for name, b in bits.items()}
 
 
-@dataclass(frozen=True)
-class MixedConfig:
-    """A base config plus per-layer key bits; ``rram.experiment`` runs it like an ``RRAMConfig``."""
+def dense_crossbars(model: nn.Module, config: RRAMConfig, include: Iterable[str] | None = None,
+                    exclude: Iterable[str] | None = None) -> int:
+    """Crossbars of the selected linears mapped dense at ``config``'s weight bits (the budget's unit)."""
+    bits = config.method.reconstruct.weight_bits
+    linears = [model.get_submodule(n) for n in select_linears(model, include, exclude)]
+    return sum(map_layer("", m.in_features, m.out_features, bits, config.crossbar).crossbars for m in linears)
 
-    base: RRAMConfig
-    bits: dict[str, int] = field(default_factory=dict)
 
-    @property
-    def method(self):
-        return self.base.method
+def budget_configs(
+    model: nn.Module, config: RRAMConfig, choices: Iterable[int], budgets: Iterable[float],
+    include: Iterable[str] | None = None, exclude: Iterable[str] | None = None,
+    importance: dict[str, Tensor] | None = None,
+) -> dict[str, dict[str, RRAMConfig]]:
+    """Per budget (a fraction of the dense crossbars), the allocated per-layer configs, keyed by a run label.
 
-    @property
-    def technology(self) -> str:
-        return self.base.technology
-
-    def apply(self, model: nn.Module, importance: dict[str, Tensor] | None = None) -> nn.Module:
-        return convert_mixed(model, self.base, self.bits, importance)
-
-    def to_dict(self) -> dict:
-        counts = {b: sum(1 for v in self.bits.values() if v == b) for b in sorted(set(self.bits.values()))}
-        return {**self.base.to_dict(), "mixed_bits": dict(self.bits), "mixed_layers_per_bits": counts}
+    Labels read ``reconstruct-mixed4-6b-0.6``: method, fewest-most key bits, budget. ``config`` gives
+    everything but the key bits; the sensitivity is measured once, with ``importance`` if given.
+    """
+    choices = sorted(set(choices))
+    sens = layer_sensitivity(model, config, choices, include, exclude, importance)
+    dense = dense_crossbars(model, config, include, exclude)
+    label = f"{config.method.name}-mixed{choices[0]}-{choices[-1]}b"
+    return {f"{label}-{f:g}": layer_configs(config, allocate_bits(sens, int(f * dense))) for f in budgets}

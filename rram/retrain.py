@@ -7,20 +7,24 @@ end, when λ = 0 and the model uses key information only. The task loss is the c
 Example::
 
     >>> import torch, rram
-    >>> from rram.retrain import RetrainConfig, retrain
-    >>> model = rram.convert(torch.nn.Sequential(torch.nn.Linear(128, 4)), rram.RRAMConfig.build())
+    >>> from rram.retrain import RetrainConfig, Retraining, retrain
+    >>> model = rram.convert(torch.nn.Sequential(torch.nn.Linear(128, 4)), rram.RRAMConfig())
     >>> x, y = torch.randn(32, 128), torch.randint(0, 4, (32,))
     >>> loss = lambda m, b: torch.nn.functional.cross_entropy(m(b[0]), b[1])
     >>> losses = retrain(model, loss, [(x, y)], RetrainConfig(steps=5, lr=1e-3))
     >>> len(losses), float(model[0].lam)
     (5, 0.0)
+    >>> RetrainConfig.for_steps(8).refresh_every   # the scripts' policy: re-derive 4 times
+    2
+    >>> len(Retraining(loss, [(x, y)], RetrainConfig.for_steps(3, lr=1e-3)).run(model))
+    3
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
@@ -50,6 +54,11 @@ class RetrainConfig:
             raise ValueError(f"schedule={self.schedule!r}: use one of {SCHEDULES}")
         if self.refresh_every < 1:
             raise ValueError(f"refresh_every={self.refresh_every}: must be >= 1")
+
+    @classmethod
+    def for_steps(cls, steps: int, lr: float = 1e-5, schedule: str = "linear") -> RetrainConfig:
+        """A budget of ``steps`` with α/Δ/masks re-derived four times along the way (every steps // 4)."""
+        return cls(steps=steps, lr=lr, schedule=schedule, refresh_every=max(1, steps // 4))
 
 
 def lambda_at(step: int, total: int, schedule: str = "linear") -> float:
@@ -119,3 +128,15 @@ def retrain(
     refresh(model)
     model.eval()
     return losses
+
+
+@dataclass
+class Retraining:
+    """A retraining budget for ``rram.experiment``: the task loss, its batches (cycled) and the schedule."""
+
+    loss_fn: Callable[[nn.Module, object], Tensor]
+    batches: Iterable
+    config: RetrainConfig = field(default_factory=RetrainConfig)
+
+    def run(self, model: nn.Module, progress: bool = False) -> list[float]:
+        return retrain(model, self.loss_fn, self.batches, self.config, progress)

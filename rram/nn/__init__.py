@@ -1,7 +1,9 @@
-"""Model surgery: ``convert`` swaps nn.Linear for ``CrossbarLinear``; see ``rram.nn.convert``."""
+"""Model surgery: ``convert`` swaps nn.Linear for ``CrossbarLinear``, ``to_linear`` swaps back; see ``rram.nn.convert``."""
 
 from rram.nn.config import RRAMConfig
 from rram.nn.convert import (
+    ConfigSpec,
+    assign_configs,
     calibrate,
     convert,
     crossbar_modules,
@@ -10,12 +12,15 @@ from rram.nn.convert import (
     model_cost,
     save_converted,
     select_linears,
+    to_linear,
 )
 from rram.nn.linear import CrossbarLinear
 
 __all__ = [
+    "ConfigSpec",
     "CrossbarLinear",
     "RRAMConfig",
+    "assign_configs",
     "calibrate",
     "convert",
     "crossbar_modules",
@@ -24,4 +29,5 @@ __all__ = [
     "model_cost",
     "save_converted",
     "select_linears",
+    "to_linear",
 ]

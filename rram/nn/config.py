@@ -1,9 +1,13 @@
 """``RRAMConfig``: everything ``rram.convert`` needs, as one plain dataclass that round-trips through JSON.
 
+There is one default: ``RRAMConfig()`` is ``RRAMConfig.build()`` (ours, 4 key bits, 128×128 crossbars).
+
 Example::
 
     >>> from rram.nn.config import RRAMConfig
     >>> cfg = RRAMConfig()
+    >>> cfg == RRAMConfig.build(), cfg.method.block_outputs
+    (True, 32)
     >>> RRAMConfig.from_dict(cfg.to_dict()) == cfg
     True
 """
@@ -24,6 +28,7 @@ class RRAMConfig:
     input_quant: quantize layer inputs per token to crossbar.input_bits. adc_quant: quantize each
     crossbar row tile's partial sums to the ADC resolution. noise_std: programming noise on each
     programmed code, as a fraction of the largest code (seeded by ``seed`` and the layer's index).
+    A method without ``block_outputs`` gets the output channels per crossbar of its mapped bits.
     """
 
     method: MethodConfig = field(default_factory=MethodConfig)
@@ -42,19 +47,28 @@ class RRAMConfig:
                 f"group_size={self.method.reconstruct.group_size} != crossbar rows={self.crossbar.rows}: "
                 "a group is one crossbar column segment; build the config with RRAMConfig.build(...)"
             )
+        if self.method.block_outputs is None:
+            per_crossbar = self.crossbar.outputs_per_crossbar(self.method.mapped_bits)
+            object.__setattr__(self, "method", replace(self.method, block_outputs=per_crossbar))
 
     @classmethod
     def build(
         cls, method: str = "reconstruct", key_bits: int = 4, weight_bits: int = 8, sparsity: float = 0.5,
         crossbar: CrossbarConfig | None = None, **kwargs,
     ) -> RRAMConfig:
-        """Convenience constructor that keeps group size and pruning blocks consistent with the crossbar."""
+        """Flat keyword constructor; the group size follows the crossbar's rows.
+
+        ``scales`` and ``prune_fraction`` go to the ``ReconstructConfig``, the rest to ``RRAMConfig``.
+        """
         xbar = crossbar or CrossbarConfig()
         rc_kwargs = {k: kwargs.pop(k) for k in ("scales", "prune_fraction") if k in kwargs}
         rc = ReconstructConfig(weight_bits=weight_bits, key_bits=key_bits, group_size=xbar.rows, **rc_kwargs)
-        m = MethodConfig(name=method, reconstruct=rc, sparsity=sparsity)
-        m = replace(m, block_outputs=max(1, xbar.usable_cols // (xbar.slices(m.mapped_bits) * xbar.polarity)))
-        return cls(method=m, crossbar=xbar, **kwargs)
+        return cls(method=MethodConfig(name=method, reconstruct=rc, sparsity=sparsity), crossbar=xbar, **kwargs)
+
+    def with_key_bits(self, bits: int) -> RRAMConfig:
+        """This config with ``bits`` key bits (pruning blocks re-derived for the new slice count)."""
+        m = self.method
+        return replace(self, method=replace(m, reconstruct=replace(m.reconstruct, key_bits=bits), block_outputs=None))
 
     def to_dict(self) -> dict:
         return asdict(self)

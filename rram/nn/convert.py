@@ -1,27 +1,36 @@
-"""Model surgery: swap ``nn.Linear`` modules for ``CrossbarLinear``, cost the result, save and load it.
+"""Model surgery: swap ``nn.Linear`` modules for ``CrossbarLinear`` and back, cost the result, save and load it.
 
 The shape of torchao's ``quantize_(model, config)`` and aihwkit's ``convert_to_analog(model, rpu_config)``:
-one call, one plain config, a name filter; the model is changed in place and returned.
+one call, one plain config (or one per name pattern), a name filter; the model is changed in place and
+returned. ``to_linear`` is the inverse (aihwkit's ``convert_to_digital``): plain ``nn.Linear`` modules that
+hold what the crossbars compute.
 
 Example::
 
     >>> import torch
     >>> import rram
     >>> model = torch.nn.Sequential(torch.nn.Linear(256, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
-    >>> model = rram.convert(model, rram.RRAMConfig.build(key_bits=4), exclude=["2"])
+    >>> model = rram.convert(model, rram.RRAMConfig(), exclude=["2"])
     >>> [type(m).__name__ for m in model]
     ['CrossbarLinear', 'ReLU', 'Linear']
     >>> rram.model_cost(model).crossbars
     8
+    >>> [type(m).__name__ for m in rram.to_linear(model)]
+    ['Linear', 'ReLU', 'Linear']
+
+One config per name pattern (the first matching pattern wins)::
+
+    >>> model = torch.nn.Sequential(torch.nn.Linear(256, 256), torch.nn.Linear(256, 256))
+    >>> model = rram.convert(model, {"0": rram.RRAMConfig.build(key_bits=6), "*": rram.RRAMConfig()})
+    >>> [m.config.method.reconstruct.key_bits for m in model]
+    [6, 4]
 """
 
 from __future__ import annotations
 
 import fnmatch
 import json
-import os
-import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import torch
@@ -29,12 +38,15 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from rram.cost import ModelCost, model_cost as _model_cost, technology
+from rram.files import atomic_write
 from rram.mapping import LayerMap
 from rram.nn.config import RRAMConfig
 from rram.nn.linear import CrossbarLinear
 
 CONFIG_FILE = "rram_config.json"
 STATE_FILE = "rram_state.pt"
+
+ConfigSpec = RRAMConfig | Mapping[str, RRAMConfig]  # one config, or {module name glob: config}
 
 
 def _matches(name: str, patterns: Iterable[str] | None) -> bool:
@@ -51,6 +63,31 @@ def select_linears(model: nn.Module, include: Iterable[str] | None = None, exclu
     ]
 
 
+def assign_configs(
+    model: nn.Module, config: ConfigSpec | None = None, include: Iterable[str] | None = None,
+    exclude: Iterable[str] | None = None,
+) -> dict[str, RRAMConfig]:
+    """{linear name: its config}, in module order: what ``convert`` would do, without doing it.
+
+    config: one ``RRAMConfig`` (default ``RRAMConfig()``) for every selected linear, or a mapping from
+    glob pattern to config where the first matching pattern wins and unmatched linears stay as they are.
+    Raises ValueError when nothing is selected or a pattern matches no selected linear (a typo).
+    """
+    patterns = {"*": config or RRAMConfig()} if config is None or isinstance(config, RRAMConfig) else dict(config)
+    names = select_linears(model, include, exclude)
+    out = {}
+    for name in names:
+        pattern = next((p for p in patterns if fnmatch.fnmatchcase(name, p)), None)
+        if pattern is not None:
+            out[name] = patterns[pattern]
+    unused = [p for p in patterns if not any(fnmatch.fnmatchcase(n, p) for n in names)]
+    if not out or unused:
+        linears = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)][:8]
+        raise ValueError(f"no nn.Linear matched include={include} exclude={exclude} patterns={unused or list(patterns)}; "
+                         f"some linear names: {linears}")
+    return out
+
+
 def _set_submodule(model: nn.Module, name: str, module: nn.Module) -> None:
     parent, _, child = name.rpartition(".")
     setattr(model.get_submodule(parent) if parent else model, child, module)
@@ -58,7 +95,7 @@ def _set_submodule(model: nn.Module, name: str, module: nn.Module) -> None:
 
 def convert(
     model: nn.Module,
-    config: RRAMConfig | None = None,
+    config: ConfigSpec | None = None,
     include: Iterable[str] | None = None,
     exclude: Iterable[str] | None = None,
     importance: dict[str, Tensor] | None = None,
@@ -66,18 +103,34 @@ def convert(
 ) -> nn.Module:
     """Replace the selected ``nn.Linear`` modules of ``model`` by ``CrossbarLinear`` (in place).
 
-    include / exclude: glob patterns on module names (``"*.mlp.*"``, ``"lm_head"``). importance:
-    per-layer, per-input-row weights from :func:`calibrate`. Returns ``model``.
+    config: an ``RRAMConfig`` or ``{name glob: RRAMConfig}`` (see :func:`assign_configs`). include /
+    exclude: glob patterns on module names (``"*.mlp.*"``, ``"lm_head"``). importance: per-layer,
+    per-input-row weights from :func:`calibrate`. The i-th converted layer's noise seed is its
+    config's ``seed + i``. Returns ``model``.
     """
-    config = config or RRAMConfig.build()
-    names = select_linears(model, include, exclude)
-    if not names:
-        linears = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)][:8]
-        raise ValueError(f"no nn.Linear matched include={include} exclude={exclude}; some linear names: {linears}")
+    configs = assign_configs(model, config, include, exclude)
     importance = importance or {}
-    for i, name in enumerate(tqdm(names, desc="rram.convert", disable=not progress)):
+    for i, (name, cfg) in enumerate(tqdm(configs.items(), desc="rram.convert", disable=not progress)):
         linear = model.get_submodule(name)
-        _set_submodule(model, name, CrossbarLinear.from_linear(linear, config, importance.get(name), config.seed + i))
+        _set_submodule(model, name, CrossbarLinear.from_linear(linear, cfg, importance.get(name), cfg.seed + i))
+    return model
+
+
+def to_linear(model: nn.Module) -> nn.Module:
+    """Replace every ``CrossbarLinear`` by an ``nn.Linear`` holding its effective weight, in place; returns ``model``.
+
+    The weight is what the crossbars compute in eval mode (key codes, with programming noise if the
+    config has any); input and ADC quantization are not kept, so this is the ideal crossbar computation.
+    """
+    for name, layer in crossbar_modules(model):
+        training = layer.training
+        linear = nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None,
+                           device=layer.weight.device)
+        with torch.no_grad():
+            linear.weight.copy_(layer.eval().effective_weight())
+            if layer.bias is not None:
+                linear.bias.copy_(layer.bias)
+        _set_submodule(model, name, linear.train(training))
     return model
 
 
@@ -120,7 +173,7 @@ def layer_maps(model: nn.Module, progress: bool = False) -> list[LayerMap]:
 
 
 def model_cost(model: nn.Module, tech: str | None = None, maps: list[LayerMap] | None = None) -> ModelCost:
-    """Energy/latency/area of the converted layers under ``tech`` (default: the config's technology)."""
+    """Energy/latency/area of the converted layers under ``tech`` (default: the first layer's technology)."""
     mods = crossbar_modules(model)
     if not mods:
         raise ValueError("model has no CrossbarLinear modules: call rram.convert(model, config) first")
@@ -129,19 +182,18 @@ def model_cost(model: nn.Module, tech: str | None = None, maps: list[LayerMap] |
 
 
 def save_converted(model: nn.Module, directory: str | Path) -> Path:
-    """Write the config, the converted module names and their state (atomically) into ``directory``."""
+    """Write the configs, the converted module names, their noise seeds and their state (atomically) into ``directory``."""
     mods = crossbar_modules(model)
     if not mods:
         raise ValueError("model has no CrossbarLinear modules to save: call rram.convert first")
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     meta = {"config": mods[0][1].config.to_dict(), "modules": [n for n, _ in mods]}
-    if any(m.config != mods[0][1].config for _, m in mods):  # mixed precision: one config per module
+    if any(m.config != mods[0][1].config for _, m in mods):  # one config per module
         meta["module_configs"] = {n: m.config.to_dict() for n, m in mods}
-        meta["seeds"] = {n: m.seed for n, m in mods}  # noise seeds (convert_mixed numbers layers per call)
+    meta["seeds"] = {n: m.seed for n, m in mods}
     state = {f"{n}.{k}": v for n, m in mods for k, v in m.state_dict().items()}
-    _atomic(directory / STATE_FILE, lambda f: torch.save(state, f))
-    _atomic(directory / CONFIG_FILE, lambda f: f.write(json.dumps(meta, indent=2).encode()))
+    atomic_write(directory / STATE_FILE, lambda f: torch.save(state, f))
+    atomic_write(directory / CONFIG_FILE, json.dumps(meta, indent=2))
     return directory
 
 
@@ -159,7 +211,7 @@ def load_converted(model: nn.Module, directory: str | Path) -> nn.Module:
         linear = model.get_submodule(name)
         if not isinstance(linear, nn.Linear):
             raise ValueError(f"{name} is {type(linear).__name__}, expected nn.Linear: load into the unconverted base model")
-        seed = meta.get("seeds", {}).get(name, config.seed + i)
+        seed = meta.get("seeds", {}).get(name, config.seed + i)  # directories written before seeds were saved
         layer = CrossbarLinear(linear.in_features, linear.out_features, linear.bias is not None, config, seed)
         _set_submodule(model, name, layer.train(linear.training))
     state = torch.load(directory / STATE_FILE, map_location="cpu", weights_only=True)
@@ -167,14 +219,3 @@ def load_converted(model: nn.Module, directory: str | Path) -> nn.Module:
         module = model.get_submodule(name)
         module.load_state_dict({k[len(name) + 1 :]: v for k, v in state.items() if k.startswith(name + ".")})
     return model
-
-
-def _atomic(path: Path, write: Callable) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -1,8 +1,7 @@
-"""Integer-scaling reconstruction (RRAM.md §1) and the baselines' masks."""
+"""Integer-scaling reconstruction (RRAM.md §1): exact cases, the scale search against brute force, pruning."""
 
 import torch
 
-from rram.baselines import block_keep_mask
 from rram.reconstruct import ReconstructConfig, quantize_per_channel, reconstruct, search_scales, split_key
 
 
@@ -83,14 +82,3 @@ def test_quantize_per_channel_range():
     w = torch.randn(5, 33)
     q, d = quantize_per_channel(w, 8)
     assert q.abs().max() == 127 and torch.allclose(q * d, w, atol=float(d.max()) / 2 + 1e-7)
-
-
-def test_block_masks_granularity():
-    w = torch.randn(32, 256)
-    rows = block_keep_mask(w, 0.25, (16, 1))
-    assert rows.view(2, 16, 256).float().std(dim=1).max() == 0  # whole crossbar rows kept/dropped
-    assert (~rows).sum() == int(0.25 * 2 * 256) * 16
-    blocks = block_keep_mask(w, 0.5, (16, 128))
-    assert (~blocks).sum() == 2 * 16 * 128
-    mag = block_keep_mask(w, 0.5, (1, 1))
-    assert w[mag].abs().min() >= w[~mag].abs().max()

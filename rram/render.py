@@ -1,0 +1,157 @@
+"""Reports for people: markdown tables, the accuracy-vs-cost Pareto plot, and the files of one run.
+
+Example::
+
+    >>> from rram.render import markdown
+    >>> from rram.report import MethodResult, Report
+    >>> cost = {"crossbars": 8, "energy_pj": 2e3, "area_mm2": 0.1, "tops_per_w": 1.0, "gops_per_mm2": 2.0}
+    >>> print(markdown(Report("toy", "isaac32", "acc", True, [MethodResult("dense", 0.5, cost)])).splitlines()[4])
+    | dense | 0.5000 | 8 | 2.0 | 0.10 | 1.000 | 2.00 | — | — | — |
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rram.analysis import OURS, equal_accuracy, family, headline, operating_points, ratios, summary
+from rram.files import atomic_write
+from rram.report import MethodResult, Report, save_json
+
+
+def _x(v) -> str:
+    return "—" if v is None else f"{v:.2f}×"
+
+
+def markdown(report: Report, ours: str = OURS, layers_of: str | None = None, max_layers: int = 12) -> str:
+    """Method table (accuracy, cost, ratios vs dense), equal-accuracy comparison of family ``ours``, and
+    the first per-layer rows of result ``layers_of`` (default ``ours``, else ours' operating point)."""
+    lines = [
+        f"# {report.model} on {report.technology} ({report.metric}, {'higher' if report.higher_is_better else 'lower'} is better)",
+        "",
+        "| method | accuracy | crossbars | energy/token (nJ) | area (mm²) | TOPS/W | GOPS/mm² | compression | energy eff. | area eff. |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in report.results:
+        ra = ratios(report, r.name) if r.name != report.reference else {}
+        acc = "—" if r.accuracy is None else f"{r.accuracy:.4f}"
+        c = r.cost
+        lines.append(
+            f"| {r.name} | {acc} | {c['crossbars']:,} | {c['energy_pj'] / 1e3:.1f} | {c['area_mm2']:.2f} | "
+            f"{c['tops_per_w']:.3f} | {c['gops_per_mm2']:.2f} | {_x(ra.get('compression_crossbars'))} | "
+            f"{_x(ra.get('energy_efficiency'))} | {_x(ra.get('area_efficiency'))} |"
+        )
+    names = {r.name for r in report.results}
+    eq = equal_accuracy(report, ours)
+    if eq:
+        tol = f"{eq['tolerance']:.0%} relative" if eq["relative"] else f"{eq['tolerance']:g}"
+        lines += ["", f"## Equal accuracy (within {tol} of {report.reference})", "",
+                  "Operating points (most aggressive setting within tolerance, per method): "
+                  + ", ".join(f"{f}: {n}" for f, n in eq["points"].items())
+                  + (f"; none within tolerance: {', '.join(eq['missing'])}" if eq["missing"] else "") + ".", "",
+                  f"| ours ({eq['ours']}) vs | its point | its accuracy | compression | energy eff. | area eff. |",
+                  "|---|---|---|---|---|---|"]
+        for f, row in eq["per_baseline"].items():
+            lines.append(f"| {f} | {row['point']} | {row['accuracy']:.4f} | {_x(row['compression_crossbars'])} | "
+                         f"{_x(row['energy_efficiency'])} | {_x(row['area_efficiency'])} |")
+        if eq["baseline"]:
+            lines += ["", _headline_line("the strongest baseline at equal accuracy", eq)]
+    head = headline(report, ours) if ours in names else None
+    if head and not eq:
+        lines += ["", _headline_line("strongest equally-accurate baseline", head)]
+    layers_of = layers_of or ours
+    if eq and layers_of not in names:
+        layers_of = eq["ours"]
+    if layers_of in names:
+        rows = report.get(layers_of).layers[:max_layers]
+        lines += ["", f"## Per-layer ({layers_of}, first {len(rows)})", "",
+                  "| layer | in | out | bits | crossbars | ADC bits | energy (pJ) | area (µm²) |", "|---|---|---|---|---|---|---|---|"]
+        for row in rows:
+            lines.append(f"| {row['name']} | {row['in_features']} | {row['out_features']} | {row['bits']} | {row['crossbars']} | "
+                         f"{row['adc_bits_max']} | {row['energy_pj_total']:.0f} | {row['area_um2_total']:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def _headline_line(against: str, h: dict) -> str:
+    return (f"**Headline** vs {against} ({h['baseline']}): compression {_x(h['compression_crossbars'])}, "
+            f"energy efficiency {_x(h['energy_efficiency'])}, area efficiency {_x(h['area_efficiency'])}; "
+            f"accuracy change vs dense {h['accuracy_change_vs_dense']:+.4f}.")
+
+
+def results_table(report: Report, also: list[str] = ()) -> str:
+    """The docs/RESULTS.md tables: every result with its change vs dense and timings (operating points in bold),
+    then ours at its point vs each baseline's point. also: extra metrics from ``extra["metrics"]`` as columns."""
+    ref = report.get(report.reference)
+    metric = report.metric.split(" ")[0]
+    head = ["method", metric, *also, "Δ vs dense", "crossbars", "energy/token (nJ)", "area (mm²)",
+            "TOPS/W", "GOPS/mm²", "retrain (s)", "eval (s)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    points = {r.name for r in operating_points(report).values()} if report.tolerance is not None else set()
+    for r in report.results:
+        c, x = r.cost, r.extra
+        name = f"**{r.name}**" if r.name in points else r.name
+        delta = (r.accuracy - ref.accuracy) / abs(ref.accuracy)
+        row = [name, f"{r.accuracy:.4f}", *[f"{x.get('metrics', {}).get(a, float('nan')):.4f}" for a in also],
+               f"{delta:+.1%}", f"{c['crossbars']:,}", f"{c['energy_pj'] / 1e3:.1f}", f"{c['area_mm2']:.2f}",
+               f"{c['tops_per_w']:.3f}", f"{c['gops_per_mm2']:.2f}", f"{x.get('retrain_seconds', 0):.0f}",
+               f"{x.get('eval_seconds', 0):.0f}"]
+        lines.append("| " + " | ".join(row) + " |")
+    eq = equal_accuracy(report)
+    if eq:
+        lines += ["", f"| ours at its point ({eq['ours']}) vs | baseline's point | its {metric} | "
+                      "compression (crossbars) | compression (cells) | energy eff. | area eff. |", "|---|---|---|---|---|---|---|"]
+        for f, row in eq["per_baseline"].items():
+            lines.append(f"| {f} | {row['point']} | {row['accuracy']:.4f} | {row['compression_crossbars']:.2f}× | "
+                         f"{row.get('compression_cells', float('nan')):.2f}× | {row['energy_efficiency']:.2f}× | "
+                         f"{row['area_efficiency']:.2f}× |")
+        if eq["missing"]:
+            lines += ["", f"No setting within tolerance: {', '.join(eq['missing'])}."]
+    return "\n".join(lines)
+
+
+def pareto_plot(report: Report, path: str | Path, ours: str = OURS) -> Path:
+    """Accuracy vs energy per token and vs area, one point per method, ours as stars (matplotlib Agg)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pts = [r for r in report.results if r.accuracy is not None]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, key, label in ((axes[0], "energy_pj", "energy per token (nJ)"), (axes[1], "area_mm2", "area (mm²)")):
+        scale = 1e-3 if key == "energy_pj" else 1.0
+        for r in pts:
+            ax.scatter(r.cost[key] * scale, r.accuracy, s=40, marker="*" if family(r) == ours else "o")
+            ax.annotate(r.name, (r.cost[key] * scale, r.accuracy), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        front = _front(pts, key, report.higher_is_better)
+        ax.plot([r.cost[key] * scale for r in front], [r.accuracy for r in front], "k--", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel(report.metric)
+    fig.suptitle(f"{report.model} — {report.technology}")
+    fig.tight_layout()
+    try:
+        return atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=120))
+    finally:
+        plt.close(fig)
+
+
+def _front(points: list[MethodResult], key: str, higher_is_better: bool) -> list[MethodResult]:
+    """Pareto-optimal points: no other point is cheaper and at least as accurate."""
+    sign = 1 if higher_is_better else -1
+    ordered = sorted(points, key=lambda r: (r.cost[key], -sign * r.accuracy))
+    front, best = [], None
+    for r in ordered:
+        if best is None or sign * r.accuracy > sign * best:
+            front.append(r)
+            best = r.accuracy
+    return front
+
+
+def write_all(report: Report, out_dir: str | Path, ours: str = OURS) -> dict[str, Path]:
+    """report.json (with ``rram.analysis.summary``), report.md and pareto.png in ``out_dir``."""
+    out = Path(out_dir)
+    return {
+        "json": save_json(report, out / "report.json", summary(report, ours)),
+        "md": atomic_write(out / "report.md", markdown(report, ours)),
+        "png": pareto_plot(report, out / "pareto.png", ours),
+    }

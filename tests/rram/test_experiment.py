@@ -1,0 +1,142 @@
+"""``run_methods``: config sweeps, extra metrics, per-layer configs, and a pinned fingerprint of its numbers."""
+
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+import rram
+from rram.analysis import operating_points
+from rram.experiment import ExperimentOptions, config_dict, run_methods, standard_configs, sweep_configs
+from rram.mixed import budget_configs
+from rram.retrain import RetrainConfig, Retraining
+
+
+def test_sweep_configs_labels_and_methods():
+    cfgs = sweep_configs(key_bits=[2, 4], sparsities=[0.1], prune_fractions=[0.0, 0.25])
+    assert set(cfgs) == {"dense", "reconstruct-2b", "reconstruct-4b", "reconstruct-2b-p0.25", "reconstruct-4b-p0.25",
+                         "quantize-2b", "quantize-4b", "magnitude-0.1", "row-0.1", "column-0.1", "block-0.1"}
+    assert cfgs["reconstruct-2b-p0.25"].method.reconstruct.prune_fraction == 0.25
+    assert cfgs["row-0.1"].method.sparsity == 0.1
+    assert set(sweep_configs(methods=["quantize"])) == {"dense", "quantize-4b"}
+
+
+def test_run_methods_keeps_extra_metrics():
+    base = nn.Sequential(nn.Linear(128, 8))
+    rep = run_methods(base, lambda m: {"accuracy": 1.0, "other": 2.0}, {"dense": rram.RRAMConfig.build("dense")},
+                      ExperimentOptions(float_accuracy=True))
+    assert rep.results[0].extra["metrics"] == {"other": 2.0} and rep.meta["float_metrics"] == {"other": 2.0}
+    with pytest.raises(ValueError, match="'dense' entry"):
+        run_methods(base, lambda m: 1.0, {"reconstruct": rram.RRAMConfig()})
+
+
+def test_per_layer_configs_are_runs_like_any_other():
+    base = nn.Sequential(nn.Linear(256, 256), nn.Linear(256, 256))
+    mixed = {"0": rram.RRAMConfig(), "*": rram.RRAMConfig.build(key_bits=6)}
+    rep = run_methods(base, lambda m: 1.0, {"dense": rram.RRAMConfig.build("dense"), "mixed": mixed})
+    assert rep.get("mixed").cost["crossbars"] == 16 + 24 and [r["bits"] for r in rep.get("mixed").layers] == [4, 6]
+    assert rep.get("mixed").config["patterns"] == {"0": {}, "*": {"method.block_outputs": 21,
+                                                                  "method.reconstruct.key_bits": 6}}
+    assert config_dict(rram.RRAMConfig()) == rram.RRAMConfig().to_dict()
+
+
+def test_retraining_is_seeded():
+    base = nn.Sequential(nn.Linear(128, 128), nn.Dropout(0.5), nn.Linear(128, 8))
+    x = torch.randn(16, 128)
+    options = ExperimentOptions(retrain_dense=True, retraining=Retraining(
+        lambda m, b: m(b).pow(2).mean(), [x], RetrainConfig(steps=3, lr=1e-2)))
+    losses = []
+    for _ in range(2):
+        torch.randn(5)  # the caller's random state moves on; the run does not depend on it
+        rep = run_methods(base, lambda m: float(m(x).sum()), {"dense": rram.RRAMConfig.build("dense")}, options)
+        losses.append(rep.results[0].extra["retrain_last_loss"])
+    assert losses[0] == losses[1]
+
+
+# ---- fingerprint: numbers computed by the code before the API redesign (run_methods with 15 parameters) ------
+# name: (accuracy, mae, crossbars, programmed cells, energy pJ, latency ns, area mm²,
+#        per-layer crossbars, per-layer ADC conversions, per-layer energy pJ, last retraining loss)
+PLAIN = {
+    "dense": (0.9946991731412709, 0.0010356330312788486, 48, 783320, 130696.016, 3200.0, 0.25596390399999996, (32, 16), (32768, 16384), (87076.144, 43619.871999999996), None),
+    "quantize-4b": (0.9005155712366104, 0.019476810470223427, 24, 364472, 65757.008, 3200.0, 0.210981952, (16, 8), (16384, 8192), (43783.472, 21973.536), None),
+    "reconstruct": (0.9093379601836205, 0.01779208704829216, 24, 366428, 65757.008, 3200.0, 0.210981952, (16, 8), (16384, 8192), (43783.472, 21973.536), None),
+    "magnitude-0.5": (0.535343199968338, 0.09072516113519669, 48, 393216, 130696.016, 3200.0, 0.25596390399999996, (32, 16), (32768, 16384), (87076.144, 43619.871999999996), None),
+    "row-0.5": (0.24084842205047607, 0.14813897013664246, 48, 392112, 111760.20799999998, 3200.0, 0.23837990399999998, (32, 16), (32768, 16384), (73728.30399999999, 38031.903999999995), None),
+    "column-0.5": (0.171852707862854, 0.15916353464126587, 48, 391872, 81765.2, 2700.0, 0.25596390399999996, (32, 16), (16384, 8192), (54455.6, 27309.6), None),
+    "block-0.5": (0.16869252920150757, 0.1603746861219406, 24, 391824, 65757.008, 3200.0, 0.210981952, (16, 8), (16384, 8192), (43783.472, 21973.536), None),
+    "reconstruct-mixed4-6b-0.6": (0.9348822608590126, 0.012766286730766296, 28, 438586, 76580.176, 3200.0, 0.21847894399999998, (16, 12), (16384, 12288), (43783.472, 32796.704), None),
+}
+RETRAIN = {
+    "dense": (0.9155521094799042, 0.016673486679792404, 48, 783064, 130696.016, 3200.0, 0.25596390399999996, (32, 16), (32768, 16384), (87076.144, 43619.871999999996), 0.00205364846624434),
+    "quantize-4b": (0.8595709055662155, 0.027422752231359482, 24, 363728, 65757.008, 3200.0, 0.210981952, (16, 8), (16384, 8192), (43783.472, 21973.536), 0.0022561645600944757),
+    "reconstruct": (0.8817509636282921, 0.02298765257000923, 24, 366540, 65757.008, 3200.0, 0.210981952, (16, 8), (16384, 8192), (43783.472, 21973.536), 0.002278876258060336),
+    "magnitude-0.5": (0.5392507016658783, 0.08966187387704849, 48, 393216, 130689.344, 3200.0, 0.25596390399999996, (32, 16), (32768, 16384), (87076.144, 43613.2), 0.01341729424893856),
+    "row-0.5": (0.24402129650115967, 0.1481226533651352, 48, 391952, 112691.02399999999, 3200.0, 0.24026390399999997, (32, 16), (32768, 16384), (74659.12, 38031.903999999995), 0.030350888147950172),
+    "column-0.5": (0.1917506456375122, 0.15485788881778717, 48, 391704, 81765.2, 2750.0, 0.25596390399999996, (32, 16), (16384, 8192), (54455.6, 27309.6), 0.03958895057439804),
+    "block-0.5": (0.1799125075340271, 0.1578570455312729, 24, 391752, 65757.008, 3200.0, 0.210981952, (16, 8), (16384, 8192), (43783.472, 21973.536), 0.03903816640377045),
+    "reconstruct-mixed4-6b-0.6": (0.8977823853492737, 0.019937969744205475, 28, 438710, 76580.176, 3200.0, 0.21847894399999998, (16, 12), (16384, 12288), (43783.472, 32796.704), 0.0022602882236242294),
+}
+
+
+@pytest.fixture
+def one_thread():
+    """float32 sums depend on the thread count; the pinned numbers were computed with one thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def fingerprint(retrain: bool) -> rram.Report:
+    torch.manual_seed(0)
+    base = nn.Sequential(nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 128)).eval()
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(64, 256, generator=g)
+    batches = [torch.randn(32, 256, generator=g) for _ in range(2)]
+    with torch.no_grad():
+        target = base(x)
+    frozen = copy.deepcopy(base)
+
+    def evaluate(m):
+        y = m(x)
+        return {"accuracy": 1 - float((y - target).norm() / target.norm()), "mae": float((y - target).abs().mean())}
+
+    def distill(m, b):
+        with torch.no_grad():
+            t = frozen(b)
+        return (m(b) - t).pow(2).mean()
+
+    configs = {**standard_configs(), **budget_configs(base, rram.RRAMConfig(), (4, 6), [0.6])}
+    options = ExperimentOptions(model_name="toy", metric="1-relerr", float_accuracy=True, tolerance=0.1)
+    if retrain:
+        options.importance = rram.calibrate(base, lambda m: [m(b) for b in batches])
+        options.retraining = Retraining(distill, batches, RetrainConfig(steps=2, lr=1e-3, refresh_every=1))
+        options.retrain_dense = True
+    return run_methods(base, evaluate, configs, options)
+
+
+def row(r: rram.MethodResult) -> tuple:
+    c, layers = r.cost, r.layers
+    return (r.accuracy, r.extra["metrics"]["mae"], c["crossbars"], c["programmed_cells"], c["energy_pj"],
+            c["latency_ns"], c["area_mm2"], tuple(x["crossbars"] for x in layers),
+            tuple(x["adc_conversions"] for x in layers), tuple(x["energy_pj_total"] for x in layers),
+            r.extra.get("retrain_last_loss"))
+
+
+def split(values: tuple) -> tuple[list, list]:
+    """(float32 measurements: accuracy, mae, loss; cost figures, flattened)."""
+    measured = [v for v in (values[0], values[1], values[-1]) if v is not None]
+    return measured, [v for x in values[2:-1] for v in (x if isinstance(x, tuple) else (x,))]
+
+
+@pytest.mark.parametrize("retrain,expected", [(False, PLAIN), (True, RETRAIN)], ids=["plain", "retrain"])
+def test_fingerprint_of_numbers(one_thread, retrain, expected):
+    rep = fingerprint(retrain)
+    assert [r.name for r in rep.results] == list(expected) and rep.meta["float_accuracy"] == 1.0
+    for r in rep.results:
+        (measured, cost), (measured_then, cost_then) = split(row(r)), split(expected[r.name])
+        assert measured == pytest.approx(measured_then, rel=1e-6), r.name  # float32 sums may round differently by CPU
+        assert cost == pytest.approx(cost_then, rel=1e-9), r.name
+    assert {f: p.name for f, p in operating_points(rep).items()} == {
+        "dense": "dense", "quantize": "quantize-4b", "reconstruct": "reconstruct"}
