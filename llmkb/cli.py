@@ -13,6 +13,7 @@ from llmkb.errors import LLMKBError
 from llmkb.evaluation.rag import RAG_SYSTEMS
 from llmkb.evaluation.systems import SYSTEMS
 from llmkb.paths import data_dir
+from llmkb.prune import add_rram_commands
 
 
 def _dataset(args):
@@ -335,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     lora.add_argument("--out", type=Path, default=None, help="adapter dir (default artifacts/lora/DATASET)")
     _add_recommender_options(lora)
     lora.set_defaults(run=cmd_train_llm)
+    add_rram_commands(commands)
     return parser
 
 

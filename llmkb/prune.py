@@ -1,0 +1,303 @@
+"""``llmkb rram prune``: prune the retriever or the LLM onto simulated RRAM crossbars with every method; write a report.
+
+Dense plus every method (``rram.experiment.sweep_configs``) at every swept setting runs on copies of one model,
+with the same crossbar and the same retraining budget, and ``report.json``, ``report.md`` and ``pareto.png`` go
+to ``--out``. With ``--tolerance`` the report also holds each method's operating point at equal accuracy.
+
+- retriever: Recall@50 (and every other harness metric) of the recommendation task on a validation split,
+  through ``llmkb.evaluation.harness``, the pruned encoder re-encoding the whole KB; retraining loss: in-batch
+  contrastive on training-split (query, gold KB document) pairs (``rram.tasks.retriever``).
+- llm: perplexity on held-out ReDial validation (``--split``) dialogues (lower is better); retraining loss: language-model
+  loss on ReDial training dialogues, one window per step (``rram.tasks.causal_lm``). The tied output head stays
+  digital unless ``--include-head``.
+
+    llmkb rram prune --model retriever --out artifacts/rram/retriever --steps 30 --key-bits 3,4,5 --tolerance 0.01
+    llmkb rram prune --model llm --out artifacts/rram/llm --steps 16 --key-bits 4,5,6 --tolerance 0.02
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import rram
+from llmkb.errors import LLMKBError
+from rram import analysis, mixed, render
+
+MODELS = ("retriever", "llm")
+LLM_EVAL_DIALOGUES, LLM_TRAIN_DIALOGUES = 227, 400  # ReDial dialogues turned into perplexity / training windows
+
+
+@dataclass
+class Task:
+    """One model ready for ``rram.run_methods``: its evaluation, retraining loss and batches, and report labels."""
+
+    model: object
+    evaluate: Callable
+    loss_fn: Callable
+    train_batches: Callable[[int], list]  # n → up to n training batches
+    name: str
+    metric: str
+    higher_is_better: bool
+    exclude: list[str] | None
+    meta: dict = field(default_factory=dict)
+
+
+# ---- command line ------------------------------------------------------------------------------------------
+
+
+def _ints(s: str) -> list[int]:
+    return [int(x) for x in s.split(",") if x]
+
+
+def _floats(s: str) -> list[float]:
+    return [float(x) for x in s.split(",") if x]
+
+
+def add_rram_commands(commands) -> None:
+    """Add ``rram prune`` to the subparsers of the ``llmkb`` parser (each action sets ``run``)."""
+    rram_actions = commands.add_parser("rram", help="prune models onto simulated RRAM crossbars").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    p = rram_actions.add_parser("prune", help="run every pruning method on one model; write report.json/.md/.png",
+                                description=__doc__, formatter_class=_HelpFormatter)
+    p.add_argument("--model", required=True, metavar="{retriever,llm,PATH}",
+                   help="'retriever' (packaged all-MiniLM-L6-v2), 'llm' (packaged SmolLM2-135M-Instruct), or a path: "
+                        "a sentence-transformers directory (with modules.json) is a retriever, a HF causal LM "
+                        "directory or .gguf file an LLM")
+    p.add_argument("--out", type=Path, required=True, help="directory for report.json, report.md, pareto.png")
+    p.add_argument("--split", default="valid",
+                   help="evaluation split: the retriever's task samples, the LLM's ReDial dialogues")
+    _add_method_flags(p)
+    r = p.add_argument_group("retriever only")
+    r.add_argument("--dataset", choices=["inspired", "redial"], default="inspired", help="task of the evaluation and training pairs")
+    r.add_argument("--protocol", choices=["std", "dedup"], default="std")
+    r.add_argument("--metric", default="recall@50", help="harness metric used as the accuracy")
+    m = p.add_argument_group("llm only")
+    m.add_argument("--window", type=int, default=256, help="tokens per perplexity and training window")
+    m.add_argument("--eval-windows", type=int, default=64, help="held-out windows for perplexity")
+    m.add_argument("--include-head", action="store_true", help="also map the tied 49152x576 output head")
+    p.set_defaults(run=cmd_prune)
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults shown, description kept as written."""
+
+
+def _add_method_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("crossbar")
+    g.add_argument("--rows", type=int, default=128, help="crossbar rows = group size")
+    g.add_argument("--cols", type=int, default=128, help="crossbar columns")
+    g.add_argument("--bits-per-cell", type=int, default=2, help="bits stored per cell: 1, 2 or 4")
+    g.add_argument("--encoding", choices=["differential", "offset"], default="differential")
+    g.add_argument("--dac-bits", type=int, default=1)
+    g.add_argument("--technology", choices=sorted(rram.TECHNOLOGIES), default="isaac32", help="cost constant set")
+    m = p.add_argument_group("methods and sweeps")
+    m.add_argument("--weight-bits", type=int, default=8)
+    m.add_argument("--key-bits", type=_ints, default=[4], help="comma-separated key bits to sweep, ours and plain quantization")
+    m.add_argument("--sparsity", type=_floats, default=[0.5], help="comma-separated sparsities to sweep for the pruning baselines")
+    m.add_argument("--prune-fraction", type=_floats, default=[0.0], help="comma-separated extra group-pruning fractions for ours")
+    m.add_argument("--scales", choices=["integer", "pow2"], default="integer")
+    m.add_argument("--mixed-bits", type=_ints, default=[4, 6], help="key-bit choices per layer for the mixed-precision runs of ours")
+    m.add_argument("--mixed-budget", type=_floats, default=[],
+                   help="comma-separated crossbar budgets, as fractions of dense 8-bit crossbars, for mixed-precision "
+                        "runs of ours (per-layer bits from weight-space sensitivity; none by default)")
+    m.add_argument("--methods", default="all", help="comma-separated methods: reconstruct,quantize,magnitude,row,column,"
+                                                    "block, or all (dense always runs)")
+    m.add_argument("--tolerance", type=float, default=None,
+                   help="equal accuracy = within this fraction of dense (relative); sets each method's operating point")
+    t = p.add_argument_group("retraining")
+    t.add_argument("--steps", type=int, default=0, help="progressive-retraining steps per method (0 = none)")
+    t.add_argument("--lr", type=float, default=1e-5)
+    t.add_argument("--batch-size", type=int, default=8, help="(query, document) pairs per retriever training batch")
+    t.add_argument("--schedule", choices=["linear", "cosine"], default="linear")
+    t.add_argument("--calibrate", type=int, default=0,
+                   help="training batches for activation importance (mean squared input per row), used by ours' "
+                        "scale search and the pruning baselines' masks (0 = unweighted)")
+    t.add_argument("--no-retrain-dense", action="store_true", help="do not give the dense reference the same retraining budget")
+    p.add_argument("--skip-float", action="store_true", help="do not evaluate the unconverted float model")
+
+
+def method_configs(args) -> dict[str, rram.RRAMConfig]:
+    """The swept configs the flags ask for (mixed-precision runs excepted: they need the model)."""
+    xbar = rram.CrossbarConfig(rows=args.rows, cols=args.cols, bits_per_cell=args.bits_per_cell,
+                               encoding=args.encoding, dac_bits=args.dac_bits)
+    families = None
+    if args.methods != "all":
+        families = set(args.methods.split(",")) - {"dense"}
+        unknown = families - set(rram.METHODS)
+        if unknown:
+            raise LLMKBError(f"unknown --methods {sorted(unknown)}; choose from {', '.join(rram.METHODS)} or all")
+    try:
+        return rram.sweep_configs(key_bits=args.key_bits, sparsities=args.sparsity, methods=families,
+                                  prune_fractions=args.prune_fraction, weight_bits=args.weight_bits, crossbar=xbar,
+                                  technology=args.technology, scales=args.scales)
+    except ValueError as exc:  # e.g. --key-bits 9 with --weight-bits 8
+        raise LLMKBError(f"invalid method or crossbar flags: {exc}") from exc
+
+
+def model_kind(model: str) -> tuple[str, Path | None]:
+    """("retriever" or "llm", the model's path; None for the packaged one) of a ``--model`` value."""
+    if model in MODELS:
+        return model, None
+    path = Path(model)
+    if (path / "modules.json").is_file():
+        return "retriever", path
+    if path.suffix == ".gguf" and path.is_file() or (path / "config.json").is_file() or any(path.glob("*.gguf")):
+        return "llm", path
+    what = "does not exist" if not path.exists() else "is neither a sentence-transformers directory (modules.json) " \
+                                                       "nor a HF causal LM directory (config.json) or .gguf file"
+    raise LLMKBError(f"--model {model}: {what}; pass retriever, llm, or such a path")
+
+
+def cmd_prune(args) -> None:
+    configs = method_configs(args)
+    kind, path = model_kind(args.model)
+    task = (retriever_task if kind == "retriever" else llm_task)(args, path)
+    report = prune(args, task, configs)
+    for f in render.write_all(report, args.out).values():
+        print(f"wrote {f}")
+    eq = analysis.equal_accuracy(report)
+    if eq:
+        print({k: eq[k] for k in ("ours", "baseline", "compression_crossbars", "energy_efficiency",
+                                  "area_efficiency", "accuracy_change_vs_dense") if k in eq})
+
+
+def prune(args, task: Task, configs: dict) -> rram.Report:
+    """Every config (plus the ``--mixed-budget`` runs) on copies of ``task.model``, with the same retraining budget."""
+    t0 = time.perf_counter()
+    rcfg = rram.RetrainConfig.for_steps(args.steps, args.lr, args.schedule) if args.steps > 0 else None
+    retraining = rram.Retraining(task.loss_fn, task.train_batches(rcfg.steps), rcfg) if rcfg else None
+    importance = None
+    if args.calibrate > 0:
+        calib = task.train_batches(args.calibrate)
+        importance = rram.calibrate(task.model, lambda m: [task.loss_fn(m, b) for b in calib], exclude=task.exclude)
+    configs = dict(configs)
+    if args.mixed_budget:
+        ref = configs["dense"]
+        ours = rram.RRAMConfig.build(method="reconstruct", key_bits=min(args.mixed_bits), weight_bits=args.weight_bits,
+                                     crossbar=ref.crossbar, technology=args.technology, scales=args.scales)
+        configs.update(mixed.budget_configs(task.model, ours, args.mixed_bits, args.mixed_budget, exclude=task.exclude))
+    options = rram.ExperimentOptions(
+        model_name=task.name, metric=task.metric, higher_is_better=task.higher_is_better, exclude=task.exclude,
+        importance=importance, retraining=retraining, retrain_dense=not args.no_retrain_dense,
+        float_accuracy=not args.skip_float, tolerance=args.tolerance,
+        meta={"command": " ".join(sys.argv), "steps": args.steps, "lr": args.lr, "batch_size": args.batch_size,
+              "schedule": args.schedule, "retrain_dense": bool(rcfg) and not args.no_retrain_dense,
+              "calibration_batches": args.calibrate, **task.meta},
+    )
+    report = rram.run_methods(task.model, task.evaluate, configs, options)
+    report.meta["seconds"] = time.perf_counter() - t0
+    return report
+
+
+# ---- the two models ----------------------------------------------------------------------------------------
+
+
+def retriever_task(args, path: Path | None) -> Task:
+    from llmkb.models import default_retriever_path
+    from llmkb.retrieval.retriever import load_encoder
+    from rram.tasks.retriever import contrastive_loss, pair_batches
+
+    name = f"all-MiniLM-L6-v2 ({default_retriever_path()})" if path is None else str(path)
+    path = path or default_retriever_path()
+    data_dir = getattr(args, "data_dir", None)
+    evaluate = harness_recall(path, args.dataset, args.split, args.protocol, args.metric, args.out / "runs", data_dir)
+
+    def train_batches(n: int) -> list:
+        return pair_batches(query_document_pairs(args.dataset, "train", data_dir=data_dir), args.batch_size)[:n]
+
+    return Task(load_encoder(path).eval(), evaluate, contrastive_loss, train_batches, name,
+                metric=f"{args.metric} ({args.dataset}-{args.protocol} {args.split})", higher_is_better=True,
+                exclude=["*pooler*"],
+                meta={"model_path": str(path), "dataset": args.dataset, "split": args.split, "protocol": args.protocol})
+
+
+def llm_task(args, path: Path | None) -> Task:
+    from llmkb.generation.llm import load_llm
+    from rram.tasks.causal_lm import lm_loss, perplexity, token_windows
+
+    model, tokenizer = load_llm(path)
+    model.eval()
+    data_dir = getattr(args, "data_dir", None)
+    windows = token_windows(tokenizer, dialogue_texts(args.split, LLM_EVAL_DIALOGUES, data_dir), args.window,
+                            args.eval_windows)
+    if not windows:
+        raise LLMKBError(f"the ReDial {args.split} dialogues hold no full window of {args.window} tokens; "
+                         "lower --window or pass another --split")
+
+    def train_batches(n: int) -> list:
+        return token_windows(tokenizer, dialogue_texts("train", LLM_TRAIN_DIALOGUES, data_dir), args.window, n)
+
+    return Task(model, perplexity(windows), lm_loss, train_batches,
+                name="SmolLM2-135M-Instruct" if path is None else str(path), metric="perplexity",
+                higher_is_better=False, exclude=None if args.include_head else ["lm_head"],
+                meta={"eval_windows": len(windows), "eval_tokens": sum(w.numel() for w in windows),
+                      "window": args.window, "split": args.split})
+
+
+# ---- task data from llmkb ------------------------------------------------------------------------------------
+
+
+def dialogue_texts(split: str, limit: int, data_dir: str | Path | None = None) -> list[str]:
+    """The first ``limit`` ReDial dialogues of ``split``, one "role: text" line per turn."""
+    from llmkb.data import load_dataset
+
+    dialogues = load_dataset("redial", data_dir).dialogues(split)[:limit]
+    return ["\n".join(f"{t.role}: {t.text}" for t in d.turns) for d in dialogues]
+
+
+def query_document_pairs(dataset_name: str = "inspired", split: str = "train", seed: int = 0,
+                         data_dir: str | Path | None = None) -> list[tuple[str, str]]:
+    """(query text, gold KB document text) pairs, one per (sample, gold), shuffled (the retriever's training data)."""
+    from llmkb.data import load_dataset
+    from llmkb.kb import build_kb, load_kb
+    from llmkb.retrieval import QueryBuilder
+
+    dataset = load_dataset(dataset_name, data_dir)
+    text = {doc.item_id: doc.text for doc in load_kb(build_kb(dataset)[0])}
+    builder = QueryBuilder.for_dataset(dataset)
+    pairs = [(builder.build(s.context), text[g]) for s in dataset.samples(split, "std") for g in s.gold if g in text]
+    random.Random(seed).shuffle(pairs)
+    return pairs
+
+
+def harness_recall(model_path: str | Path, dataset_name: str = "inspired", split: str = "valid",
+                   protocol: str = "std", metric: str = "recall@50", out_dir: str | Path | None = None,
+                   data_dir: str | Path | None = None) -> Callable:
+    """evaluate(model) → {"accuracy": metric, plus every harness metric}, ranking with ``model`` as the encoder.
+
+    The harness writes each run's predictions and report under ``out_dir`` (default: a temporary folder).
+    """
+    from llmkb.data import load_dataset
+    from llmkb.evaluation.harness import Run, evaluate as run_harness
+    from llmkb.evaluation.systems import Dense
+    from llmkb.kb import build_kb, load_kb
+    from llmkb.retrieval import DenseRetriever, QueryBuilder
+    from llmkb.retrieval.retriever import MAX_SEQ_LENGTH
+
+    dataset = load_dataset(dataset_name, data_dir)
+    documents = load_kb(build_kb(dataset)[0])
+    builder = QueryBuilder.for_dataset(dataset)
+    out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="rram-harness-"))
+    counter = itertools.count()
+
+    def evaluate(model) -> dict:
+        model.max_seq_length = MAX_SEQ_LENGTH
+        system = Dense(DenseRetriever(model, Path(model_path), documents, builder, cache_dir=None, progress=False))
+        run = Run(dataset=dataset_name, protocol=protocol, split=split, system="retriever-rram",
+                  models={"retriever": str(model_path)})
+        i = next(counter)
+        res = run_harness(dataset, run, system, out / f"run{i:02d}.predictions.jsonl", out / f"run{i:02d}.report.json",
+                          progress=False)
+        if metric not in res["metrics"]:
+            raise LLMKBError(f"--metric {metric!r} is not a harness metric; choose from {', '.join(res['metrics'])}")
+        return {"accuracy": res["metrics"][metric], **res["metrics"]}
+
+    return evaluate
