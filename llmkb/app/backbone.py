@@ -1,7 +1,8 @@
 """Backbones the demo can serve on: dense, RRAM-pruned retriever, RRAM-pruned retriever and LLM.
 
 A pruned component is its source model converted with ``rram`` (weight reconstruction, 4-bit key codes,
-128×128 crossbars, no retraining) and then *baked*: every ``CrossbarLinear`` becomes an ``nn.Linear`` whose
+128×128 crossbars, no retraining) and then turned back by ``rram.to_linear``: every ``CrossbarLinear`` becomes an
+``nn.Linear`` whose
 weight is the effective weight Δ·α·N the crossbars hold. Serving therefore computes what ideal crossbars
 compute (no ADC quantization, no programming noise), and the result is an ordinary model directory that
 ``load_encoder`` / ``load_llm`` and the index cache use unchanged. Beside it, ``cost.json`` holds the
@@ -62,19 +63,6 @@ class Backbone:
         return PRUNED[self.name]
 
 
-def bake(model: nn.Module) -> nn.Module:
-    """Replace every ``CrossbarLinear`` by an ``nn.Linear`` holding its effective (crossbar) weight, in place."""
-    for name, layer in rram.crossbar_modules(model):
-        layer.eval()
-        linear = nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None)
-        linear.weight.data = layer.effective_weight().detach().clone()
-        if layer.bias is not None:
-            linear.bias.data = layer.bias.detach().clone()
-        parent, _, child = name.rpartition(".")
-        setattr(model.get_submodule(parent) if parent else model, child, linear)
-    return model
-
-
 def costs(model: nn.Module, exclude: list[str], progress: bool = False) -> tuple[nn.Module, dict]:
     """Convert ``model`` (in place) with weight reconstruction; return it with the rram and dense cost summaries."""
     dense = rram.convert(copy.deepcopy(model), rram.RRAMConfig.build(method="dense"), exclude=exclude)
@@ -118,7 +106,7 @@ def build_component(kind: str, source: Path, root: Path | None = None, progress:
         print(f"Pruning the {kind} ({source}) onto RRAM crossbars; once, into {target}", flush=True)
     model, save = LOADERS[kind](Path(source))
     model, summary = costs(model, EXCLUDE[kind], progress)
-    bake(model)
+    rram.to_linear(model)
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=root))
     try:

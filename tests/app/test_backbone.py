@@ -8,19 +8,8 @@ import torch
 import rram
 from llmkb.errors import ModelError
 from llmkb.generation.llm import load_llm
-from llmkb.app.backbone import bake, build_component, prepare
+from llmkb.app.backbone import build_component, prepare
 from llmkb.retrieval.retriever import load_encoder
-
-
-def test_bake_keeps_the_crossbar_computation():
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(256, 64), torch.nn.ReLU(), torch.nn.Linear(64, 8))
-    rram.convert(model, rram.RRAMConfig.build(key_bits=4)).eval()
-    x = torch.randn(3, 256)
-    expected = model(x)
-    bake(model)
-    assert [type(m) for m in model] == [torch.nn.Linear, torch.nn.ReLU, torch.nn.Linear]
-    torch.testing.assert_close(model(x), expected)
 
 
 def test_pruned_retriever_is_built_once_and_loads(tiny_models, tmp_path):
