@@ -62,7 +62,7 @@ class Recommender:
         s, config = self.stages, self.config
         started = time.perf_counter()
         turns, unknown = s.reader(history, message)
-        state = s.retriever.query_builder.state(turns)
+        state = s.states([turns])[0]
         candidates = s.scored_candidates([state], llm=self.weights.needs_llm)[0]
         seconds = {"retrieve+score": time.perf_counter() - started}
         fused = dict(rank_candidates(candidates, state.mentioned, s.priors, self.weights))
