@@ -35,14 +35,13 @@ from llmkb.errors import ModelError
 from llmkb.models import default_llm_path
 from llmkb.paths import artifacts_dir
 
-DEFAULT_CACHE = "default"  # ``artifacts_dir() / "llm-cache"``, read when called
 
-
-def load_llm(path: str | Path | None = None, cache_dir: str | Path | None = DEFAULT_CACHE):
+def load_llm(path: str | Path | None = None, cache_dir: str | Path | None = None):
     """Return ``(model, tokenizer)`` in eval mode, float32, on CPU.
 
     ``path``: a HF model directory (with ``config.json``), a ``.gguf`` file, or a directory holding exactly one
-    ``.gguf`` file; ``None`` means the packaged SmolLM2. ``cache_dir=None`` disables the GGUF cache.
+    ``.gguf`` file; ``None`` means the packaged SmolLM2. ``cache_dir``: where GGUF files are cached dequantized
+    (default ``artifacts_dir() / "llm-cache"``, read when called).
     Raises ``ModelError`` when the path is missing or the model cannot be loaded.
     """
     source = Path(path) if path is not None else default_llm_path()
@@ -51,9 +50,7 @@ def load_llm(path: str | Path | None = None, cache_dir: str | Path | None = DEFA
     gguf = _find_gguf(source)
     if gguf is None:
         return _load(source, gguf_file=None)
-    if cache_dir is None:
-        return _load(gguf.parent, gguf_file=gguf.name)
-    cached = (artifacts_dir() / "llm-cache" if cache_dir == DEFAULT_CACHE else Path(cache_dir)) / _cache_key(gguf)
+    cached = Path(cache_dir or artifacts_dir() / "llm-cache") / _cache_key(gguf)
     if (cached / "config.json").is_file():
         return _load(cached, gguf_file=None)
     model, tokenizer = _load(gguf.parent, gguf_file=gguf.name)
