@@ -14,8 +14,9 @@ from itertools import combinations
 from llmkb.data.dataset import Dataset
 from llmkb.data.records import CatalogItem, Dialogue
 from llmkb.data.samples import mention_counts
-from llmkb.kb.dictionaries import METADATA_RELATIONS
 
+# Metadata fields of id2info.json, mapped onto the KG's relation phrases so both sources merge.
+METADATA_RELATIONS = {"genre": "genre", "director": "director", "writer": "writer", "star": "starring"}
 # How a relation reads in a document, in the order documents list them; others read "<relation>: values".
 PHRASES = {
     "genre": "Genre: {}", "director": "Directed by {}", "writer": "Written by {}", "starring": "Starring {}",

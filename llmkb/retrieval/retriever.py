@@ -76,7 +76,7 @@ class DenseRetriever:
         model_path = Path(model_path) if model_path is not None else default_retriever_path()
         model = load_encoder(model_path)
         documents = load_kb(build_kb(dataset)[0])
-        builder = QueryBuilder.for_dataset(dataset, query)
+        builder = QueryBuilder.for_dataset(dataset, query, documents)
         cache = artifacts_dir() / "index" / dataset.name / f"{model_fingerprint(model_path)[:16]}-{index_kind}"
         return cls(model, model_path, documents, builder, index_kind, cache, progress)
 

@@ -4,7 +4,7 @@ import warnings
 import pytest
 
 from llmkb.data import load_dataset
-from llmkb.kb import build_dictionaries, build_kb, load_kb
+from llmkb.kb import build_kb, load_kb
 
 
 @pytest.fixture()
@@ -61,13 +61,6 @@ def test_build_is_cached_by_input_hash_and_rebuilt_when_an_input_changes(tiny_ro
         out, rebuilt = build_kb(load_dataset("redial", root), tmp_path / "kb")
     assert rebuilt and len(load_kb(out)) == 13
     assert json.loads((out / "manifest.json").read_text())["counts"]["documents"] == 13
-
-
-def test_dictionaries_hold_relation_values(redial):
-    dictionaries = build_dictionaries(redial)
-    assert {"Animation", "comedy"} <= dictionaries.values_of("genre")
-    assert "Michael Mann" in dictionaries.values_of("director")
-    assert dictionaries.relation_phrases[0] == "director"
 
 
 def test_inspired_kb(tiny_root, tmp_path):

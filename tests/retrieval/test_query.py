@@ -4,16 +4,17 @@ import pytest
 
 from llmkb.data import load_dataset
 from llmkb.data.records import RECOMMENDER, SEEKER, Turn
-from llmkb.kb import build_dictionaries
-from llmkb.retrieval.query import PreferenceDetector, QueryBuilder, QueryConfig, feeling
+from llmkb.kb import EntityLinker, FactIndex, build_kb, load_kb
+from llmkb.retrieval.query import QueryBuilder, QueryConfig, feeling
 
 
 @pytest.fixture(scope="module")
-def builder_parts(tiny_root):
+def builder_parts(tiny_root, tmp_path_factory):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ds = load_dataset("redial", tiny_root)
-        return ds.catalog, PreferenceDetector(build_dictionaries(ds))
+        documents = load_kb(build_kb(ds, tmp_path_factory.mktemp("kb"))[0])
+        return ds.catalog, EntityLinker(FactIndex.from_documents(documents), ds.catalog)
 
 
 CONTEXT = (Turn(SEEKER, "I loved Toy Story (1995) and anything with Tom Hanks", ("1001",)),
@@ -25,7 +26,15 @@ def test_query_has_mentions_with_feelings_preferences_and_recent_dialogue_first(
     query = QueryBuilder(*builder_parts).build(CONTEXT)
     assert query.startswith("Movies: Alien (1979) (not liked); Toy Story (1995) (liked) . Likes: ")
     assert "starring Tom Hanks" in query and "genre Animation" in query
+    assert query.index("genre Animation") < query.index("starring Tom Hanks")  # the latest turn's first
+    assert "horror" not in query.split(" . Dialogue:")[0].lower()  # "too scary" is no wish
     assert query.index("Seeker: I didn't like") < query.index("Seeker: I loved")
+
+
+def test_state_holds_the_request_and_the_dislikes(builder_parts):
+    state = QueryBuilder(*builder_parts).state(CONTEXT)
+    assert [str(p) for p in state.request] == ["not movie 1005", "not genre Horror film", "genre Animation"]
+    assert [str(p) for p in state.stated] == ["genre Animation", "not genre Horror film", "starring Tom Hanks"]
 
 
 def test_parts_can_be_switched_off_and_length_is_bounded(builder_parts):
@@ -43,14 +52,14 @@ def test_feeling():
     assert feeling("have you seen it?") is None
 
 
-def test_look_alike_values_resolve_to_the_shortest_spelling_whatever_the_hash_seed():
+def test_the_kb_spelling_of_a_value_does_not_depend_on_the_hash_seed():
     import subprocess
     import sys
 
-    script = ("from llmkb.kb.dictionaries import MappingDictionaries\n"
-              "from llmkb.retrieval.query import PreferenceDetector\n"
-              "d = MappingDictionaries({}, {}, {'genre': {'Horror film', 'horror', 'Horror', 'comedy film'}})\n"
-              "print(PreferenceDetector(d, relations=['genre']).detect('any horror or comedy?'))")
+    script = ("from llmkb.kb import FactIndex, KBDocument\n"
+              "docs = [KBDocument(str(i), 'x', facts={'genre': [g]}) for i, g in enumerate("
+              "['Horror film', 'horror', 'Horror', 'comedy film'])]\n"
+              "print(sorted(FactIndex.from_documents(docs).values('genre').items()))")
     outputs = {subprocess.run([sys.executable, "-c", script], env={"PYTHONHASHSEED": str(seed)}, check=True,
                               capture_output=True, text=True).stdout.strip() for seed in range(6)}
-    assert outputs == {"[('genre', 'Horror'), ('genre', 'comedy film')]"}
+    assert outputs == {"[('comedy', 'comedy film'), ('horror', 'horror')]"}

@@ -1,0 +1,251 @@
+"""Entity linking (LLMKB's mapping step, applied to the user): the seeker's words → typed :class:`Preference`s.
+
+It finds, with the KB's own names (:class:`~llmkb.kb.facts.FactIndex`):
+- people, by full name, by surname alone ("Scorsese", "Spielberg's") or with an informal first name ("Leo
+  DiCaprio"), with typos caught by rapidfuzz; the role comes from the words before ("directed by", "with") or,
+  failing that, is any role the person has ("person");
+- genres, with their everyday words ("sci-fi", "rom-com", "scary", "funny", "cartoon");
+- years and decades ("the 90s", "from 2010", "since 2015", "recent", "an old classic");
+- other KG values the KB holds (studio, country, language, series), by their full name;
+- movies the turn names (``Turn.items``), so that "I hated Heat" is a dislike.
+A negation earlier in the clause ("not", "no", "nothing", "I hate", "don't like") makes a preference negative,
+until a contrast ("but", "instead") or a fresh "I like/want" starts a new clause.
+
+Lookups are dictionaries of word n-grams, built once; a message costs a few dictionary probes per word.
+
+>>> from llmkb.kb.documents import KBDocument
+>>> linker = EntityLinker(FactIndex.from_documents([
+...     KBDocument("1", "Goodfellas", 1990, {"director": ["Martin Scorsese"], "genre": ["crime", "drama"]}),
+...     KBDocument("2", "Titanic", 1997, {"starring": ["Leonardo DiCaprio"], "genre": ["romance"]})]))
+>>> [str(p) for p in linker.link("Any crime dramas by Scorsese? Nothing romantic, and not from the 80s")]
+['genre crime', 'genre drama', 'director Martin Scorsese', 'not genre romance', 'not year 1980s']
+>>> [str(p) for p in linker.link("something with leo dicaprio")]
+['starring Leonardo DiCaprio']
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+
+from rapidfuzz import fuzz, process
+
+from llmkb.data.records import SEEKER, CatalogItem, Turn
+from llmkb.kb.documents import KBDocument
+from llmkb.kb.facts import OTHER, PEOPLE, FactIndex, Preference, fold
+
+MAX_NGRAM = 5
+ROLE_CUES = {  # words just before a name that say which role is meant
+    "director": ("by", "directed by", "director", "by director", "a film by", "a movie by", "movies by", "films by", "from director"),
+    "starring": ("with", "starring", "stars", "actor", "actress", "featuring", "played by", "star"),
+    "writer": ("written by", "writer", "screenplay by", "screenwriter"),
+    "music composer": ("music by", "score by", "composer", "soundtrack by", "composed by"),
+    "producer": ("produced by", "producer"),
+}
+GENRE_WORDS = {  # everyday words → the KB's genre keys
+    "sci-fi": ("sci-fi",), "scifi": ("sci-fi",), "sci fi": ("sci-fi",), "science fiction": ("sci-fi",),
+    "rom-com": ("comedy", "romance"), "romcom": ("comedy", "romance"),
+    "rom com": ("comedy", "romance"), "romantic comedy": ("comedy", "romance"), "romantic": ("romance",),
+    "love story": ("romance",), "animated": ("animation",), "cartoon": ("animation",), "anime": ("animation",),
+    "pixar": ("animation",), "scary": ("horror",), "spooky": ("horror",), "creepy": ("horror",),
+    "funny": ("comedy",), "hilarious": ("comedy",), "comedic": ("comedy",), "comedies": ("comedy",),
+    "suspense": ("thriller",), "suspenseful": ("thriller",), "thrillers": ("thriller",), "whodunit": ("mystery",),
+    "detective": ("mystery",), "biopic": ("biography",), "historical": ("history",),
+    "sports": ("sport",), "documentaries": ("documentary",), "documentary": ("documentary",),
+    "kids": ("family",), "children's": ("family",), "family-friendly": ("family",), "noir": ("film-noir",),
+    "dramas": ("drama",), "dramatic": ("drama",), "musicals": ("musical",), "westerns": ("western",),
+    "cowboy": ("western",), "war movie": ("war",), "war film": ("war",),
+}
+DECADE_WORDS = {"twenties": 1920, "thirties": 1930, "forties": 1940, "fifties": 1950, "sixties": 1960,
+                "seventies": 1970, "eighties": 1980, "nineties": 1990}
+DECADE = re.compile(r"\b(?:the\s+)?((?:19|20)?\d0)'?s\b")
+YEAR = re.compile(r"\b(from|in|since|after|before|around|of)?\s*(?<![(\d])((?:19|20)\d\d)(?![)\d]|'?s\b)")
+RECENT = re.compile(r"\b(recent(?:ly)?|newer|newest|latest|new releases?|came out (?:this|last) year)\b")
+OLD = re.compile(r"\b(?:old|older|oldie|vintage)\s+(?:movie|film|classic|one)s?\b|\boldies\b|"
+                 r"\bclassic (?:movie|film)s?\b|\bblack and white\b")
+NEGATION = re.compile(r"\b(not|no|nothing|never|without|except|avoid|hate[sd]?|dislike[sd]?|can'?t stand|"
+                      r"couldn'?t stand|isn'?t|aren'?t|wasn'?t|don'?t|doesn'?t|didn'?t|do not|does not|did not|"
+                      r"other than|anything but|tired of|sick of)\b")
+NOT_NEGATION = re.compile(r"\b(not sure|not certain|don'?t know|do not know|haven'?t seen|have not seen|never seen|"
+                          r"not seen|didn'?t see|no problem|doesn'?t matter|no matter|not yet|don'?t mind|"
+                          r"not only|no worries|don'?t have a preference)\b")
+CLAUSE = re.compile(r"[.;!?]+|\b(?:but|however|instead|though|although|rather|except that)\b")
+FRESH_WANT = re.compile(r"\b(?:i|we)(?: (?:really|do|would|'d|d))? (?:like|love|want|enjoy|prefer|need)\b|"
+                        r"\blooking for\b")
+RECENT_YEARS = 4  # "recent": the catalogue's last five years
+OLD_BEFORE = 1980
+FUZZY_SURNAME = 85  # rapidfuzz ratio for a misspelt surname ("Scorcese")
+CACHED_TURNS = 4096  # linked turns kept, so a growing chat history is not linked again every turn
+
+
+def plot_words(documents: Iterable[KBDocument]) -> frozenset[str]:
+    """Words the KB's plots write in lower case: English words, which are not taken for a surname alone."""
+    return frozenset(w for doc in documents for w in re.findall(r"\b[a-z][a-z'-]+\b", doc.plot))
+
+
+def _words(text: str) -> list[tuple[str, int, int]]:
+    """Folded words with their character spans (possessives dropped: "Spielberg's" → "spielberg")."""
+    return [(fold(m.group()).removesuffix("'s"), m.start(), m.end())
+            for m in re.finditer(r"[\w\u00C0-\u024F]+(?:[-'’][\w\u00C0-\u024F]+)*", text)]
+
+
+class EntityLinker:
+    """``link(text)`` → the preferences one message states; ``dialogue(turns)`` → all the seeker's, latest last."""
+
+    def __init__(self, index: FactIndex, catalog: Mapping[str, CatalogItem] | None = None,
+                 common_words: frozenset[str] = frozenset()):
+        self.index, self.catalog = index, catalog or {}
+        self.phrases: dict[str, list[tuple[str, str]]] = {}  # folded n-gram → [(relation, value)]
+        self.surnames: dict[str, str] = {}  # a person's last word → the person with the most items of that name
+        people: dict[str, int] = {}
+        for relation in PEOPLE:
+            for key, name in index.values(relation).items():
+                people[name] = people.get(name, 0) + len(index.postings[(relation, key)])
+        person_keys = {fold(name) for name in people}
+        other: dict[str, tuple[int, str, str]] = {}  # a name several relations hold: the one with the most items
+        for relation in OTHER:
+            for key, name in index.values(relation).items():
+                size = len(index.postings[(relation, key)])
+                if len(key) >= 4 and key not in person_keys and size > other.get(key, (0,))[0]:
+                    other[key] = (size, relation, name)
+        for key, (_, relation, name) in other.items():
+            self.phrases[key] = [(relation, name)]
+        genres = index.values("genre")
+        for key, name in genres.items():
+            self.phrases.setdefault(key, []).append(("genre", name))
+        for word, keys in GENRE_WORDS.items():  # the everyday word means these genres, even where the KB has it
+            if any(k in genres for k in keys):
+                self.phrases[fold(word)] = [("genre", genres[k]) for k in keys if k in genres]
+        cue_words = {fold(cue) for cues in ROLE_CUES.values() for cue in cues}
+        self.common = blocked = set(common_words) | set(self.phrases) | cue_words
+        for name in sorted(people, key=lambda n: (-people[n], n)):
+            key = fold(name)
+            if len(key) >= 4:
+                self.phrases.setdefault(key, []).append(("person", name))
+            last = key.split()[-1] if key else ""
+            if len(last) >= 4 and last not in blocked and " " in key:
+                self.surnames.setdefault(last, name)
+        self.surname_list = list(self.surnames)
+        self.years = sorted(index.years.values()) or [2000]
+        self._turns: dict[tuple, list[Preference]] = {}
+
+    def link(self, text: str, turn: int = -1, skip: Sequence[tuple[int, int]] = ()) -> list[Preference]:
+        """The preferences ``text`` states, in reading order. ``skip``: spans to ignore (matched movie titles)."""
+        lowered = text.lower()
+        found = self._names(text, turn, skip) + self._years(lowered, turn, skip)
+        found.sort(key=lambda p: p.span)
+        return [p if self._positive(lowered, p.span[0]) else _negated(p) for p in found]
+
+    def dialogue(self, context: Sequence[Turn]) -> list[Preference]:
+        """Every preference of the seeker's turns, each once (its latest statement wins), oldest first."""
+        latest: dict[tuple, Preference] = {}
+        for number, turn in enumerate(context):
+            if turn.role != SEEKER:
+                continue
+            for p in self._turn(turn, number):
+                latest.pop(p.key[:2], None)
+                latest[p.key[:2]] = p
+        return sorted(latest.values(), key=lambda p: (p.turn, p.span))
+
+    def _turn(self, turn: Turn, number: int) -> list[Preference]:
+        key = (turn.text, turn.items, number)
+        if key not in self._turns:
+            if len(self._turns) >= CACHED_TURNS:
+                self._turns.clear()
+            titles = self._title_spans(turn)
+            self._turns[key] = [*self.link(turn.text, number, [span for _, span in titles]),
+                                *(self._movie(turn, number, item, span) for item, span in titles)]
+        return self._turns[key]
+
+    def _movie(self, turn: Turn, number: int, item: str, span: tuple[int, int]) -> Preference:
+        positive = self._positive(turn.text.lower(), span[0]) if span != (0, 0) else True
+        return Preference("movie", item, 1 if positive else -1, number, span)
+
+    def _title_spans(self, turn: Turn) -> list[tuple[str, tuple[int, int]]]:
+        lowered, spans = turn.text.lower(), []
+        for item in turn.items:
+            title = self.catalog[item].title.lower() if item in self.catalog else ""
+            at = lowered.find(title) if title else -1
+            spans.append((item, (at, at + len(title) + 7) if at >= 0 else (0, 0)))  # + " (1995)"
+        return spans
+
+    def _names(self, text: str, turn: int, skip: Sequence[tuple[int, int]]) -> list[Preference]:
+        words = [w for w in _words(text) if not any(a <= w[1] < b for a, b in skip)]
+        found, i = [], 0
+        while i < len(words):
+            for n in range(min(MAX_NGRAM, len(words) - i), 0, -1):
+                key = " ".join(w for w, _, _ in words[i:i + n])
+                targets = self.phrases.get(key) or ([("person", self.surnames[key])] if key in self.surnames else [])
+                if not targets and key.endswith("s"):  # a plural: "cartoons", "westerns"
+                    targets = self.phrases.get(key[:-3] + "y" if key.endswith("ies") else key[:-1], [])
+                if not targets and n == 1:
+                    targets = self._misspelt_surname(key)
+                if targets:
+                    span = (words[i][1], words[i + n - 1][2])
+                    cue = self._role(text[:span[0]].lower())
+                    for relation, value in dict.fromkeys(targets):
+                        if relation == "person":
+                            relation = self._person_relation(value, cue)
+                        found.append(Preference(relation, value, 1, turn, span))
+                    i += n
+                    break
+            else:
+                i += 1
+        return found
+
+    def _misspelt_surname(self, word: str) -> list[tuple[str, str]]:
+        if len(word) < 7 or not word.isalpha() or word in self.common:
+            return []
+        best = process.extractOne(word, self.surname_list, scorer=fuzz.ratio, score_cutoff=FUZZY_SURNAME)
+        return [("person", self.surnames[best[0]])] if best else []
+
+    def _person_relation(self, name: str, cue: str | None) -> str:
+        roles = self.index.roles.get(fold(name), [])
+        if cue in roles:
+            return cue
+        return roles[0] if len(roles) == 1 else "person"
+
+    @staticmethod
+    def _role(before: str) -> str | None:
+        tail = " ".join(before.split()[-3:])
+        hits = [(tail.rfind(cue), len(cue), role) for role, cues in ROLE_CUES.items() for cue in cues
+                if re.search(rf"\b{re.escape(cue)}$", tail) or re.search(rf"\b{re.escape(cue)}\s+\w+$", tail)]
+        return max(hits)[2] if hits else None
+
+    def _years(self, lowered: str, turn: int, skip: Sequence[tuple[int, int]]) -> list[Preference]:
+        last = self.years[-1]
+        found = []
+        for m in DECADE.finditer(lowered):
+            digits = m.group(1)
+            start = int(digits) if len(digits) == 4 else (1900 if int(digits[0]) >= 2 else 2000) + int(digits)
+            found.append(Preference("year", f"{start}s", 1, turn, m.span(), (start, start + 9)))
+        for word, start in DECADE_WORDS.items():
+            for m in re.finditer(rf"\b{word}\b", lowered):
+                found.append(Preference("year", f"{start}s", 1, turn, m.span(), (start, start + 9)))
+        for m in YEAR.finditer(lowered):
+            word, year = m.group(1), int(m.group(2))
+            low, high, label = {"since": (year, last, f"since {year}"), "after": (year + 1, last, f"after {year}"),
+                                "around": (year - 2, year + 2, f"around {year}"),
+                                "before": (self.years[0], year - 1, f"before {year}")}.get(word, (year, year, str(year)))
+            found.append(Preference("year", label, 1, turn, m.span(2), (low, high)))
+        for m in RECENT.finditer(lowered):
+            found.append(Preference("year", "recent years", 1, turn, m.span(), (last - RECENT_YEARS, last)))
+        for m in OLD.finditer(lowered):
+            found.append(Preference("year", f"before {OLD_BEFORE}", 1, turn, m.span(), (self.years[0], OLD_BEFORE - 1)))
+        return [p for p in found if not any(a <= p.span[0] < b for a, b in skip)]
+
+    @staticmethod
+    def _positive(lowered: str, at: int) -> bool:
+        """False when a negation governs position ``at``: one earlier in its clause, not cancelled since."""
+        clause_start = max((m.end() for m in CLAUSE.finditer(lowered, 0, at)), default=0)
+        clause = lowered[clause_start:at]
+        clause = NOT_NEGATION.sub(" ", clause)
+        negations = [m.end() for m in NEGATION.finditer(clause)]
+        if not negations:
+            return True
+        return any(m.start() >= negations[-1] for m in FRESH_WANT.finditer(clause))
+
+
+def _negated(preference: Preference) -> Preference:
+    return Preference(preference.relation, preference.value, -preference.polarity, preference.turn, preference.span,
+                      preference.years)

@@ -1,0 +1,94 @@
+"""Entity linking and the facts index on the dozen-movie world."""
+
+import warnings
+
+import pytest
+
+from llmkb.data import load_dataset
+from llmkb.data.records import RECOMMENDER, SEEKER, Turn
+from llmkb.kb import EntityLinker, FactIndex, Preference, build_kb, load_kb
+
+
+@pytest.fixture(scope="module")
+def world(tiny_root, tmp_path_factory):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dataset = load_dataset("redial", tiny_root)
+        documents = load_kb(build_kb(dataset, tmp_path_factory.mktemp("kb"))[0])
+    facts = FactIndex.from_documents(documents)
+    return dataset, facts, EntityLinker(facts, dataset.catalog, frozenset({"scott"}))
+
+
+def linked(linker, text):
+    return [str(p) for p in linker.link(text)]
+
+
+def test_people_by_full_partial_informal_and_misspelt_name_in_any_case(world):
+    _, _, linker = world
+    assert linked(linker, "Anything by Michael Mann?") == ["director Michael Mann"]
+    assert linked(linker, "something SPIELBERG directed") == ["director Steven Spielberg"]
+    assert linked(linker, "Spielberg's movies") == ["director Steven Spielberg"]
+    assert linked(linker, "a film with sigourney weaver") == ["starring Sigourney Weaver"]
+    assert linked(linker, "with Siggy Weaver") == ["starring Sigourney Weaver"]  # informal first name
+    assert linked(linker, "Hitchcok please") == ["director Alfred Hitchcock"]  # one letter off
+    assert linked(linker, "I love Hanks") == ["starring Tom Hanks"]
+    assert linked(linker, "I went to scott's party") == []  # a common word is no surname on its own
+    assert linked(linker, "Ridley Scott films") == ["director Ridley Scott"]  # with the first name it is
+
+
+def test_roles_come_from_the_words_before_the_name(world):
+    dataset, facts, linker = world
+    assert facts.roles["tom hanks"] == ["starring"]
+    assert linked(linker, "directed by Tom Hanks") == ["starring Tom Hanks"]  # he directs nothing here
+    assert linked(linker, "starring Michael Mann") == ["director Michael Mann"]
+
+
+def test_genres_with_everyday_words(world):
+    _, _, linker = world
+    assert linked(linker, "something scary") == ["genre Horror film"]
+    assert linked(linker, "a sci-fi movie") == ["genre Science fiction film"]
+    assert linked(linker, "cartoons or animated stuff") == ["genre Animation", "genre Animation"]
+    assert linked(linker, "a funny crime film") == ["genre comedy", "genre Crime film"]
+
+
+def test_years_and_decades(world):
+    _, _, linker = world
+    years = lambda text: [(p.value, p.years) for p in linker.link(text)]  # noqa: E731
+    assert years("something from the 90s") == [("1990s", (1990, 1999))]
+    assert years("nineties or 1980s") == [("1990s", (1990, 1999)), ("1980s", (1980, 1989))]
+    assert years("a movie from 1995") == [("1995", (1995, 1995))]
+    assert years("anything since 1990") == [("since 1990", (1990, 2009))]  # the catalogue's last year: 2009
+    assert years("something recent") == [("recent years", (2005, 2009))]
+    assert years("an old classic movie") == [("before 1980", (1960, 1979))]
+    assert years("I liked Heat (1995)") == []  # a title's year is no request
+
+
+def test_negation_and_dislikes(world):
+    _, _, linker = world
+    assert linked(linker, "not horror please") == ["not genre Horror film"]
+    assert linked(linker, "I hate horror and animation") == ["not genre Horror film", "not genre Animation"]
+    assert linked(linker, "a comedy that is not animated") == ["genre comedy", "not genre Animation"]
+    assert linked(linker, "no horror, but something with Tom Hanks") == ["not genre Horror film",
+                                                                        "starring Tom Hanks"]
+    assert linked(linker, "I don't like horror, I like comedy") == ["not genre Horror film", "genre comedy"]
+    assert linked(linker, "I'm not sure, maybe something scary") == ["genre Horror film"]
+    assert linked(linker, "nothing from the 90s") == ["not year 1990s"]
+
+
+def test_a_dialogue_keeps_the_seekers_latest_word_on_each_preference(world):
+    _, _, linker = world
+    context = [Turn(SEEKER, "I loved Heat (1995) and horror", ("1004",)),
+               Turn(RECOMMENDER, "Do you like Tom Hanks? Try Toy Story (1995)", ("1001",)),
+               Turn(SEEKER, "I didn't like Heat (1995) actually. No more horror", ("1004",))]
+    assert [str(p) for p in linker.dialogue(context)] == ["not movie 1004", "not genre Horror film"]
+
+
+def test_the_index_answers_for_the_kb_only(world):
+    dataset, facts, _ = world
+    for preference in [Preference("genre", "Horror film"), Preference("person", "Sigourney Weaver"),
+                       Preference("year", "1990s", years=(1990, 1999))]:
+        items = facts.items_for(preference)
+        assert items and items <= set(dataset.catalog)
+        assert all(facts.satisfies(item, preference) for item in items)
+    assert facts.items_for(Preference("director", "Nobody Known")) == set()
+    assert facts.match_scores(["1005", "1001"], [Preference("genre", "horror", -1, turn=0)]) == [-1.0, 0.0]
