@@ -98,7 +98,8 @@ def _config(args, use_llm: bool = True, **overrides):
     return RecommenderConfig(
         dataset=args.dataset, retriever=args.retriever, llm=args.llm, use_llm=use_llm and not args.no_llm,
         lora=args.lora, weights=getattr(args, "weights", None), llm_candidates=args.llm_candidates,
-        data_dir=args.data_dir, **overrides)
+        kb_candidates=not args.no_kb_candidates, constraints=not args.no_constraints, data_dir=args.data_dir,
+        **overrides)
 
 
 def _stages(args, use_llm: bool = True):
@@ -117,6 +118,8 @@ def cmd_evaluate(args) -> None:
     dataset = _dataset(args)
     stem = f"{args.dataset}-{args.protocol}-{args.split}-{args.system}" + ("-excl" if args.exclude_mentioned else "")
     stem += "-lora" if args.lora else ""
+    stem += "-no-kb-candidates" if args.no_kb_candidates else ""
+    stem += "-no-constraints" if args.no_constraints else ""
     predictions = args.predictions or artifacts_dir() / "runs" / f"{stem}.predictions.jsonl"
     report = args.report or predictions.with_name(f"{stem}.report.json")
     models = {"retriever": str(args.retriever)} if args.retriever else {}
@@ -229,6 +232,10 @@ def _add_recommender_options(parser) -> None:
                         help="LLM: a local HF model dir or .gguf file (default: packaged SmolLM2-135M-Instruct)")
     parser.add_argument("--lora", type=Path, default=None, help="LoRA adapter dir from `llmkb train-llm`")
     parser.add_argument("--no-llm", action="store_true", help="retriever and dialogue signals only; template replies")
+    parser.add_argument("--no-kb-candidates", action="store_true",
+                        help="ablation: no candidates from the KB's index of the linked preferences")
+    parser.add_argument("--no-constraints", action="store_true",
+                        help="ablation: the latest explicit request and the dislikes do not constrain the list")
     parser.add_argument("--llm-candidates", type=int, default=10,
                         help="the LLM scores this many top retrieved and top co-mentioned candidates, and the mentioned movies")
 

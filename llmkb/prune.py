@@ -261,8 +261,9 @@ def query_document_pairs(dataset_name: str = "inspired", split: str = "train", s
     from llmkb.retrieval import QueryBuilder
 
     dataset = load_dataset(dataset_name, data_dir)
-    text = {doc.item_id: doc.text for doc in load_kb(build_kb(dataset)[0])}
-    builder = QueryBuilder.for_dataset(dataset)
+    documents = load_kb(build_kb(dataset)[0])
+    text = {doc.item_id: doc.text for doc in documents}
+    builder = QueryBuilder.for_dataset(dataset, documents=documents)
     pairs = [(builder.build(s.context), text[g]) for s in dataset.samples(split, "std") for g in s.gold if g in text]
     random.Random(seed).shuffle(pairs)
     return pairs
@@ -284,7 +285,7 @@ def harness_recall(model_path: str | Path, dataset_name: str = "inspired", split
 
     dataset = load_dataset(dataset_name, data_dir)
     documents = load_kb(build_kb(dataset)[0])
-    builder = QueryBuilder.for_dataset(dataset)
+    builder = QueryBuilder.for_dataset(dataset, documents=documents)
     out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="rram-harness-"))
     counter = itertools.count()
 

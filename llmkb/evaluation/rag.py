@@ -99,8 +99,9 @@ def fusion_weights(stages: Stages, protocol: str, retune: bool = False, samples_
 
 
 class Fused:
-    """``rag`` / ``rag-no-llm``: the fused ranking with the given weights; samples are LLM-scored only where the
-    weights need it (as in chat)."""
+    """``rag`` / ``rag-no-llm``: the fused ranking with the given weights, constrained by each context's explicit
+    request and dislikes as in chat (unless the config turns constraints off); samples are LLM-scored only where
+    the weights need it (as in chat)."""
 
     batch_size = 8
 
@@ -108,9 +109,13 @@ class Fused:
         self.stages, self.weights, self.split = stages, weights, split
 
     def rank(self, samples: list[Sample]) -> list[list[str]]:
-        rows = cached_candidates(self.stages, samples, self.split, llm=self.weights.needs_llm)
-        return [[item for item, _ in rank_candidates(c, s.mentioned, self.stages.priors, self.weights)]
-                for c, s in zip(rows, samples)]
+        stages = self.stages
+        rows = cached_candidates(stages, samples, self.split, llm=self.weights.needs_llm)
+        ranked = [[item for item, _ in rank_candidates(c, s.mentioned, stages.priors, self.weights)]
+                  for c, s in zip(rows, samples)]
+        if not stages.config.constraints:
+            return ranked
+        return [stages.request(ids, state) for ids, state in zip(ranked, stages.states([s.context for s in samples]))]
 
 
 class Generated:

@@ -42,7 +42,7 @@ class BM25:
         self.retriever = bm25s.BM25()
         self.retriever.index(bm25s.tokenize([doc.text for doc in documents], stopwords="en", show_progress=False),
                              show_progress=False)
-        self.builder = QueryBuilder.for_dataset(dataset, query)
+        self.builder = QueryBuilder.for_dataset(dataset, query, documents)
 
     def rank(self, samples: list[Sample]) -> list[list[str]]:
         import bm25s

@@ -6,7 +6,7 @@ Recall@50, and writes the weights beside the setup that produced the scores, the
 the objective. A recommender then uses them only when its config names that file.
 
 >>> import numpy as np
->>> matrices = [np.array([[1.0, 0, 0, 0, 0], [0.0, 0, 1, 0, 0]])]  # two candidates × the five signals
+>>> matrices = [np.array([[1.0, 0, 0, 0, 0, 0], [0.0, 0, 1, 0, 0, 0]])]  # two candidates × the six signals
 >>> weights, score = tune(matrices, [["a", "gold"]], [["gold"]], {**GRID, "llm": (0.0,)})
 >>> weights.context > 0, score
 (True, 3.0)
@@ -33,6 +33,7 @@ GRID = {  # the retriever's weight is fixed at 1: only ratios matter
     "context": (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0),  # 32: every mentioned movie before the rest
     "popularity": (0.0, 0.25, 0.5, 1.0, 2.0, 4.0),
     "co_mention": (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0),
+    "kb_match": (0.0, 0.5, 1.0, 2.0, 4.0, 8.0),
 }
 OBJECTIVE = "mean Recall@1 + Recall@10 + Recall@50"
 

@@ -22,7 +22,7 @@ from llmkb.models import default_llm_path
 from llmkb.retrieval.index import model_fingerprint
 from llmkb.retrieval.retriever import best_available
 
-SCORES_VERSION = 4  # 3: preference detection no longer depends on the hash seed; 4: co-mentioned candidates
+SCORES_VERSION = 5  # 3: preference detection independent of the hash seed; 4: co-mentioned candidates; 5: KB linking
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,8 @@ class RecommenderConfig:
     reply_tokens: int = MAX_NEW_TOKENS
     reply_int8: bool = True  # write replies with an int8 copy of the LLM (~3x faster on a CPU); scoring stays float32
     exclude_mentioned: bool = True
+    kb_candidates: bool = True  # items holding the linked preferences join the candidates (the KB's inverted index)
+    constraints: bool = True  # the latest explicit request and every dislike constrain the list (see RequestFilter)
     data_dir: Path | None = None
 
     def resolved(self) -> RecommenderConfig:
@@ -55,8 +57,9 @@ class RecommenderConfig:
                    "lora": model_fingerprint(self.lora)[:16] if self.lora else None,
                    "candidates": self.llm_candidates, "documents": self.kb_documents, "tokens": self.prompt_tokens}
         retriever = self.retriever or best_available(self.dataset)
-        return {"dataset": self.dataset, "retriever": model_fingerprint(retriever)[:16], "llm": llm,
-                "version": SCORES_VERSION}
+        setup = {"dataset": self.dataset, "retriever": model_fingerprint(retriever)[:16], "llm": llm,
+                 "version": SCORES_VERSION}
+        return setup if self.kb_candidates else {**setup, "kb_candidates": False}
 
     @property
     def setup_key(self) -> str:

@@ -1,13 +1,15 @@
 """Fuse the signals behind a recommendation into one ranking, with weights tuned on the validation split only.
 
-Every candidate carries five signals:
+Every candidate carries six signals:
 
 - ``retriever``: the dense retriever's cosine to the user representation;
 - ``llm``: the LLM's mean log-likelihood of the candidate's title as the answer to the RAG prompt;
 - ``context``: 1 / (1 + recency) when the dialogue already mentioned the movie (most recent = 1), else 0;
 - ``popularity``: its rank among training mentions, as 1 − rank / catalogue size;
 - ``co_mention``: Σ over the dialogue's mentioned movies of log(1 + how many training dialogues mention both),
-  each divided by 1 + its recency (the KB's "often mentioned with" facts, as a number).
+  each divided by 1 + its recency (the KB's "often mentioned with" facts, as a number);
+- ``kb_match``: how well the item's KB facts satisfy the preferences linked in the seeker's turns
+  (``FactIndex.match_scores``: recency-weighted share of the wanted ones, minus the unwanted ones it holds).
 
 The retriever and LLM scores are standardised within each candidate list, so the weights are scale-free.
 Candidates the LLM did not score get the lowest LLM score of their list. Popularity and co-mentions come from the
@@ -43,7 +45,7 @@ from llmkb.kb.documents import co_mention_counts
 from llmkb.paths import artifacts_dir
 from llmkb.pipeline.config import RecommenderConfig
 
-SIGNALS = ("retriever", "llm", "context", "popularity", "co_mention")
+SIGNALS = ("retriever", "llm", "context", "popularity", "co_mention", "kb_match")
 TUNED_FOR_CHAT = ("dedup", "std")  # chat recommends new movies, as the dedup protocol scores; std when only it exists
 
 
@@ -54,6 +56,7 @@ class FusionWeights:
     context: float = 0.0
     popularity: float = 0.0
     co_mention: float = 0.0
+    kb_match: float = 1.0
 
     def vector(self) -> np.ndarray:
         return np.array([getattr(self, name) for name in SIGNALS])
@@ -68,9 +71,11 @@ class FusionWeights:
 
     @classmethod
     def load(cls, path: Path) -> "FusionWeights":
+        """Weights from a file ``save`` wrote; a signal the file predates (``kb_match``) gets weight 0."""
         try:
             values = json.loads(Path(path).read_text())["weights"]
-            return cls(**{f.name: float(values[f.name]) for f in fields(cls)})
+            return cls(**{f.name: float(values[f.name] if f.name in values or f.name != "kb_match" else 0.0)
+                          for f in fields(cls)})
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise LLMKBError(f"cannot read fusion weights from {path} ({error}); write them again with "
                              "`llmkb tune-fusion --dataset D --protocol P --out FILE`") from error
@@ -101,13 +106,14 @@ class Candidates:
     llm_tokens: int = 0  # tokens the LLM read to score them (prompt + titles); not cached
     retrieved: int = 0  # how many of ``ids`` the retriever proposed (the rest: co-mentioned, then mentioned)
     co_mentioned: list[str] = field(default_factory=list)  # co-mentioned movies, best first (not cached)
+    kb_match: list[float] = field(default_factory=list)  # per id (``FactIndex.match_scores``); empty: all 0
 
     def to_json(self) -> dict:
-        return {"ids": self.ids, "retriever": self.retriever, "llm": self.llm}
+        return {"ids": self.ids, "retriever": self.retriever, "llm": self.llm, "kb_match": self.kb_match}
 
     @classmethod
     def from_json(cls, row: Mapping) -> "Candidates":
-        return cls(list(row["ids"]), list(row["retriever"]), list(row["llm"]))
+        return cls(list(row["ids"]), list(row["retriever"]), list(row["llm"]), kb_match=list(row.get("kb_match", [])))
 
 
 def popularity_scores(popularity: Sequence[str]) -> dict[str, float]:
@@ -138,7 +144,7 @@ class TrainingPriors:
 
 
 def signals(candidates: Candidates, mentioned: Sequence[str], priors: TrainingPriors) -> np.ndarray:
-    """The (candidates × 5) signal matrix, columns in ``SIGNALS`` order."""
+    """The (candidates × 6) signal matrix, columns in ``SIGNALS`` order."""
     recency = {item: 1.0 / (1 + rank) for rank, item in enumerate(mentioned)}
     co_mention = priors.co_mention(mentioned)
     llm = np.array([np.nan if s is None else s for s in candidates.llm], dtype=float)
@@ -152,6 +158,7 @@ def signals(candidates: Candidates, mentioned: Sequence[str], priors: TrainingPr
         [recency.get(item, 0.0) for item in candidates.ids],
         [priors.popularity.get(item, 0.0) for item in candidates.ids],
         [co_mention.get(item, 0.0) for item in candidates.ids],
+        candidates.kb_match or np.zeros(len(candidates.ids)),
     ])
 
 

@@ -1,8 +1,9 @@
 """One recommender, built from one config: the product API that ``llmkb chat`` and the demo talk to.
 
 ``respond(history, message)`` is a whole turn: the message is read once into a ``TurnState``, candidates are found
-and (when the fusion weights need it) scored by the LLM, fused with the weights the config names, post-processed
-into exactly k distinct catalogue items with their KB evidence and cues, and a reply names only items of that list.
+and (when the fusion weights need it) scored by the LLM, fused with the weights the config names, constrained by the
+explicit request and the dislikes, post-processed into exactly k distinct catalogue items with their KB evidence and
+cues, and a reply names only items of that list (and says which part of a request it had to relax).
 The stages themselves are in ``llmkb.pipeline.stages``; evaluation runs the same stages on its samples.
 
 >>> from llmkb.data.records import CatalogItem
@@ -17,11 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from llmkb.data.records import RECOMMENDER, CatalogItem, Turn
+from llmkb.kb.facts import Preference, describe
 from llmkb.pipeline.config import RecommenderConfig
 from llmkb.pipeline.fusion import FusionWeights, rank_candidates
+from llmkb.pipeline.reply import Reply
 from llmkb.pipeline.stages import Stages
 from llmkb.postprocess import finalize_ranking
-from llmkb.retrieval import Preference
 
 
 @dataclass
@@ -45,6 +47,7 @@ class Recommendation:
     seconds: dict[str, float] = field(default_factory=dict)  # time per stage
     tokens: dict[str, int] = field(default_factory=dict)  # tokens each model processed: "retriever", "llm"
     templated: bool = True  # the reply is the fixed template (no LLM, or the LLM named none of the items)
+    relaxed: list[Preference] = field(default_factory=list)  # requested facts some of the items lack (too few hold all)
 
 
 class Recommender:
@@ -57,8 +60,9 @@ class Recommender:
         self.weights = FusionWeights.load(config.weights) if config.weights else \
             FusionWeights(llm=0.5 if self.stages.uses_llm else 0.0)
 
-    def respond(self, history: Sequence[Turn], message: str | None) -> Recommendation:
-        """The user's ``message`` after ``history``: raises ``LLMKBError`` for an empty message."""
+    def respond(self, history: Sequence[Turn], message: str | None, reply: bool = True) -> Recommendation:
+        """The user's ``message`` after ``history``: raises ``LLMKBError`` for an empty message. ``reply=False``:
+        the items only (the reply is left empty), as the request benchmark uses it."""
         s, config = self.stages, self.config
         started = time.perf_counter()
         turns, unknown = s.reader(history, message)
@@ -68,17 +72,38 @@ class Recommender:
         fused = dict(rank_candidates(candidates, state.mentioned, s.priors, self.weights))
         excluded = [twin for i in state.mentioned for twin in s.same_title.get(i, [i])] \
             if config.exclude_mentioned else []
-        k = min(config.k, len(s.catalog) - len(set(excluded)))
-        ranking = finalize_ranking(list(fused), s.dataset.popularity, k, exclude=excluded, allowed=s.catalog)
+        ranked, fallback = list(fused), s.dataset.popularity
+        if config.constraints:
+            ranked, fallback = s.request(ranked, state), s.request(fallback, state)
+        k = min(config.k, len(set(fallback) - set(excluded)))
+        ranking = finalize_ranking(ranked, fallback, k, exclude=excluded, allowed=s.catalog)
         items = [Recommended(s.catalog[i], fused.get(i, 0.0), s.prompts.evidence(i), s.explainer(i, state))
                  for i in ranking]
+        holding, relaxed = s.request.relaxed(ranking, state) if config.constraints else (k, [])
         started = time.perf_counter()
-        reply = s.replies(state, [r.item for r in items], {r.item.item_id: r.evidence for r in items})
+        reply = s.replies(state, [r.item for r in items], {r.item.item_id: r.evidence for r in items}) if reply \
+            else Reply("", (), (), templated=True)
         seconds["reply"] = time.perf_counter() - started
+        text = " ".join(filter(None, [relaxation_note(holding, relaxed), reply.text]))
         tokens = {"retriever": s.retriever.query_tokens(state.query)}
         if s.uses_llm:
             tokens["llm"] = candidates.llm_tokens + reply.tokens
-        said = Turn(RECOMMENDER, reply.text, tuple(r.item.item_id for r in items[:3]))
+        said = Turn(RECOMMENDER, text, tuple(r.item.item_id for r in items[:3]))
         detected = [s.catalog[i].display for i in turns[-1].items if i in s.catalog]
-        return Recommendation(reply.text, items, [*turns, said], detected, unknown, list(state.preferences), seconds,
-                              tokens, reply.templated)
+        return Recommendation(text, items, [*turns, said], detected, unknown, state.stated, seconds, tokens,
+                              reply.templated, relaxed)
+
+
+def relaxation_note(holding: int, relaxed: Sequence[Preference]) -> str:
+    """What the reply says when too few items hold the whole request.
+
+    >>> relaxation_note(2, [Preference("year", "1990s", years=(1990, 1999))])
+    'Only 2 movies I know match everything you asked for; for the others I relaxed: from the 1990s.'
+    """
+    if not relaxed:
+        return ""
+    parts = ", ".join(map(describe, relaxed))
+    if not holding:
+        return f"No movie I know matches everything you asked for; I relaxed: {parts}."
+    return f"Only {holding} movie{'s' if holding > 1 else ''} I know match{'es' if holding == 1 else ''} everything " \
+           f"you asked for; for the others I relaxed: {parts}."

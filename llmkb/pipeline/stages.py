@@ -1,9 +1,10 @@
 """The recommender's stages, one concept each, in the order a turn flows through them.
 
 message → :class:`MessageReader` (a seeker turn with the catalogue titles it names) → ``QueryBuilder.state`` (a
-``TurnState``: mentioned movies, preferences, query; read once) → :class:`CandidateFinder` (retrieved, co-mentioned
-and mentioned movies) → :class:`LLMScorer` (the LLM's likelihood of the top ones, given the :class:`PromptWriter`'s
-prompt) → ``fusion.rank_candidates`` → :class:`Explainer` (the dialogue cues each item's KB document shares) →
+``TurnState``: mentioned movies, preferences linked to the KB, query; read once) → :class:`CandidateFinder`
+(retrieved, co-mentioned, KB-matching and mentioned movies) → :class:`LLMScorer` (the LLM's likelihood of the top
+ones, given the :class:`PromptWriter`'s prompt) → ``fusion.rank_candidates`` → :class:`RequestFilter` (the explicit
+request and the dislikes as constraints) → :class:`Explainer` (the KB facts and dialogue cues behind each item) →
 :class:`ReplyWriter`.
 
 :meth:`Stages.load` builds them all from one ``RecommenderConfig``; the Recommender composes them for chat, and
@@ -19,6 +20,7 @@ evaluation runs the same ones on its samples.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+import dataclasses
 from dataclasses import dataclass
 
 from llmkb.data import Dataset, load_dataset, mention_counts
@@ -28,6 +30,7 @@ from llmkb.generation.generate import clean_generation, generate_texts
 from llmkb.generation.prompt import Prompt, PromptBudget, build_prompt
 from llmkb.generation.scorer import score_candidates
 from llmkb.kb.documents import KBDocument
+from llmkb.kb.facts import FactIndex, Preference, describe
 from llmkb.pipeline.config import RecommenderConfig
 from llmkb.pipeline.fusion import Candidates, TrainingPriors
 from llmkb.pipeline.reply import Reply, write_reply
@@ -38,6 +41,7 @@ from llmkb.retrieval import DenseRetriever, TurnState
 MAX_MESSAGE_CHARS = 2000
 RETRIEVED = 50  # candidates taken from the retriever; the LLM scores the top ``llm_candidates`` of them
 CO_MENTIONED = 50  # candidates added from training co-mentions with the dialogue's movies (chosen on valid)
+KB_CANDIDATES = 50  # candidates added from the KB's inverted index: the items holding the linked preferences
 MAX_CUES = 4
 
 
@@ -59,10 +63,13 @@ class MessageReader:
 
 class CandidateFinder:
     """Per dialogue: the retriever's best items, then the movies training dialogues mention together with the
-    dialogue's movies, then the dialogue's own movies (each once)."""
+    dialogue's movies, then the items whose KB facts hold the linked preferences (unless ``facts`` is None), then
+    the dialogue's own movies (each once); every candidate with its KB-match score."""
 
-    def __init__(self, retriever: DenseRetriever, priors: TrainingPriors, catalog: Mapping[str, CatalogItem]):
+    def __init__(self, retriever: DenseRetriever, priors: TrainingPriors, catalog: Mapping[str, CatalogItem],
+                 facts: FactIndex, kb_candidates: bool = True):
         self.retriever, self.priors, self.catalog = retriever, priors, catalog
+        self.facts, self.kb_candidates = facts, kb_candidates
 
     def __call__(self, states: Sequence[TurnState]) -> list[Candidates]:
         rows = self.retriever.search([state.query for state in states], k=RETRIEVED)
@@ -73,11 +80,14 @@ class CandidateFinder:
         floor = min(scores, default=0.0)
         mentioned = [item for item in state.mentioned if item in self.catalog]
         co_mentioned = [item for item in self.priors.co_mention(mentioned) if item in self.catalog][:CO_MENTIONED]
-        for item in [*co_mentioned, *mentioned]:
+        from_kb = self.facts.candidates(state.preferences, self.priors.popularity, KB_CANDIDATES) \
+            if self.kb_candidates else []
+        for item in [*co_mentioned, *(i for i in from_kb if i in self.catalog), *mentioned]:
             if item not in ids:
                 ids.append(item)
                 scores.append(floor)
-        return Candidates(ids, scores, [None] * len(ids), retrieved=len(row), co_mentioned=co_mentioned)
+        return Candidates(ids, scores, [None] * len(ids), retrieved=len(row), co_mentioned=co_mentioned,
+                          kb_match=self.facts.match_scores(ids, state.preferences))
 
 
 class PromptWriter:
@@ -98,7 +108,7 @@ class PromptWriter:
         documents = [(self.catalog[i].display, self.evidence(i)) for i in document_ids]
         options = {"task": task} if task else {}
         options.update({"system": system} if system else {})
-        return build_prompt(self.tokenizer, state.turns, documents, [str(p) for p in state.preferences],
+        return build_prompt(self.tokenizer, state.turns, documents, [str(p) for p in state.stated],
                             budget=self.budget, **options)
 
 
@@ -125,7 +135,7 @@ class LLMScorer:
         for i, result in zip(chosen, results):
             llm[i] = result.mean_logprob
         tokens = prompt.n_tokens + sum(r.n_tokens for r in results)
-        return Candidates(ids, candidates.retriever, llm, tokens, candidates.retrieved, candidates.co_mentioned)
+        return dataclasses.replace(candidates, llm=llm, llm_tokens=tokens)
 
 
 class TitleWriter:
@@ -150,19 +160,44 @@ class TitleWriter:
         return [matcher.match(clean_generation(text)).item_ids for text in texts]
 
 
-class Explainer:
-    """Dialogue cues an item's KB document shares: the seeker's preferences it names, and mentioned movies it
-    relates to (co-mentioned in training, or linked in the KG)."""
+class RequestFilter:
+    """The explicit request as constraints: no item holding a dislike (a movie, genre, person, ... the seeker ruled
+    out) is kept, and the items that hold every fact the latest request asks for come first, then those holding
+    the most of them, each group in the fused order. The catalogue's own items only: the ranking is filtered."""
 
-    def __init__(self, catalog: Mapping[str, CatalogItem], documents: Mapping[str, KBDocument]):
-        self.catalog, self.documents = catalog, documents
+    def __init__(self, facts: FactIndex):
+        self.facts = facts
+
+    def __call__(self, ranking: Sequence[str], state: TurnState) -> list[str]:
+        request = state.request
+        unwanted = [p for p in request if p.polarity < 0]
+        wanted = [p for p in request if p.polarity > 0]
+        kept = [item for item in ranking if not any(self.facts.satisfies(item, p) for p in unwanted)]
+        held = {item: sum(self.facts.satisfies(item, p) for p in wanted) for item in kept}
+        return sorted(kept, key=lambda item: -held[item])
+
+    def relaxed(self, items: Sequence[str], state: TurnState) -> tuple[int, list[Preference]]:
+        """How many of ``items`` hold the whole request, and the wanted facts that some of the others lack."""
+        wanted = [p for p in state.request if p.polarity > 0]
+        lacking = [[p for p in wanted if not self.facts.satisfies(item, p)] for item in items]
+        missing = list(dict.fromkeys(p for gaps in lacking for p in gaps))
+        return sum(not gaps for gaps in lacking), missing
+
+
+class Explainer:
+    """Why an item fits: the KB facts it holds that the seeker asked for ("directed by Martin Scorsese, as you
+    asked"), and the mentioned movies it relates to (co-mentioned in training, or linked in the KG)."""
+
+    def __init__(self, catalog: Mapping[str, CatalogItem], documents: Mapping[str, KBDocument], facts: FactIndex):
+        self.catalog, self.documents, self.facts = catalog, documents, facts
 
     def __call__(self, item_id: str, state: TurnState) -> list[str]:
         doc = self.documents.get(item_id)
         if doc is None:
             return []
-        text = doc.text.lower()
-        cues = [f"you mentioned {p.value}" for p in state.preferences if p.value.lower() in text]
+        asked = {(p.turn, p.span) for p in state.request}
+        cues = [describe(p) + (", as you asked" if (p.turn, p.span) in asked else "")
+                for p in self.facts.matched(item_id, state.stated)]
         related = {**doc.co_mentions}
         for titles in doc.related.values():
             related.update({title: title for title in titles})
@@ -185,7 +220,7 @@ class ReplyWriter:
             named = tuple(item.item_id for item in items[:TEMPLATE_ITEMS])
             return Reply(template_reply(list(items)), named, (), templated=True)
         return write_reply(self.model, self.tokenizer, state.turns, items[:3], self.matcher, evidence,
-                           [str(p) for p in state.preferences], self.max_new_tokens, budget=self.budget)
+                           [str(p) for p in state.stated], self.max_new_tokens, budget=self.budget)
 
 
 @dataclass
@@ -202,6 +237,7 @@ class Stages:
     prompts: PromptWriter
     scorer: LLMScorer | None  # None without an LLM
     titles: TitleWriter | None
+    request: RequestFilter
     explainer: Explainer
     replies: ReplyWriter
     same_title: dict[str, list[str]]  # item → every item with its title ("Heat (1995)" and "Heat (1986)")
@@ -213,6 +249,7 @@ class Stages:
         catalog = dataset.catalog
         retriever = DenseRetriever.for_dataset(dataset, config.retriever, progress=progress)
         documents = {doc.item_id: doc for doc in retriever.documents}
+        facts = retriever.query_builder.linker.index
         matcher = TitleMatcher(catalog.values(), popularity=mention_counts(dataset.train))
         priors = TrainingPriors.from_dialogues(dataset.train, dataset.popularity)
         by_title: dict[str, list[str]] = {}
@@ -232,10 +269,10 @@ class Stages:
         llm = model is not None
         return cls(
             config, dataset, retriever, matcher, priors, MessageReader(matcher),
-            CandidateFinder(retriever, priors, catalog), prompts,
+            CandidateFinder(retriever, priors, catalog, facts, config.kb_candidates), prompts,
             LLMScorer(model, tokenizer, prompts, config.llm_candidates, config.kb_documents) if llm else None,
             TitleWriter(model, tokenizer, prompts, retriever, config.kb_documents) if llm else None,
-            Explainer(catalog, documents),
+            RequestFilter(facts), Explainer(catalog, documents, facts),
             ReplyWriter(reply_model, tokenizer, matcher, config.reply_tokens, config.prompt_tokens),
             {i: ids for ids in by_title.values() for i in ids})
 
@@ -246,6 +283,10 @@ class Stages:
     @property
     def documents(self) -> Mapping[str, KBDocument]:
         return self.prompts.documents
+
+    @property
+    def facts(self) -> FactIndex:
+        return self.request.facts
 
     @property
     def uses_llm(self) -> bool:

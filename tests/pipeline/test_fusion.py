@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from llmkb.errors import LLMKBError
-from llmkb.pipeline.fusion import (Candidates, FusionWeights, TrainingPriors, fuse, popularity_scores, signals,
+from llmkb.pipeline.fusion import (SIGNALS, Candidates, FusionWeights, TrainingPriors, fuse, popularity_scores, signals,
                                    with_tuned_weights)
 from llmkb.pipeline.config import RecommenderConfig
 
@@ -41,7 +41,7 @@ def test_fuse_orders_by_weighted_sum_and_keeps_retrieval_order_on_ties():
     matrix = signals(candidates, ["c"], NO_PRIORS)
     assert fuse(matrix, FusionWeights(llm=0.0)) == [0, 1, 2]
     assert fuse(matrix, FusionWeights(llm=0.0, context=10.0)) == [2, 0, 1]
-    assert fuse(np.zeros((3, 5)), FusionWeights()) == [0, 1, 2]
+    assert fuse(np.zeros((3, len(SIGNALS))), FusionWeights()) == [0, 1, 2]
 
 
 def test_weights_round_trip_and_bad_file(tmp_path):

@@ -130,11 +130,25 @@ def test_movies_mentioned_with_the_dialogues_movies_in_training_are_candidates_t
     assert {partner, movie} <= scored and len(scored) <= 3  # top retrieved, top co-mentioned, the mentioned movie
 
 
-def test_cues_keep_multi_word_relations(make_stages):
+def test_cues_name_the_matched_kb_facts_and_what_was_asked(make_stages):
     from llmkb.retrieval import Preference, TurnState
 
     s = make_stages(use_llm=False)
-    item, doc = next((i, d) for i, d in s.documents.items() if d.facts.get("director"))
-    director = doc.facts["director"][0]
-    state = TurnState((), (), (Preference("music composer", director), Preference("genre", "zzz-none")), "")
-    assert s.explainer(item, state) == [f"you mentioned {director}"]
+    older, asked = Preference("genre", "Crime film", turn=0), Preference("person", "Michael Mann", turn=2)
+    state = TurnState((), (), (older, asked, Preference("genre", "zzz-none", turn=2)), "")
+    assert s.explainer("1004", state) == ["directed by Michael Mann, as you asked", "crime film"]
+    assert s.explainer("1007", state) == ["crime film"]  # Fargo: crime, by the Coens
+    assert s.explainer("1001", state) == []
+
+
+def test_explicit_requests_constrain_the_list_and_dislikes_never_come_back(make_recommender):
+    r = make_recommender(use_llm=False, k=3)
+    out = r.respond([], "Anything directed by Michael Mann?")
+    assert out.items[0].item.display == "Heat (1995)" and "directed by Michael Mann, as you asked" in out.items[0].cues
+    assert [p.value for p in out.relaxed] == ["Michael Mann"] and out.reply.startswith("Only 1 movie I know matches")
+    horror = {"1005", "1011"}  # Alien, Psycho
+    for message in ("no horror please", "I hate horror films. Something with Sigourney Weaver?"):
+        items = [x.item.item_id for x in make_recommender(use_llm=False, k=10).respond([], message).items]
+        assert len(items) == 10 and not horror & set(items)
+    liked_then_hated = r.respond(r.respond([], "I loved Heat (1995)").turns, "actually I hated Heat (1995)")
+    assert "1004" not in {x.item.item_id for x in liked_then_hated.items}
