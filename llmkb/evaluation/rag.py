@@ -99,9 +99,9 @@ def fusion_weights(stages: Stages, protocol: str, retune: bool = False, samples_
 
 
 class Fused:
-    """``rag`` / ``rag-no-llm``: the fused ranking with the given weights, constrained by each context's explicit
-    request and dislikes as in chat (unless the config turns constraints off); samples are LLM-scored only where
-    the weights need it (as in chat)."""
+    """``rag`` / ``rag-no-llm``: the fused ranking with the given weights, its first ``config.k`` new items
+    constrained by each context's explicit request and dislikes as in chat (unless the config turns constraints
+    off); samples are LLM-scored only where the weights need it (as in chat)."""
 
     batch_size = 8
 
@@ -115,7 +115,8 @@ class Fused:
                   for c, s in zip(rows, samples)]
         if not stages.config.constraints:
             return ranked
-        return [stages.request(ids, state) for ids, state in zip(ranked, stages.states([s.context for s in samples]))]
+        states = stages.states([s.context for s in samples])
+        return [stages.request(ids, state, stages.config.k) for ids, state in zip(ranked, states)]
 
 
 class Generated:

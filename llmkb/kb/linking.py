@@ -46,10 +46,10 @@ GENRE_WORDS = {  # everyday words → the KB's genre keys
     "sci-fi": ("sci-fi",), "scifi": ("sci-fi",), "sci fi": ("sci-fi",), "science fiction": ("sci-fi",),
     "rom-com": ("comedy", "romance"), "romcom": ("comedy", "romance"),
     "rom com": ("comedy", "romance"), "romantic comedy": ("comedy", "romance"), "romantic": ("romance",),
-    "love story": ("romance",), "animated": ("animation",), "cartoon": ("animation",), "anime": ("animation",),
+    "love story": ("romance",), "animated": ("animation",), "cartoon": ("animation",), "cartoons": ("animation",), "anime": ("animation",),
     "pixar": ("animation",), "scary": ("horror",), "spooky": ("horror",), "creepy": ("horror",),
     "funny": ("comedy",), "hilarious": ("comedy",), "comedic": ("comedy",), "comedies": ("comedy",),
-    "suspense": ("thriller",), "suspenseful": ("thriller",), "thrillers": ("thriller",), "whodunit": ("mystery",),
+    "suspense": ("thriller",), "suspenseful": ("thriller",), "thrillers": ("thriller",), "whodunit": ("mystery",), "mysteries": ("mystery",),
     "detective": ("mystery",), "biopic": ("biography",), "historical": ("history",),
     "sports": ("sport",), "documentaries": ("documentary",), "documentary": ("documentary",),
     "kids": ("family",), "children's": ("family",), "family-friendly": ("family",), "noir": ("film-noir",),
@@ -176,8 +176,6 @@ class EntityLinker:
             for n in range(min(MAX_NGRAM, len(words) - i), 0, -1):
                 key = " ".join(w for w, _, _ in words[i:i + n])
                 targets = self.phrases.get(key) or ([("person", self.surnames[key])] if key in self.surnames else [])
-                if not targets and key.endswith("s"):  # a plural: "cartoons", "westerns"
-                    targets = self.phrases.get(key[:-3] + "y" if key.endswith("ies") else key[:-1], [])
                 if not targets and n == 1:
                     targets = self._misspelt_surname(key)
                 if targets:

@@ -74,7 +74,8 @@ class Recommender:
             if config.exclude_mentioned else []
         ranked, fallback = list(fused), s.dataset.popularity
         if config.constraints:
-            ranked, fallback = s.request(ranked, state), s.request(fallback, state)
+            shown = config.k + len(set(excluded))  # the k shown are chosen among the items not excluded
+            ranked, fallback = s.request(ranked, state, shown), s.request(fallback, state, shown)
         k = min(config.k, len(set(fallback) - set(excluded)))
         ranking = finalize_ranking(ranked, fallback, k, exclude=excluded, allowed=s.catalog)
         items = [Recommended(s.catalog[i], fused.get(i, 0.0), s.prompts.evidence(i), s.explainer(i, state))

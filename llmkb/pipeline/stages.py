@@ -161,20 +161,27 @@ class TitleWriter:
 
 
 class RequestFilter:
-    """The explicit request as constraints: no item holding a dislike (a movie, genre, person, ... the seeker ruled
-    out) is kept, and the items that hold every fact the latest request asks for come first, then those holding
-    the most of them, each group in the fused order. The catalogue's own items only: the ranking is filtered."""
+    """The explicit request as constraints on what is recommended: no item holding a dislike (a movie, genre,
+    person, ... the seeker ruled out) is kept, and the first ``k`` new items are those that hold the most of what
+    the latest request asks for (all of it when enough do), in the fused order; the rest follow in the fused order.
+    Movies the dialogue mentioned keep their places (chat never recommends them again). The ranking is only
+    filtered and reordered, so nothing outside it (or the catalogue) comes in."""
 
     def __init__(self, facts: FactIndex):
         self.facts = facts
 
-    def __call__(self, ranking: Sequence[str], state: TurnState) -> list[str]:
+    def __call__(self, ranking: Sequence[str], state: TurnState, k: int) -> list[str]:
         request = state.request
         unwanted = [p for p in request if p.polarity < 0]
         wanted = [p for p in request if p.polarity > 0]
         kept = [item for item in ranking if not any(self.facts.satisfies(item, p) for p in unwanted)]
-        held = {item: sum(self.facts.satisfies(item, p) for p in wanted) for item in kept}
-        return sorted(kept, key=lambda item: -held[item])
+        mentioned = set(state.mentioned)
+        new = [item for item in kept if item not in mentioned]
+        held = {item: sum(self.facts.satisfies(item, p) for p in wanted) for item in new}
+        first = sorted(new, key=lambda item: -held[item])[:k]
+        chosen = set(first)
+        new_order = iter([*first, *(item for item in new if item not in chosen)])
+        return [item if item in mentioned else next(new_order) for item in kept]
 
     def relaxed(self, items: Sequence[str], state: TurnState) -> tuple[int, list[Preference]]:
         """How many of ``items`` hold the whole request, and the wanted facts that some of the others lack."""

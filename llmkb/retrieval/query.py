@@ -49,11 +49,9 @@ class TurnState:
 
     @property
     def request(self) -> list[Preference]:
-        """The explicit request: what the latest seeker turn that asks for anything asks for, and every dislike."""
-        wanted = [p for p in self.preferences if p.polarity > 0 and p.relation != "movie"]
-        latest = max((p.turn for p in wanted), default=None)
-        return [p for p in self.preferences if p.polarity < 0 or (p.relation != "movie" and p.turn == latest
-                                                                    and p.polarity > 0)]
+        """The explicit request: what the seeker's latest turn asks for (movies aside), and every dislike."""
+        latest = max((i for i, turn in enumerate(self.turns) if turn.role == SEEKER), default=None)
+        return [p for p in self.preferences if p.polarity < 0 or (p.relation != "movie" and p.turn == latest)]
 
 
 @dataclass(frozen=True)

@@ -131,11 +131,13 @@ def test_movies_mentioned_with_the_dialogues_movies_in_training_are_candidates_t
 
 
 def test_cues_name_the_matched_kb_facts_and_what_was_asked(make_stages):
+    from llmkb.data.records import RECOMMENDER, SEEKER, Turn
     from llmkb.retrieval import Preference, TurnState
 
     s = make_stages(use_llm=False)
     older, asked = Preference("genre", "Crime film", turn=0), Preference("person", "Michael Mann", turn=2)
-    state = TurnState((), (), (older, asked, Preference("genre", "zzz-none", turn=2)), "")
+    turns = (Turn(SEEKER, "crime?"), Turn(RECOMMENDER, "sure"), Turn(SEEKER, "by Mann?"))
+    state = TurnState(turns, (), (older, asked, Preference("genre", "zzz-none", turn=2)), "")
     assert s.explainer("1004", state) == ["directed by Michael Mann, as you asked", "crime film"]
     assert s.explainer("1007", state) == ["crime film"]  # Fargo: crime, by the Coens
     assert s.explainer("1001", state) == []
