@@ -146,6 +146,17 @@ def cmd_evaluate(args) -> None:
     print(f"predictions: {predictions}\nreport: {report}")
 
 
+def cmd_evaluate_requests(args) -> None:
+    from llmkb.evaluation.requests import TOP, evaluate_requests, format_report
+    from llmkb.paths import artifacts_dir
+    from llmkb.pipeline.fusion import with_tuned_weights
+
+    config = with_tuned_weights(_config(args, k=TOP, reply_int8=False))  # the full system, as chat runs it
+    out = args.out or artifacts_dir() / "requests" / f"{args.dataset}-report.json"
+    report = evaluate_requests(config, args.variants, args.per_type, args.seed, out, args.min_items)
+    print(f"{format_report(report)}\nreport: {out} ({report['seconds']:.0f} s)")
+
+
 def cmd_tune_fusion(args) -> None:
     from llmkb.evaluation.tuning import tune_fusion
 
@@ -295,6 +306,25 @@ def build_parser() -> argparse.ArgumentParser:
                           help="query parts for bm25/retriever: 'all' or a comma list of mentions,sentiment,"
                                "preferences,dialogue,roles")
     evaluate.set_defaults(run=cmd_evaluate)
+
+    bench = commands.add_parser("evaluate-requests", help="the request benchmark: explicit requests written from "
+                                "the KB; each system's top 5 checked against the KB's facts",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    bench.add_argument("--dataset", choices=["redial", "inspired"], required=True)
+    bench.add_argument("--variants", default="all",
+                       help="'all' or a comma list of full, no-kb-candidates, no-kb-signal, no-constraints, no-kb, "
+                            "dense-only")
+    bench.add_argument("--per-type", type=int, default=25, help="requests of each of the nine kinds")
+    bench.add_argument("--seed", type=int, default=0, help="seed of the request generator")
+    bench.add_argument("--min-items", type=int, default=5,
+                       help="draw values that at least this many catalogue items satisfy; the headline numbers "
+                            "count the requests that many items satisfy")
+    bench.add_argument("--out", type=Path, default=None, help="report JSON (default artifacts/requests/DATASET-report.json)")
+    _add_recommender_options(bench)
+    bench.add_argument("--weights", type=Path, default=None,
+                       help="fusion weights JSON of the full system (default: those tuned for this setup, as chat "
+                            "uses them, else the built-in weights)")
+    bench.set_defaults(run=cmd_evaluate_requests)
 
     tune = commands.add_parser("tune-fusion", help="tune rag's fusion weights on the validation split; write them "
                                "with their provenance", formatter_class=argparse.ArgumentDefaultsHelpFormatter)

@@ -12,6 +12,13 @@ REPO = Path(__file__).resolve().parents[1]
 MIRROR = Path(os.environ.get("LLMKB_DATA_SOURCE") or REPO.parent / "shared" / "data")
 
 
+@pytest.fixture(autouse=True)
+def private_artifacts(request, tmp_path_factory, monkeypatch):
+    """Unit tests build into a temporary folder, never into the user's ``artifacts/`` (integration tests reuse it)."""
+    if request.node.get_closest_marker("integration") is None:
+        monkeypatch.setenv("LLMKB_ARTIFACTS", str(tmp_path_factory.getbasetemp() / "artifacts"))
+
+
 @pytest.fixture(scope="session")
 def tiny_root(tmp_path_factory) -> Path:
     return write_tiny_data(tmp_path_factory.mktemp("tiny") / "data")
