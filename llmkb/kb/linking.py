@@ -97,6 +97,7 @@ class EntityLinker:
         self.index, self.catalog = index, catalog or {}
         self.phrases: dict[str, list[tuple[str, str]]] = {}  # folded n-gram → [(relation, value)]
         self.surnames: dict[str, str] = {}  # a person's last word → the person with the most items of that name
+        self.word_surnames: dict[str, str] = {}  # the same for surnames that are also English words ("Bale")
         people: dict[str, int] = {}
         for relation in PEOPLE:
             for key, name in index.values(relation).items():
@@ -123,8 +124,8 @@ class EntityLinker:
             if len(key) >= 4:
                 self.phrases.setdefault(key, []).append(("person", name))
             last = key.split()[-1] if key else ""
-            if len(last) >= 4 and last not in blocked and " " in key:
-                self.surnames.setdefault(last, name)
+            if len(last) >= 4 and " " in key and last not in self.phrases and last not in cue_words:
+                (self.word_surnames if last in blocked else self.surnames).setdefault(last, name)
         self.surname_list = list(self.surnames)
         self.years = sorted(index.years.values()) or [2000]
         self._turns: dict[tuple, list[Preference]] = {}
@@ -175,11 +176,14 @@ class EntityLinker:
         while i < len(words):
             for n in range(min(MAX_NGRAM, len(words) - i), 0, -1):
                 key = " ".join(w for w, _, _ in words[i:i + n])
+                span = (words[i][1], words[i + n - 1][2])
                 targets = self.phrases.get(key) or ([("person", self.surnames[key])] if key in self.surnames else [])
+                if not targets and key in self.word_surnames and (
+                        _named(text, span[0]) or self._role(text[:span[0]].lower())):
+                    targets = [("person", self.word_surnames[key])]  # "a Cruise movie", "starring bale"
                 if not targets and n == 1:
                     targets = self._misspelt_surname(key)
                 if targets:
-                    span = (words[i][1], words[i + n - 1][2])
                     cue = self._role(text[:span[0]].lower())
                     for relation, value in dict.fromkeys(targets):
                         if relation == "person":
@@ -190,6 +194,10 @@ class EntityLinker:
             else:
                 i += 1
         return found
+
+    def person_spans(self, text: str) -> list[tuple[int, int]]:
+        """Where ``text`` names a person (so a title matcher can leave "Ben" in "Ben Stiller" alone)."""
+        return [p.span for p in self._names(text, -1, ()) if p.relation in (*PEOPLE, "person")]
 
     def _misspelt_surname(self, word: str) -> list[tuple[str, str]]:
         if len(word) < 7 or not word.isalpha() or word in self.common:
@@ -242,6 +250,11 @@ class EntityLinker:
         if not negations:
             return True
         return any(m.start() >= negations[-1] for m in FRESH_WANT.finditer(clause))
+
+
+def _named(text: str, at: int) -> bool:
+    """Whether the word at ``at`` is capitalised where a sentence does not begin."""
+    return text[at:at + 1].isupper() and not re.search(r"(^|[.!?]\s*)$", text[:at])
 
 
 def _negated(preference: Preference) -> Preference:

@@ -31,10 +31,12 @@ from llmkb.generation.prompt import Prompt, PromptBudget, build_prompt
 from llmkb.generation.scorer import score_candidates
 from llmkb.kb.documents import KBDocument
 from llmkb.kb.facts import FactIndex, Preference, describe
+from llmkb.kb.linking import EntityLinker
 from llmkb.pipeline.config import RecommenderConfig
 from llmkb.pipeline.fusion import Candidates, TrainingPriors
 from llmkb.pipeline.reply import Reply, write_reply
 from llmkb.postprocess import TitleMatcher, normalize_title, template_reply
+from llmkb.postprocess.titles import TitleMatches
 from llmkb.postprocess.reply import TEMPLATE_ITEMS
 from llmkb.retrieval import DenseRetriever, TurnState
 
@@ -47,10 +49,11 @@ MAX_CUES = 4
 
 class MessageReader:
     """The user's message as a seeker turn (whitespace collapsed, cut to ``MAX_MESSAGE_CHARS``), with the catalogue
-    titles it names, and the titles it names that are not in the catalogue."""
+    titles it names, and the titles it names that are not in the catalogue. A title without a year inside a
+    person's name ("Wilson" in "Owen Wilson") is the person, not the movie."""
 
-    def __init__(self, matcher: TitleMatcher):
-        self.matcher = matcher
+    def __init__(self, matcher: TitleMatcher, linker: EntityLinker | None = None):
+        self.matcher, self.linker = matcher, linker
 
     def __call__(self, history: Sequence[Turn], message: str | None) -> tuple[list[Turn], list[str]]:
         text = " ".join(str(message or "").split())
@@ -58,6 +61,10 @@ class MessageReader:
             raise LLMKBError("the message is empty: tell me a movie you liked, or a genre or actor you enjoy")
         text = text[:MAX_MESSAGE_CHARS]
         matches = self.matcher.match(text)
+        if self.linker:
+            names = self.linker.person_spans(text)
+            matches = TitleMatches(tuple(m for m in matches.mentions if m.year is not None or not any(
+                a < m.end and m.start < b and b - a > m.end - m.start for a, b in names)))
         return [*history, Turn(SEEKER, text, tuple(matches.item_ids))], list(matches.dropped)
 
 
@@ -275,7 +282,7 @@ class Stages:
         prompts = PromptWriter(tokenizer, catalog, documents, config.prompt_tokens)
         llm = model is not None
         return cls(
-            config, dataset, retriever, matcher, priors, MessageReader(matcher),
+            config, dataset, retriever, matcher, priors, MessageReader(matcher, retriever.query_builder.linker),
             CandidateFinder(retriever, priors, catalog, facts, config.kb_candidates), prompts,
             LLMScorer(model, tokenizer, prompts, config.llm_candidates, config.kb_documents) if llm else None,
             TitleWriter(model, tokenizer, prompts, retriever, config.kb_documents) if llm else None,

@@ -92,3 +92,26 @@ def test_the_index_answers_for_the_kb_only(world):
         assert all(facts.satisfies(item, preference) for item in items)
     assert facts.items_for(Preference("director", "Nobody Known")) == set()
     assert facts.match_scores(["1005", "1001"], [Preference("genre", "horror", -1, turn=0)]) == [-1.0, 0.0]
+
+
+def test_a_surname_that_is_a_word_needs_a_capital_or_a_role_cue():
+    from llmkb.kb import KBDocument
+
+    facts = FactIndex.from_documents([KBDocument("1", "Batman Begins", 2005, {"starring": ["Christian Bale"]})])
+    linker = EntityLinker(facts, common_words=frozenset({"bale"}))
+    assert linked(linker, "a bale of hay") == []
+    assert linked(linker, "anything with Bale?") == linked(linker, "starring bale") == ["starring Christian Bale"]
+
+
+def test_a_title_inside_a_persons_name_is_the_person():
+    from llmkb.data.records import CatalogItem
+    from llmkb.kb import KBDocument
+    from llmkb.pipeline.stages import MessageReader
+    from llmkb.postprocess import TitleMatcher
+
+    documents = [KBDocument("1", "Wilson", 2017), KBDocument("2", "Zoolander", 2001, {"starring": ["Owen Wilson"]})]
+    catalog = {d.item_id: CatalogItem(d.item_id, d.title, d.year) for d in documents}
+    reader = MessageReader(TitleMatcher(catalog.values()), EntityLinker(FactIndex.from_documents(documents), catalog))
+    assert reader([], "anything with Owen Wilson?")[0][-1].items == ()
+    assert reader([], "I liked Wilson (2017)")[0][-1].items == ("1",)
+    assert MessageReader(TitleMatcher(catalog.values()))([], "anything with Owen Wilson?")[0][-1].items == ("1",)
