@@ -16,7 +16,8 @@ Lookups are dictionaries of word n-grams, built once; a message costs a few dict
 >>> from llmkb.kb.documents import KBDocument
 >>> linker = EntityLinker(FactIndex.from_documents([
 ...     KBDocument("1", "Goodfellas", 1990, {"director": ["Martin Scorsese"], "genre": ["crime", "drama"]}),
-...     KBDocument("2", "Titanic", 1997, {"starring": ["Leonardo DiCaprio"], "genre": ["romance"]})]))
+...     KBDocument("2", "Titanic", 1997, {"starring": ["Leonardo DiCaprio"], "genre": ["romance"]})]),
+...     surname_items=1)  # a real KB asks for 2 items (3 for a surname that is also a word)
 >>> [str(p) for p in linker.link("Any crime dramas by Scorsese? Nothing romantic, and not from the 80s")]
 ['genre crime', 'genre drama', 'director Martin Scorsese', 'not genre romance', 'not year 1980s']
 >>> [str(p) for p in linker.link("something with leo dicaprio")]
@@ -60,7 +61,7 @@ DECADE_WORDS = {"twenties": 1920, "thirties": 1930, "forties": 1940, "fifties": 
                 "seventies": 1970, "eighties": 1980, "nineties": 1990}
 DECADE = re.compile(r"\b(?:the\s+)?((?:19|20)?\d0)'?s\b")
 YEAR = re.compile(r"\b(from|in|since|after|before|around|of)?\s*(?<![(\d])((?:19|20)\d\d)(?![)\d]|'?s\b)")
-RECENT = re.compile(r"\b(recent(?:ly)?|newer|newest|latest|new releases?|came out (?:this|last) year)\b")
+RECENT = re.compile(r"\b(recent|newer|newest|latest|new releases?|came out (?:this|last) year)\b")
 OLD = re.compile(r"\b(?:old|older|oldie|vintage)\s+(?:movie|film|classic|one)s?\b|\boldies\b|"
                  r"\bclassic (?:movie|film)s?\b|\bblack and white\b")
 NEGATION = re.compile(r"\b(not|no|nothing|never|without|except|avoid|hate[sd]?|dislike[sd]?|can'?t stand|"
@@ -68,13 +69,15 @@ NEGATION = re.compile(r"\b(not|no|nothing|never|without|except|avoid|hate[sd]?|d
                       r"other than|anything but|tired of|sick of)\b")
 NOT_NEGATION = re.compile(r"\b(not sure|not certain|don'?t know|do not know|haven'?t seen|have not seen|never seen|"
                           r"not seen|didn'?t see|no problem|doesn'?t matter|no matter|not yet|don'?t mind|"
-                          r"not only|no worries|don'?t have a preference)\b")
+                          r"not only|no worries|don'?t have a preference|(?:not|wasn'?t|isn'?t) (?:too |that )?bad)\b")
 CLAUSE = re.compile(r"[.;!?]+|\b(?:but|however|instead|though|although|rather|except that)\b")
 FRESH_WANT = re.compile(r"\b(?:i|we)(?: (?:really|do|would|'d|d))? (?:like|love|want|enjoy|prefer|need)\b|"
                         r"\blooking for\b")
 RECENT_YEARS = 4  # "recent": the catalogue's last five years
 OLD_BEFORE = 1980
 FUZZY_SURNAME = 85  # rapidfuzz ratio for a misspelt surname ("Scorcese")
+SURNAME_ITEMS = 2  # a surname alone names someone with at least this many items (3 if it is also a word)
+RARE_GENRE = 5  # genre values the KB gives fewer items are noise ("Racing video game"), unless all genres are rare
 CACHED_TURNS = 4096  # linked turns kept, so a growing chat history is not linked again every turn
 
 
@@ -93,7 +96,7 @@ class EntityLinker:
     """``link(text)`` → the preferences one message states; ``dialogue(turns)`` → all the seeker's, latest last."""
 
     def __init__(self, index: FactIndex, catalog: Mapping[str, CatalogItem] | None = None,
-                 common_words: frozenset[str] = frozenset()):
+                 common_words: frozenset[str] = frozenset(), surname_items: int = SURNAME_ITEMS):
         self.index, self.catalog = index, catalog or {}
         self.phrases: dict[str, list[tuple[str, str]]] = {}  # folded n-gram → [(relation, value)]
         self.surnames: dict[str, str] = {}  # a person's last word → the person with the most items of that name
@@ -111,7 +114,9 @@ class EntityLinker:
                     other[key] = (size, relation, name)
         for key, (_, relation, name) in other.items():
             self.phrases[key] = [(relation, name)]
-        genres = index.values("genre")
+        sizes = {key: len(index.postings[("genre", key)]) for key in index.values("genre")}
+        least = min(RARE_GENRE, 0.01 * max(sizes.values(), default=0))
+        genres = {key: name for key, name in index.values("genre").items() if sizes[key] >= least}
         for key, name in genres.items():
             self.phrases.setdefault(key, []).append(("genre", name))
         for word, keys in GENRE_WORDS.items():  # the everyday word means these genres, even where the KB has it
@@ -125,8 +130,12 @@ class EntityLinker:
                 self.phrases.setdefault(key, []).append(("person", name))
             last = key.split()[-1] if key else ""
             if len(last) >= 4 and " " in key and last not in self.phrases and last not in cue_words:
-                (self.word_surnames if last in blocked else self.surnames).setdefault(last, name)
+                if last not in blocked and people[name] >= surname_items:
+                    self.surnames.setdefault(last, name)
+                elif last in blocked and people[name] > surname_items:
+                    self.word_surnames.setdefault(last, name)
         self.surname_list = list(self.surnames)
+        self.title_words = {w for item in self.catalog.values() for w in fold(item.title).split()}
         self.years = sorted(index.years.values()) or [2000]
         self._turns: dict[tuple, list[Preference]] = {}
 
@@ -200,7 +209,7 @@ class EntityLinker:
         return [p.span for p in self._names(text, -1, ()) if p.relation in (*PEOPLE, "person")]
 
     def _misspelt_surname(self, word: str) -> list[tuple[str, str]]:
-        if len(word) < 7 or not word.isalpha() or word in self.common:
+        if len(word) < 7 or not word.isalpha() or word in self.common or word in self.title_words:
             return []
         best = process.extractOne(word, self.surname_list, scorer=fuzz.ratio, score_cutoff=FUZZY_SURNAME)
         return [("person", self.surnames[best[0]])] if best else []

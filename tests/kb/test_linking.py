@@ -16,7 +16,7 @@ def world(tiny_root, tmp_path_factory):
         dataset = load_dataset("redial", tiny_root)
         documents = load_kb(build_kb(dataset, tmp_path_factory.mktemp("kb"))[0])
     facts = FactIndex.from_documents(documents)
-    return dataset, facts, EntityLinker(facts, dataset.catalog, frozenset({"scott"}))
+    return dataset, facts, EntityLinker(facts, dataset.catalog, frozenset({"scott"}), surname_items=1)
 
 
 def linked(linker, text):
@@ -97,8 +97,9 @@ def test_the_index_answers_for_the_kb_only(world):
 def test_a_surname_that_is_a_word_needs_a_capital_or_a_role_cue():
     from llmkb.kb import KBDocument
 
-    facts = FactIndex.from_documents([KBDocument("1", "Batman Begins", 2005, {"starring": ["Christian Bale"]})])
-    linker = EntityLinker(facts, common_words=frozenset({"bale"}))
+    facts = FactIndex.from_documents([KBDocument(str(i), "Batman", 2005, {"starring": ["Christian Bale"]})
+                                      for i in range(2)])
+    linker = EntityLinker(facts, common_words=frozenset({"bale"}), surname_items=1)
     assert linked(linker, "a bale of hay") == []
     assert linked(linker, "anything with Bale?") == linked(linker, "starring bale") == ["starring Christian Bale"]
 
@@ -115,3 +116,14 @@ def test_a_title_inside_a_persons_name_is_the_person():
     assert reader([], "anything with Owen Wilson?")[0][-1].items == ()
     assert reader([], "I liked Wilson (2017)")[0][-1].items == ("1",)
     assert MessageReader(TitleMatcher(catalog.values()))([], "anything with Owen Wilson?")[0][-1].items == ("1",)
+
+
+def test_a_surname_alone_names_someone_with_several_films_only():
+    from llmkb.kb import KBDocument
+
+    facts = FactIndex.from_documents([KBDocument("1", "Gravity", 2013, {"music composer": ["Mad at Gravity"]}),
+                                      *(KBDocument(str(i), "x", 2000, {"director": ["Christopher Nolan"]})
+                                        for i in range(2, 4))])
+    linker = EntityLinker(facts)
+    assert linked(linker, "I haven't seen gravity yet") == []
+    assert linked(linker, "something by Nolan") == ["director Christopher Nolan"]
