@@ -15,7 +15,7 @@ from llmkb.data.io import atomic_write_json, atomic_write_jsonl, read_jsonl, req
 from llmkb.kb.documents import KBDocument, build_documents
 from llmkb.paths import artifacts_dir
 
-KB_VERSION = 3  # bump when documents change shape or content rules
+KB_VERSION = 4  # bump when documents change shape or content rules (4: misattributed metadata left out)
 
 
 def default_kb_dir(dataset: str) -> Path:

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
@@ -93,6 +94,7 @@ def build_documents(dataset: Dataset, co_mention_dialogues: list[Dialogue]) -> l
                 by_entity.setdefault(tail, []).append(item)
     co_mentions = co_mention_counts(co_mention_dialogues)
     popularity = mention_counts(co_mention_dialogues)
+    misattributed = misattributed_metadata(dataset, set(item_facts))
 
     documents = []
     for item_id, item in catalog.items():
@@ -106,7 +108,7 @@ def build_documents(dataset: Dataset, co_mention_dialogues: list[Dialogue]) -> l
                     doc.related[label] = others
         if item_facts.get(item_id):
             doc.sources.append("kg")
-        info = dataset.metadata.get(item_id)
+        info = dataset.metadata.get(item_id) if item_id not in misattributed else None
         if info:
             for key, relation in METADATA_RELATIONS.items():
                 merged = _merge(doc.facts.get(relation, []), [str(v).strip() for v in info.get(key, [])])
@@ -121,6 +123,22 @@ def build_documents(dataset: Dataset, co_mention_dialogues: list[Dialogue]) -> l
         doc.text = render_text(doc)
         documents.append(doc)
     return documents
+
+
+def misattributed_metadata(dataset: Dataset, linked: set[str]) -> set[str]:
+    """Items whose metadata is another film's: its plot is word for word that of a differently titled item the KG
+    links (the mirror's id2info.json gives "It (1990)" the metadata of Goodfellas). Their metadata is left out."""
+    def title(item_id: str) -> str:
+        return re.sub(r"^(the|a|an) ", "", " ".join(re.findall(r"[a-z0-9]+", dataset.catalog[item_id].title.lower())))
+
+    owners: dict[str, set[str]] = {}
+    for item_id in linked:
+        plot = str(dataset.metadata.get(item_id, {}).get("plot", "")).strip()
+        if plot and item_id in dataset.catalog:
+            owners.setdefault(plot, set()).add(title(item_id))
+    return {item_id for item_id, info in dataset.metadata.items()
+            if item_id in dataset.catalog and item_id not in linked
+            and owners.get(str(info.get("plot", "")).strip(), {title(item_id)}) - {title(item_id)}}
 
 
 def title_only(item: CatalogItem) -> KBDocument:

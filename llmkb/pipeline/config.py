@@ -2,7 +2,8 @@
 
 The fingerprint (``setup``) keys the caches of LLM scores and the tuned fusion weights: two configs with the same
 setup rank the same candidates with the same scores. Bump ``SCORES_VERSION`` when a code change alters the
-candidates or their scores (query building, title matching, prompts, scoring), so that stale caches are not reused.
+candidates or their scores (query building, linking, title matching, prompts, scoring), so that stale caches are not
+reused; the KB's own version (``KB_VERSION``) is part of the setup too.
 
 >>> config = RecommenderConfig(dataset="inspired", k=3)
 >>> config.k, config.use_llm, config.weights is None
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llmkb.generation.generate import MAX_NEW_TOKENS
+from llmkb.kb.build import KB_VERSION
 from llmkb.models import default_llm_path
 from llmkb.retrieval.index import model_fingerprint
 from llmkb.retrieval.retriever import best_available
@@ -58,7 +60,7 @@ class RecommenderConfig:
                    "candidates": self.llm_candidates, "documents": self.kb_documents, "tokens": self.prompt_tokens}
         retriever = self.retriever or best_available(self.dataset)
         setup = {"dataset": self.dataset, "retriever": model_fingerprint(retriever)[:16], "llm": llm,
-                 "version": SCORES_VERSION}
+                 "version": SCORES_VERSION, "kb": KB_VERSION}
         return setup if self.kb_candidates else {**setup, "kb_candidates": False}
 
     @property

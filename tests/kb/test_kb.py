@@ -67,3 +67,17 @@ def test_inspired_kb(tiny_root, tmp_path):
     ds = load_dataset("inspired", tiny_root)
     docs = load_kb(build_kb(ds, tmp_path / "kb")[0])
     assert len(docs) == len(ds.catalog) == 11
+
+
+def test_metadata_copied_from_another_linked_film_is_left_out():
+    from types import SimpleNamespace
+
+    from llmkb.data.records import CatalogItem
+    from llmkb.kb.documents import misattributed_metadata
+
+    catalog = {i: CatalogItem(i, t, y) for i, t, y in [("1", "Goodfellas", 1990), ("2", "It", 1990),
+                                                        ("3", "The Exorcist", 1973), ("4", "Exorcist", None)]}
+    plots = {"1": "The story of Henry Hill.", "2": "The story of Henry Hill.", "3": "A girl is possessed.",
+             "4": "A girl is possessed."}
+    dataset = SimpleNamespace(catalog=catalog, metadata={i: {"plot": p} for i, p in plots.items()})
+    assert misattributed_metadata(dataset, linked={"1", "3"}) == {"2"}  # "Exorcist" is the same film
