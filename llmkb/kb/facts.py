@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 
 from llmkb.kb.documents import KBDocument
 
+CACHED_PREFERENCES = 4096
 PEOPLE = ("director", "starring", "writer", "music composer", "producer")
 RELATION_ALIASES = {"composer": "music composer"}  # the two KGs name one relation two ways
 OTHER = ("country", "language", "production company", "distributor", "previous work", "subsequent work", "author",
@@ -95,6 +96,7 @@ class FactIndex:
     def __init__(self, postings: dict[tuple[str, str], frozenset[str]], names: dict[tuple[str, str], str],
                  years: dict[str, int]):
         self.postings, self.names, self.years = postings, names, years
+        self._cache: dict[tuple, frozenset[str]] = {}  # (relation, value, years) → the items holding it
         self.roles: dict[str, list[str]] = {}  # person key → their roles, most items first
         for relation, key in sorted(postings, key=lambda rk: -len(postings[rk])):
             if relation in PEOPLE:
@@ -127,29 +129,30 @@ class FactIndex:
         """Value key → the KB's spelling, for one relation."""
         return {key: self.names[(r, key)] for r, key in self.postings if r == relation}
 
-    def items_for(self, preference: Preference) -> set[str]:
+    def items_for(self, preference: Preference) -> frozenset[str]:
         """Every item that holds the preference's fact (whatever its polarity)."""
-        relation = preference.relation
-        if relation == "year":
-            low, high = preference.years or (0, 0)
-            return {item for item, year in self.years.items() if low <= year <= high}
-        if relation == "movie":
-            return {preference.value}
-        key = value_key(relation, preference.value)
-        relations = self.roles.get(key, ()) if relation == "person" else (relation,)
-        return set().union(*(self.postings.get((r, key), ()) for r in relations))
+        return self._holders(preference.relation, preference.value, preference.years)
 
     def satisfies(self, item_id: str, preference: Preference) -> bool:
         """Whether the item holds the fact (ignoring polarity)."""
-        relation = preference.relation
-        if relation == "year":
-            low, high = preference.years or (0, 0)
-            return low <= self.years.get(item_id, -1) <= high
-        if relation == "movie":
-            return item_id == preference.value
-        key = value_key(relation, preference.value)
-        relations = self.roles.get(key, ()) if relation == "person" else (relation,)
-        return any(item_id in self.postings.get((r, key), ()) for r in relations)
+        return item_id in self._holders(preference.relation, preference.value, preference.years)
+
+    def _holders(self, relation: str, value: str, years: tuple[int, int] | None) -> frozenset[str]:
+        key = (relation, value, years)
+        if key not in self._cache:
+            if relation == "year":
+                low, high = years or (0, 0)
+                found = frozenset(item for item, year in self.years.items() if low <= year <= high)
+            elif relation == "movie":
+                found = frozenset({value})
+            else:
+                value = value_key(relation, value)
+                relations = self.roles.get(value, ()) if relation == "person" else (relation,)
+                found = frozenset().union(*(self.postings.get((r, value), ()) for r in relations))
+            if len(self._cache) >= CACHED_PREFERENCES:
+                self._cache.clear()
+            self._cache[key] = found
+        return self._cache[key]
 
     def matched(self, item_id: str, preferences: Sequence[Preference]) -> list[Preference]:
         """The wanted preferences the item satisfies, with a person's role made concrete (for explanations)."""
