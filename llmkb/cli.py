@@ -319,7 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--min-items", type=int, default=5,
                        help="draw values that at least this many catalogue items satisfy; the headline numbers "
                             "count the requests that many items satisfy")
-    bench.add_argument("--out", type=Path, default=None, help="report JSON (default artifacts/requests/DATASET-report.json)")
+    bench.add_argument("--out", type=Path, default=None,
+                       help="report JSON (default artifacts/requests/DATASET-report.json)")
     _add_recommender_options(bench)
     bench.add_argument("--weights", type=Path, default=None,
                        help="fusion weights JSON of the full system (default: those tuned for this setup, as chat "

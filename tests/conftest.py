@@ -25,6 +25,18 @@ def tiny_root(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_kb(tiny_root, tmp_path_factory):
+    """(the dozen-movie ReDial dataset, its KB documents), built once into a temporary folder."""
+    from llmkb.data import load_dataset
+    from llmkb.kb import build_kb, load_kb
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tiny world's deliberate data defects
+        dataset = load_dataset("redial", tiny_root)
+        return dataset, load_kb(build_kb(dataset, tmp_path_factory.mktemp("kb"))[0])
+
+
+@pytest.fixture(scope="session")
 def mirror() -> Path:
     """The real public data (../shared/data or $LLMKB_DATA_SOURCE); skips when it is absent."""
     if not (MIRROR / "redial" / "raw" / "test_data.jsonl").is_file():

@@ -37,7 +37,8 @@ from llmkb.kb.facts import OTHER, PEOPLE, FactIndex, Preference, fold
 
 MAX_NGRAM = 5
 ROLE_CUES = {  # words just before a name that say which role is meant
-    "director": ("by", "directed by", "director", "by director", "a film by", "a movie by", "movies by", "films by", "from director"),
+    "director": ("by", "directed by", "director", "by director", "a film by", "a movie by", "movies by", "films by",
+                 "from director"),
     "starring": ("with", "starring", "stars", "actor", "actress", "featuring", "played by", "star"),
     "writer": ("written by", "writer", "screenplay by", "screenwriter"),
     "music composer": ("music by", "score by", "composer", "soundtrack by", "composed by"),
@@ -47,10 +48,12 @@ GENRE_WORDS = {  # everyday words → the KB's genre keys
     "sci-fi": ("sci-fi",), "scifi": ("sci-fi",), "sci fi": ("sci-fi",), "science fiction": ("sci-fi",),
     "rom-com": ("comedy", "romance"), "romcom": ("comedy", "romance"),
     "rom com": ("comedy", "romance"), "romantic comedy": ("comedy", "romance"), "romantic": ("romance",),
-    "love story": ("romance",), "animated": ("animation",), "cartoon": ("animation",), "cartoons": ("animation",), "anime": ("animation",),
+    "love story": ("romance",), "animated": ("animation",), "cartoon": ("animation",), "cartoons": ("animation",),
+    "anime": ("animation",),
     "pixar": ("animation",), "scary": ("horror",), "spooky": ("horror",), "creepy": ("horror",),
     "funny": ("comedy",), "hilarious": ("comedy",), "comedic": ("comedy",), "comedies": ("comedy",),
-    "suspense": ("thriller",), "suspenseful": ("thriller",), "thrillers": ("thriller",), "whodunit": ("mystery",), "mysteries": ("mystery",),
+    "suspense": ("thriller",), "suspenseful": ("thriller",), "thrillers": ("thriller",), "whodunit": ("mystery",),
+    "mysteries": ("mystery",),
     "detective": ("mystery",), "biopic": ("biography",), "historical": ("history",),
     "sports": ("sport",), "documentaries": ("documentary",), "documentary": ("documentary",),
     "kids": ("family",), "children's": ("family",), "family-friendly": ("family",), "noir": ("film-noir",),
@@ -239,9 +242,9 @@ class EntityLinker:
                 found.append(Preference("year", f"{start}s", 1, turn, m.span(), (start, start + 9)))
         for m in YEAR.finditer(lowered):
             word, year = m.group(1), int(m.group(2))
-            low, high, label = {"since": (year, last, f"since {year}"), "after": (year + 1, last, f"after {year}"),
-                                "around": (year - 2, year + 2, f"around {year}"),
-                                "before": (self.years[0], year - 1, f"before {year}")}.get(word, (year, year, str(year)))
+            spans = {"since": (year, last, f"since {year}"), "after": (year + 1, last, f"after {year}"),
+                     "around": (year - 2, year + 2, f"around {year}"), "before": (self.years[0], year - 1, f"before {year}")}
+            low, high, label = spans.get(word, (year, year, str(year)))
             found.append(Preference("year", label, 1, turn, m.span(2), (low, high)))
         for m in RECENT.finditer(lowered):
             found.append(Preference("year", "recent years", 1, turn, m.span(), (last - RECENT_YEARS, last)))

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO / "docs" / "demo.png"
 START_TIMEOUT = 1200  # s; a first run builds the KB, the index, the LLM cache and the pruned models
-MESSAGE = "I loved The Matrix and Inception. Any other mind-bending sci-fi?"
+MESSAGE = "Any good crime dramas directed by Martin Scorsese?"  # the demo's own opener; the README shows its answer
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +77,8 @@ def test_chat_shows_a_reply_and_cards(browser, server):
     page.locator("#send").click()
     page.locator("#cards .card").first.wait_for(timeout=300_000)
     assert page.locator("#cards .card").count() == 5
+    cards = page.locator("#cards").inner_text()
+    assert cards.count("directed by Martin Scorsese, as you asked") == 5, cards  # the request is met, and said why
     chat = page.locator("#chat")
     chat.get_by_text(MESSAGE).wait_for(timeout=10_000)
     assert len(chat.inner_text().replace(MESSAGE, "").strip()) > 20  # the bot's reply is there too

@@ -1,20 +1,14 @@
 """Entity linking and the facts index on the dozen-movie world."""
 
-import warnings
-
 import pytest
 
-from llmkb.data import load_dataset
 from llmkb.data.records import RECOMMENDER, SEEKER, Turn
-from llmkb.kb import EntityLinker, FactIndex, Preference, build_kb, load_kb
+from llmkb.kb import EntityLinker, FactIndex, Preference
 
 
 @pytest.fixture(scope="module")
-def world(tiny_root, tmp_path_factory):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        dataset = load_dataset("redial", tiny_root)
-        documents = load_kb(build_kb(dataset, tmp_path_factory.mktemp("kb"))[0])
+def world(tiny_kb):
+    dataset, documents = tiny_kb
     facts = FactIndex.from_documents(documents)
     return dataset, facts, EntityLinker(facts, dataset.catalog, frozenset({"scott"}), surname_items=1)
 

@@ -1,20 +1,14 @@
-import warnings
-
 import pytest
 
-from llmkb.data import load_dataset
 from llmkb.data.records import RECOMMENDER, SEEKER, Turn
-from llmkb.kb import EntityLinker, FactIndex, build_kb, load_kb
+from llmkb.kb import EntityLinker, FactIndex
 from llmkb.retrieval.query import QueryBuilder, QueryConfig, feeling
 
 
 @pytest.fixture(scope="module")
-def builder_parts(tiny_root, tmp_path_factory):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ds = load_dataset("redial", tiny_root)
-        documents = load_kb(build_kb(ds, tmp_path_factory.mktemp("kb"))[0])
-        return ds.catalog, EntityLinker(FactIndex.from_documents(documents), ds.catalog)
+def builder_parts(tiny_kb):
+    dataset, documents = tiny_kb
+    return dataset.catalog, EntityLinker(FactIndex.from_documents(documents), dataset.catalog)
 
 
 CONTEXT = (Turn(SEEKER, "I loved Toy Story (1995) and anything with Tom Hanks", ("1001",)),
