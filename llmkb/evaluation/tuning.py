@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,7 @@ import numpy as np
 from llmkb.data.io import sha256_file
 from llmkb.data.records import Sample
 from llmkb.errors import LLMKBError
-from llmkb.pipeline.fusion import Candidates, FusionWeights, signals, tuned_weights_path
+from llmkb.pipeline.fusion import Candidates, FusionWeights, fuse, signals, tuned_weights_path
 from llmkb.pipeline.stages import Stages
 
 GRID = {  # the retriever's weight is fixed at 1: only ratios matter
@@ -36,11 +36,21 @@ GRID = {  # the retriever's weight is fixed at 1: only ratios matter
     "kb_match": (0.0, 0.5, 1.0, 2.0, 4.0, 8.0),
 }
 OBJECTIVE = "mean Recall@1 + Recall@10 + Recall@50"
+FINALISTS = 20  # the best grid points, re-scored on the final lists when the request constraints reorder them
+
+
+def objective(ranked: Sequence[str], gold: Sequence[str]) -> float:
+    """Recall@1 + Recall@10 + Recall@50 of one sample."""
+    gold = set(gold)
+    return sum(sum(item in gold for item in ranked[:k]) for k in (1, 10, 50)) / max(len(gold), 1)
 
 
 def tune(matrices: Sequence[np.ndarray], candidate_ids: Sequence[list[str]], golds: Sequence[Sequence[str]],
-         grid: Mapping[str, Sequence[float]] = GRID) -> tuple[FusionWeights, float]:
-    """The grid point that maximises mean Recall@1 + Recall@10 + Recall@50 over the given (validation) samples."""
+         grid: Mapping[str, Sequence[float]] = GRID,
+         rerank: Callable[[int, list[str]], list[str]] | None = None) -> tuple[FusionWeights, float]:
+    """The grid point that maximises mean Recall@1 + Recall@10 + Recall@50 over the given (validation) samples.
+    ``rerank(sample index, fused ids)``: what the system does to a fused list after fusion (the request
+    constraints); the ``FINALISTS`` best points are then re-scored on the lists it returns."""
     if not matrices:
         raise LLMKBError("no validation samples to tune the fusion weights on")
     points = [FusionWeights(retriever=1.0, **dict(zip(grid, values))) for values in itertools.product(*grid.values())]
@@ -52,14 +62,26 @@ def tune(matrices: Sequence[np.ndarray], candidate_ids: Sequence[list[str]], gol
         ranked = hit[np.argsort(-(matrix @ vectors), axis=0, kind="stable")]  # candidates × grid points
         totals += (ranked[:1].sum(0) + ranked[:10].sum(0) + ranked[:50].sum(0)) / max(len(gold), 1)
     best = int(np.flatnonzero(totals >= totals.max() - 1e-9)[0])  # the first of equals: smaller weights first
-    return points[best], float(totals[best]) / len(matrices)
+    if rerank is None:
+        return points[best], float(totals[best]) / len(matrices)
+    rescored = {}
+    for point in np.argsort(-totals, kind="stable")[:FINALISTS].tolist():
+        rescored[point] = sum(objective(rerank(i, [ids[j] for j in fuse(matrix, points[point])]), gold)
+                              for i, (matrix, ids, gold) in enumerate(zip(matrices, candidate_ids, golds)))
+    best = max(rescored, key=lambda point: (round(rescored[point], 9), -point))  # ties: the earlier grid point
+    return points[best], rescored[best] / len(matrices)
 
 
 def tune_on(stages: Stages, rows: Sequence[Candidates], samples: Sequence[Sample],
             grid: Mapping[str, Sequence[float]] = GRID) -> tuple[FusionWeights, float]:
-    """The best ``grid`` point for these samples' candidates, and its objective."""
+    """The best ``grid`` point for these samples' candidates, and its objective, scored on the lists the system
+    returns (after the request constraints, when the config applies them)."""
     matrices = [signals(c, s.mentioned, stages.priors) for c, s in zip(rows, samples)]
-    return tune(matrices, [c.ids for c in rows], [s.gold for s in samples], grid)
+    rerank = None
+    if stages.config.constraints:
+        states = stages.states([s.context for s in samples])
+        rerank = lambda i, ids: stages.request(ids, states[i], stages.config.k)  # noqa: E731
+    return tune(matrices, [c.ids for c in rows], [s.gold for s in samples], grid, rerank)
 
 
 def tune_fusion(stages: Stages, protocol: str, out: Path | None = None, samples_limit: int | None = None,
@@ -76,6 +98,7 @@ def tune_fusion(stages: Stages, protocol: str, out: Path | None = None, samples_
     out = Path(out) if out else tuned_weights_path(dataset.name, protocol, config.setup_key)
     weights.save(out, tuned_on=f"{dataset.name}-{protocol} valid ({len(samples)} samples)", objective=OBJECTIVE,
                  score=round(score, 4), setup=config.setup, grid={k: list(v) for k, v in grid.items()},
+                 scored_after_constraints=f"the best {FINALISTS} grid points" if config.constraints else False,
                  data_files={str(p.relative_to(dataset.root)): sha256_file(p) for p in dataset.input_files()},
                  command=" ".join(["llmkb", *sys.argv[1:]]), date=time.strftime("%Y-%m-%d"))
     return weights, out
