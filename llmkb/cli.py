@@ -307,8 +307,10 @@ def build_parser() -> argparse.ArgumentParser:
                                "preferences,dialogue,roles")
     evaluate.set_defaults(run=cmd_evaluate)
 
-    bench = commands.add_parser("evaluate-requests", help="the request benchmark: explicit requests written from "
-                                "the KB; each system's top 5 checked against the KB's facts",
+    about = ("the request benchmark: explicit requests written from the KB (a director, an actor, a genre, a decade, "
+             "two of them, a negation, 'like X but Y'), answered as one-message dialogues; each variant's top 5 is "
+             "checked against the KB's facts (precision@5, hit@5); the report keeps every request and list")
+    bench = commands.add_parser("evaluate-requests", help=about.split(" (")[0], description=about,
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     bench.add_argument("--dataset", choices=["redial", "inspired"], required=True)
     bench.add_argument("--variants", default="all",
