@@ -88,13 +88,16 @@ def build_ui(service: ChatService, start: Session | None = None) -> gr.Blocks:
                 status or service.status(session))
 
     def respond(message, dataset, backbone, session):
+        """A generator: the cards as soon as the ranking is done, then the reply."""
         session = session or start
         try:
             if (dataset, backbone) != (session.dataset, session.backbone):
                 session = service.switch(session, dataset, backbone)
         except LLMKBError as exc:
-            return ("", *view(session, f"Could not switch: {exc}"))
-        return ("", *view(service.respond(session, message)))
+            yield ("", *view(session, f"Could not switch: {exc}"))
+            return
+        for step in service.respond_steps(session, message):
+            yield ("", *view(step))
 
     def switch(dataset, backbone, session, progress=gr.Progress(track_tqdm=True)):
         session = session or start

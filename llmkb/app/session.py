@@ -19,7 +19,7 @@ import dataclasses
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +37,7 @@ DATASETS = {"redial": "ReDial", "inspired": "INSPIRED"}
 MAX_CUES, MAX_FACTS, PLOT_CHARS = 3, 3, 220
 CARD_FACTS = ("starring", "writer", "music composer", "producer", "previous work", "subsequent work")
 NO_CUE = "ranked by its KB document's match to the whole conversation"
+WRITING = "Writing the reply…"  # shown in the chat while the reply is written, once the cards are out
 INJECTION = re.compile(
     r"\b(ignore|disregard|forget|bypass|override)\b[^.!?]{0,60}\b(catalog(ue)?|instructions?|rules?|list|prompt|"
     r"above|previous)\b|\bsystem prompt\b|\byou are now\b|\bjailbreak\b", re.I)
@@ -159,40 +160,54 @@ class ChatService:
 
     def respond(self, session: Session, message: str | None) -> Session:
         """``session`` after the user's ``message`` and the reply; never raises for bad input."""
+        *_, done = self.respond_steps(session, message)
+        return done
+
+    def respond_steps(self, session: Session, message: str | None) -> Iterator[Session]:
+        """The turn as the page shows it: the new cards with the reply still being written (``WRITING``), then
+        the whole turn (the only step when the turn fails or needs no ranking)."""
         message = message or ""
         said = [{"role": "user", "content": message.strip()}] if message.strip() else []
         out = dataclasses.replace(session, messages=[*session.messages, *said])
+        reply = ""
         try:
-            reply = self._turn(out, message)
+            for reply in self._turn(out, message):
+                if reply is WRITING:
+                    yield dataclasses.replace(out, messages=[*out.messages, {"role": "assistant", "content": WRITING}])
         except LLMKBError as exc:
             reply = f"Sorry, {exc}."
         except Exception:  # never show a traceback in the chat; the console keeps it
             log.exception("turn failed")
             reply = "Sorry, something went wrong on my side. Please try again, or press Reset."
         out.messages.append({"role": "assistant", "content": reply})
-        return out
+        yield out
 
-    def _turn(self, session: Session, message: str) -> str:
+    def _turn(self, session: Session, message: str) -> Iterator[str]:
+        """Yields ``WRITING`` once the cards are in ``session``, then the reply."""
         engine = self.engine(session.dataset, session.backbone)
         rec, catalogue = engine.recommender, DATASETS[session.dataset]
         text = " ".join(message.split())
         if text and non_latin_share(text) > 0.5:
-            return ("I can only chat in English for now. Tell me, in English, about a movie you liked "
-                    "or a genre or actor you enjoy.")
+            yield ("I can only chat in English for now. Tell me, in English, about a movie you liked "
+                   "or a genre or actor you enjoy.")
+            return
         notes = []
         if len(text) > MAX_MESSAGE_CHARS:
             notes.append(f"(Your message was long; I read its first {MAX_MESSAGE_CHARS:,} characters.)")
         if INJECTION.search(text):
             notes.append(f"I can only recommend movies from the {catalogue} catalogue, so here is what it offers.")
         with engine.lock:
-            result = rec.respond(session.turns, message)  # raises LLMKBError on an empty message
-            session.tokens = dict(result.tokens)
+            found = rec.rank(session.turns, message)  # raises LLMKBError on an empty message
+        session.cards = [self._card(engine, rank, r) for rank, r in enumerate(found.items, start=1)]
+        session.tokens = dict(found.tokens)
+        yield WRITING
+        with engine.lock:
+            result = rec.reply(found)
+        session.turns, session.tokens = result.turns, dict(result.tokens)
         if result.unknown:
             named = ", ".join(f"“{t}”" for t in result.unknown[:3])
             notes.append(f"I couldn't find {named} in the {catalogue} catalogue, so I went by the rest of what you said.")
-        session.turns = result.turns
-        session.cards = [self._card(engine, rank, r) for rank, r in enumerate(result.items, start=1)]
-        return " ".join([*notes, result.reply])
+        yield " ".join([*notes, result.reply])
 
     @staticmethod
     def _card(engine: Engine, rank: int, recommended: Recommended) -> Card:

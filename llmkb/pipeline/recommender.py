@@ -13,6 +13,7 @@ The stages themselves are in ``llmkb.pipeline.stages``; evaluation runs the same
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,9 +22,9 @@ from llmkb.data.records import RECOMMENDER, CatalogItem, Turn
 from llmkb.kb.facts import Preference, describe
 from llmkb.pipeline.config import RecommenderConfig
 from llmkb.pipeline.fusion import FusionWeights, rank_candidates
-from llmkb.pipeline.reply import Reply
 from llmkb.pipeline.stages import Stages
 from llmkb.postprocess import finalize_ranking
+from llmkb.retrieval import TurnState
 
 
 @dataclass
@@ -44,10 +45,11 @@ class Recommendation:
     detected: list[str] = field(default_factory=list)  # catalogue titles recognised in the user's message
     unknown: list[str] = field(default_factory=list)  # titles the message names that the catalogue lacks
     preferences: list[Preference] = field(default_factory=list)  # genres, people, ... named in the seeker's turns
-    seconds: dict[str, float] = field(default_factory=dict)  # time per stage
+    seconds: dict[str, float] = field(default_factory=dict)  # time per stage; "cards": until the items are ready
     tokens: dict[str, int] = field(default_factory=dict)  # tokens each model processed: "retriever", "llm"
     templated: bool = True  # the reply is the fixed template (no LLM, or the LLM named none of the items)
     relaxed: list[Preference] = field(default_factory=list)  # requested facts some of the items lack (too few hold all)
+    state: TurnState | None = field(default=None, repr=False)  # the dialogue as read (what the reply is written from)
 
 
 class Recommender:
@@ -62,7 +64,13 @@ class Recommender:
 
     def respond(self, history: Sequence[Turn], message: str | None, reply: bool = True) -> Recommendation:
         """The user's ``message`` after ``history``: raises ``LLMKBError`` for an empty message. ``reply=False``:
-        the items only (the reply is left empty), as the request benchmark uses it."""
+        the ranked items only, as :meth:`rank` gives them."""
+        found = self.rank(history, message)
+        return self.reply(found) if reply else found
+
+    def rank(self, history: Sequence[Turn], message: str | None) -> Recommendation:
+        """A turn up to its items (what the demo shows first): the reply so far is only the note on a relaxed
+        request, and the turns end with the user's; :meth:`reply` completes it."""
         s, config = self.stages, self.config
         started = time.perf_counter()
         turns, unknown = s.reader(history, message)
@@ -81,18 +89,25 @@ class Recommender:
         items = [Recommended(s.catalog[i], fused.get(i, 0.0), s.prompts.evidence(i), s.explainer(i, state))
                  for i in ranking]
         holding, relaxed = s.request.relaxed(ranking, state) if config.constraints else (k, [])
-        started = time.perf_counter()
-        reply = s.replies(state, [r.item for r in items], {r.item.item_id: r.evidence for r in items}) if reply \
-            else Reply("", (), (), templated=True)
-        seconds["reply"] = time.perf_counter() - started
-        text = " ".join(filter(None, [relaxation_note(holding, relaxed), reply.text]))
         tokens = {"retriever": s.retriever.query_tokens(state.query)}
         if s.uses_llm:
-            tokens["llm"] = candidates.llm_tokens + reply.tokens
-        said = Turn(RECOMMENDER, text, tuple(r.item.item_id for r in items[:3]))
+            tokens["llm"] = candidates.llm_tokens
         detected = [s.catalog[i].display for i in turns[-1].items if i in s.catalog]
-        return Recommendation(text, items, [*turns, said], detected, unknown, state.stated, seconds, tokens,
-                              reply.templated, relaxed)
+        seconds["cards"] = time.perf_counter() - started  # the whole ranking: when the demo can show the cards
+        return Recommendation(relaxation_note(holding, relaxed), items, turns, detected, unknown, state.stated,
+                              seconds, tokens, True, relaxed, state)
+
+    def reply(self, found: Recommendation) -> Recommendation:
+        """``found`` (from :meth:`rank`) with the reply written and the recommender's turn added."""
+        started = time.perf_counter()
+        items = found.items
+        reply = self.stages.replies(found.state, [r.item for r in items], {r.item.item_id: r.evidence for r in items})
+        text = " ".join(filter(None, [found.reply, reply.text]))
+        tokens = {name: count + (reply.tokens if name == "llm" else 0) for name, count in found.tokens.items()}
+        said = Turn(RECOMMENDER, text, tuple(r.item.item_id for r in items[:3]))
+        return dataclasses.replace(found, reply=text, turns=[*found.turns, said], tokens=tokens,
+                                   seconds={**found.seconds, "reply": time.perf_counter() - started},
+                                   templated=reply.templated)
 
 
 def relaxation_note(holding: int, relaxed: Sequence[Preference]) -> str:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from llmkb.app.session import WRITING
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -81,6 +83,7 @@ def test_chat_shows_a_reply_and_cards(browser, server):
     assert cards.count("directed by Martin Scorsese, as you asked") == 5, cards  # the request is met, and said why
     chat = page.locator("#chat")
     chat.get_by_text(MESSAGE).wait_for(timeout=10_000)
+    chat.get_by_text(WRITING).wait_for(state="detached", timeout=300_000)  # the cards come first, then the reply
     assert len(chat.inner_text().replace(MESSAGE, "").strip()) > 20  # the bot's reply is there too
     assert "Retriever: crossbars" in page.locator("#cost").inner_text()
     page.wait_for_timeout(500)  # let the chat scroll settle before the picture

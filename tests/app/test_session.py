@@ -30,6 +30,16 @@ def test_a_turn_gives_a_reply_and_catalogue_cards_with_evidence(service):
     assert len(follow.turns) == 4 and len(follow.messages) == 4 and len(session.turns) == 2  # inputs left alone
 
 
+def test_the_cards_come_before_the_reply(service):
+    from llmkb.app.session import WRITING
+
+    steps = list(service.respond_steps(Session(), "Something scary with Sigourney Weaver"))
+    assert len(steps) == 2
+    assert reply(steps[0]) == WRITING and len(steps[0].cards) == 5 and not steps[0].turns
+    assert reply(steps[1]) not in ("", WRITING) and steps[1].cards == steps[0].cards and len(steps[1].turns) == 2
+    assert [m["role"] for m in steps[1].messages] == ["user", "assistant"]
+
+
 @pytest.mark.parametrize("message", ["", "   ", None])
 def test_an_empty_message_asks_for_something_to_go_on(service, message):
     session = service.respond(Session(), message)
@@ -63,7 +73,7 @@ def test_prompt_injection_stays_in_the_catalogue(service):
 
 def test_an_internal_failure_is_a_polite_reply(service, monkeypatch):
     engine = service.engine("redial", "dense")
-    monkeypatch.setattr(engine.recommender, "respond", lambda turns, message: 1 / 0)
+    monkeypatch.setattr(engine.recommender, "rank", lambda turns, message: 1 / 0)
     session = service.respond(Session(), "I loved Heat")
     assert "something went wrong" in reply(session) and "ZeroDivisionError" not in reply(session)
 
