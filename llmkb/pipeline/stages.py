@@ -179,6 +179,8 @@ class RequestFilter:
 
     def __call__(self, ranking: Sequence[str], state: TurnState, k: int) -> list[str]:
         request = state.request
+        if not request:  # most turns: nothing to check (the fallback it also filters is the whole catalogue)
+            return list(ranking)
         unwanted = [p for p in request if p.polarity < 0]
         wanted = [p for p in request if p.polarity > 0]
         kept = [item for item in ranking if not any(self.facts.satisfies(item, p) for p in unwanted)]
