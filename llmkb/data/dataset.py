@@ -12,6 +12,7 @@ from functools import cached_property
 from pathlib import Path
 
 from llmkb.data import inspired, redial
+from llmkb.data.io import sha256_file
 from llmkb.data.kg import KnowledgeGraph, load_kg
 from llmkb.data.records import CatalogItem, Dialogue, Sample
 from llmkb.data.samples import build_samples, mention_counts
@@ -74,6 +75,10 @@ class Dataset:
                 elif rel not in OPTIONAL_FILES or path.exists():
                     paths.append(path)
         return paths
+
+    def file_hashes(self) -> dict[str, str]:
+        """Each input file, relative to the data folder → its sha256 (what a report records about its data)."""
+        return {str(p.relative_to(self.root)): sha256_file(p) for p in self.input_files()}
 
     @cached_property
     def kg(self) -> KnowledgeGraph:

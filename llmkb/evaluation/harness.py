@@ -14,7 +14,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from llmkb.data.dataset import Dataset
-from llmkb.data.io import atomic_write_json, atomic_write_jsonl, sha256_file
+from llmkb.data.io import atomic_write_json, atomic_write_jsonl
 from llmkb.data.records import Sample
 from llmkb.evaluation.metrics import aggregate, sample_metrics
 from llmkb.postprocess.ranking import finalize_ranking
@@ -58,7 +58,7 @@ def evaluate(dataset: Dataset, run: Run, system, predictions: Path, report: Path
         "exclude_mentioned": run.exclude_mentioned, "limit": run.limit, "metrics": metrics,
         "command": " ".join(["llmkb", *sys.argv[1:]]) if sys.argv and sys.argv[0].endswith("llmkb") else " ".join(sys.argv),
         "models": run.models, "predictions": str(predictions),
-        "data_files": {str(p.relative_to(dataset.root)): sha256_file(p) for p in dataset.input_files()},
+        "data_files": dataset.file_hashes(),
         "seconds": round(time.time() - started, 1), "date": time.strftime("%Y-%m-%d"),
     }
     atomic_write_json(report, result)

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from llmkb.data.io import atomic_write_json, sha256_file
+from llmkb.data.io import atomic_write_json
 from llmkb.errors import LLMKBError
 from llmkb.kb.documents import KBDocument
 from llmkb.kb.facts import PEOPLE, FactIndex, Preference, fold, value_key
@@ -420,7 +420,7 @@ def dense_top(stages, text: str, k: int = TOP) -> list[str]:
     """The dense retriever's top ``k`` for the one-message dialogue ``text``, the movies it names excluded."""
     turns, _ = stages.reader([], text)
     state = stages.states([turns])[0]
-    excluded = {twin for item in state.mentioned for twin in stages.same_title.get(item, [item])}
+    excluded = set(stages.mentioned_twins(state))
     row = stages.retriever.search([state.query], k=k + len(excluded))[0]
     return [item for item, _ in row if item not in excluded][:k]
 
@@ -498,7 +498,7 @@ def evaluate_requests(config: RecommenderConfig, variants: str | Sequence[str] =
         "benchmark": "requests", "dataset": dataset.name,
         "command": " ".join(["llmkb", *sys.argv[1:]]) if sys.argv[0].endswith("llmkb") else " ".join(sys.argv),
         "date": time.strftime("%Y-%m-%d"),
-        "data_files": {str(p.relative_to(dataset.root)): sha256_file(p) for p in dataset.input_files()},
+        "data_files": dataset.file_hashes(),
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(base.config).items()},
         "setup": base.config.setup, "weights_file": str(config.weights) if config.weights else None,
         "generation": {"per_type": per_type, "seed": seed, "min_items": min_items, "requests": len(requests),

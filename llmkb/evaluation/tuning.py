@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 
-from llmkb.data.io import sha256_file
 from llmkb.data.records import Sample
 from llmkb.errors import LLMKBError
 from llmkb.pipeline.fusion import Candidates, FusionWeights, fuse, signals, tuned_weights_path
@@ -99,7 +98,7 @@ def tune_fusion(stages: Stages, protocol: str, out: Path | None = None, samples_
     weights.save(out, tuned_on=f"{dataset.name}-{protocol} valid ({len(samples)} samples)", objective=OBJECTIVE,
                  score=round(score, 4), setup=config.setup, grid={k: list(v) for k, v in grid.items()},
                  scored_after_constraints=f"the best {FINALISTS} grid points" if config.constraints else False,
-                 data_files={str(p.relative_to(dataset.root)): sha256_file(p) for p in dataset.input_files()},
+                 data_files=dataset.file_hashes(),
                  command=" ".join(["llmkb", *sys.argv[1:]]), date=time.strftime("%Y-%m-%d"))
     return weights, out
 

@@ -78,8 +78,7 @@ class Recommender:
         candidates = s.scored_candidates([state], llm=self.weights.needs_llm)[0]
         seconds = {"retrieve+score": time.perf_counter() - started}
         fused = dict(rank_candidates(candidates, state.mentioned, s.priors, self.weights))
-        excluded = [twin for i in state.mentioned for twin in s.same_title.get(i, [i])] \
-            if config.exclude_mentioned else []
+        excluded = s.mentioned_twins(state) if config.exclude_mentioned else []
         ranked, fallback = list(fused), s.dataset.popularity
         if config.constraints:
             shown = config.k + len(set(excluded))  # the k shown are chosen among the items not excluded

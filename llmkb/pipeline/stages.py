@@ -19,8 +19,8 @@ evaluation runs the same ones on its samples.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from llmkb.data import Dataset, load_dataset, mention_counts
@@ -70,7 +70,7 @@ class MessageReader:
 
 class CandidateFinder:
     """Per dialogue: the retriever's best items, then the movies training dialogues mention together with the
-    dialogue's movies, then the items whose KB facts hold the linked preferences (unless ``facts`` is None), then
+    dialogue's movies, then the items whose KB facts hold the linked preferences (unless ``kb_candidates`` is off), then
     the dialogue's own movies (each once); every candidate with its KB-match score."""
 
     def __init__(self, retriever: DenseRetriever, priors: TrainingPriors, catalog: Mapping[str, CatalogItem],
@@ -307,6 +307,10 @@ class Stages:
     @property
     def uses_llm(self) -> bool:
         return self.scorer is not None
+
+    def mentioned_twins(self, state: TurnState) -> list[str]:
+        """The dialogue's movies with every item of the same title ("Heat (1995)" and "Heat (1986)")."""
+        return [twin for item in state.mentioned for twin in self.same_title.get(item, [item])]
 
     def states(self, contexts: Sequence[Sequence[Turn]]) -> list[TurnState]:
         return [self.retriever.query_builder.state(context) for context in contexts]
