@@ -4,7 +4,8 @@ the harness completes every list to exactly 50 distinct catalogue ids.
 - ``popularity``: mention counts in training dialogues;
 - ``copy-context``: movies already mentioned, most recent first (then popularity, in the harness);
 - ``bm25``: BM25 (bm25s) over KB documents with the query text;
-- ``retriever-zeroshot`` / ``retriever``: the dense retriever, base or fine-tuned.
+- ``retriever-zeroshot`` / ``retriever-calibrated`` / ``retriever``: the dense retriever: the packaged base, with
+  the calibration map (``llmkb calibrate-retriever``), or fully fine-tuned (``llmkb train-retriever``).
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from pathlib import Path
 from llmkb.data.dataset import Dataset
 from llmkb.data.records import Sample
 from llmkb.kb import build_kb, load_kb
+from llmkb.errors import ModelError
 from llmkb.retrieval import DenseRetriever, QueryBuilder, QueryConfig, finetuned_path
+from llmkb.retrieval.calibrate import calibrated_path
 
-SYSTEMS = ("popularity", "copy-context", "bm25", "retriever-zeroshot", "retriever")
+SYSTEMS = ("popularity", "copy-context", "bm25", "retriever-zeroshot", "retriever-calibrated", "retriever")
 CANDIDATES = 100
 
 
@@ -70,7 +73,12 @@ def make_system(name: str, dataset: Dataset, retriever_path: str | Path | None =
         return BM25(dataset, query)
     if name == "retriever-zeroshot":
         return Dense(DenseRetriever.for_dataset(dataset, retriever_path, query))
-    if name == "retriever":
-        path = Path(retriever_path) if retriever_path else finetuned_path(dataset.name)
+    if name in ("retriever", "retriever-calibrated"):
+        trained, command = (finetuned_path, "train-retriever") if name == "retriever" else \
+            (calibrated_path, "calibrate-retriever")
+        path = Path(retriever_path) if retriever_path else trained(dataset.name)
+        if not (path / "modules.json").is_file():
+            raise ModelError(f"{name} needs a model at {path}; build it with `llmkb {command} --dataset "
+                             f"{dataset.name}` or pass --retriever DIR")
         return Dense(DenseRetriever.for_dataset(dataset, path, query))
     raise ValueError(f"unknown system {name!r}; choose one of {', '.join(SYSTEMS)}")

@@ -54,6 +54,10 @@ class DenseIndex:
         return [[(self.item_ids[i], float(s)) for i, s in zip(row_ids, row_scores) if i >= 0]
                 for row_ids, row_scores in zip(ids, scores)]
 
+    def vectors(self) -> np.ndarray:
+        """The stored (L2-normalised) embeddings, in ``item_ids`` order."""
+        return faiss.downcast_index(self.index.index).reconstruct_n(0, self.index.ntotal)
+
     def save(self, folder: Path, manifest: dict) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / ".index.faiss.tmp"

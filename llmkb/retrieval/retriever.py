@@ -47,20 +47,31 @@ def finetuned_path(dataset: str) -> Path:
     return artifacts_dir() / "retriever" / dataset / "model"
 
 
-def best_available(dataset: str) -> Path:
-    """The fine-tuned retriever for ``dataset`` when it has been trained, else the packaged MiniLM."""
+def calibration_base(dataset: str) -> Path:
+    """What the calibration starts from: the fine-tuned retriever for ``dataset`` when trained, else the packaged
+    MiniLM."""
     path = finetuned_path(dataset)
     return path if (path / "modules.json").is_file() else default_retriever_path()
+
+
+def best_available(dataset: str) -> Path:
+    """The retriever the recommender uses by default: the calibrated one (``llmkb calibrate-retriever``) when it was
+    built on the current base, else the base itself (:func:`calibration_base`)."""
+    from llmkb.retrieval.calibrate import calibrated_path, calibration_record
+
+    base, calibrated = calibration_base(dataset), calibrated_path(dataset)
+    record = calibration_record(calibrated)
+    current = (calibrated / "modules.json").is_file() and record.get("base_fingerprint") == model_fingerprint(base)
+    return calibrated if current else base
 
 
 class DenseRetriever:
     def __init__(self, model, model_path: Path, documents: list[KBDocument], query_builder: QueryBuilder,
                  index_kind: str = "flat", cache_dir: Path | None = None, progress: bool = True):
         self.model, self.query_builder, self.progress = model, query_builder, progress
-        self.documents = documents
+        self.documents, self.model_path, self.index_kind = documents, Path(model_path), index_kind
         texts = [doc.text for doc in documents]
-        key = {"model": model_fingerprint(model_path), "documents": texts_fingerprint(texts), "kind": index_kind,
-               "max_seq_length": model.max_seq_length}
+        key = self.index_key(model_path, texts, index_kind, model.max_seq_length)
         index = DenseIndex.load(cache_dir, key) if cache_dir is not None else None
         if index is None:
             embeddings = model.encode(texts, batch_size=64, show_progress_bar=progress, convert_to_numpy=True)
@@ -77,8 +88,19 @@ class DenseRetriever:
         model = load_encoder(model_path)
         documents = load_kb(build_kb(dataset)[0])
         builder = QueryBuilder.for_dataset(dataset, query, documents)
-        cache = artifacts_dir() / "index" / dataset.name / f"{model_fingerprint(model_path)[:16]}-{index_kind}"
-        return cls(model, model_path, documents, builder, index_kind, cache, progress)
+        return cls(model, model_path, documents, builder, index_kind, cls.cache_dir(dataset.name, model_path,
+                                                                                    index_kind), progress)
+
+    @staticmethod
+    def cache_dir(dataset: str, model_path: Path, index_kind: str) -> Path:
+        """Where the index of ``model_path`` over ``dataset``'s KB is cached."""
+        return artifacts_dir() / "index" / dataset / f"{model_fingerprint(model_path)[:16]}-{index_kind}"
+
+    @staticmethod
+    def index_key(model_path: Path, texts: list[str], index_kind: str, max_seq_length: int) -> dict:
+        """What a cached index must have been built from to be reused."""
+        return {"model": model_fingerprint(model_path), "documents": texts_fingerprint(texts), "kind": index_kind,
+                "max_seq_length": max_seq_length}
 
     def query_tokens(self, query: str) -> int:
         """Tokens the encoder reads for ``query`` (after truncation to its limit)."""
