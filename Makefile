@@ -1,6 +1,9 @@
 # Two commands do all the set-up on a fresh machine:
 #   make demo   create .venv, install, fetch the data, build what the demo needs, start the Gradio app
 #   make test   create .venv if missing, install, run the tests
+# and two reproduce the results tables (`llmkb reproduce`: resumable; written to artifacts/results/tables.md):
+#   make results         every command behind docs/RESULTS.md's tables, ~4.4 h on 2 cores (REPRODUCE_ARGS=--list: the plan)
+#   make results-quick   INSPIRED without the LLM systems, ~23 min
 # Data comes from $LLMKB_DATA_SOURCE or ../shared/data when present (a local mirror), else the official URLs.
 
 PYTHON ?= python3
@@ -11,8 +14,9 @@ STAMP  := $(VENV)/.installed
 DATA_SOURCE ?= $(or $(LLMKB_DATA_SOURCE),$(wildcard ../shared/data))
 SOURCE_FLAG := $(if $(DATA_SOURCE),--source $(DATA_SOURCE),)
 PYTEST_ARGS ?=
+REPRODUCE_ARGS ?=
 
-.PHONY: install data kb demo chat browser test test-fast clean
+.PHONY: install data kb demo chat results results-quick browser test test-fast clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +40,12 @@ demo: kb
 
 chat: kb
 	$(LLMKB) chat
+
+results: kb
+	LLMKB_DATA_SOURCE=$(DATA_SOURCE) $(LLMKB) reproduce $(REPRODUCE_ARGS)
+
+results-quick: kb
+	LLMKB_DATA_SOURCE=$(DATA_SOURCE) $(LLMKB) reproduce --quick $(REPRODUCE_ARGS)
 
 # Chromium for the browser end-to-end test: installed only when missing and we may (root + apt); else it skips
 browser:

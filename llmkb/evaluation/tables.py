@@ -1,0 +1,99 @@
+"""Markdown results tables from the reports that ``llmkb evaluate`` and ``llmkb evaluate-requests`` write.
+
+One table per dataset-protocol, test split only, a row per system with the metrics of PROTOCOLS.md, the exact
+command that produced them and its date:
+
+>>> report = {"protocol": "inspired-std", "split": "test", "system": "bm25", "exclude_mentioned": False,
+...           "limit": None, "command": "llmkb evaluate --dataset inspired --system bm25", "date": "2026-11-30",
+...           "metrics": {"samples": 227, "pairs": 252, **dict.fromkeys(COLUMNS.values(), 0.25)}}
+>>> print(results_tables([report]))
+### inspired-std (test: 227 samples, 252 pairs)
+<BLANKLINE>
+| system | R@1 | R@10 | R@50 | NDCG@10 | MRR@50 | pair R@10 | pair R@50 | command | date |
+|---|---|---|---|---|---|---|---|---|---|
+| bm25 | 0.250 | 0.250 | 0.250 | 0.250 | 0.250 | 0.250 | 0.250 | `llmkb evaluate --dataset inspired --system bm25` | 2026-11-30 |
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+# Row order within a table; systems not listed come last.
+ORDER = ["popularity", "copy-context", "bm25", "retriever-zeroshot", "retriever-calibrated", "retriever",
+         "rag-no-llm", "rag", "llm-zeroshot", "rag-no-postprocess"]
+COLUMNS = {"R@1": "recall@1", "R@10": "recall@10", "R@50": "recall@50", "NDCG@10": "ndcg@10", "MRR@50": "mrr@50",
+           "pair R@10": "pair_recall@10", "pair R@50": "pair_recall@50"}
+
+
+def read_reports(paths: Iterable[str | Path]) -> list[dict]:
+    """The JSON reports at ``paths``, in that order."""
+    return [json.loads(Path(path).read_text(encoding="utf-8")) for path in paths]
+
+
+def results_tables(reports: Iterable[Mapping]) -> str:
+    """Markdown: a ``### dataset-protocol`` table per protocol (sorted), rows in ``ORDER``; "" without test reports."""
+    reports = [r for r in reports if r["split"] == "test"]
+    return "\n\n".join(_protocol_table(protocol, sorted((r for r in reports if r["protocol"] == protocol), key=_rank))
+                       for protocol in sorted({r["protocol"] for r in reports}))
+
+
+def _rank(report: Mapping) -> tuple:
+    system = report["system"]
+    return ORDER.index(system) if system in ORDER else len(ORDER), system, report["exclude_mentioned"]
+
+
+def _row_name(report: Mapping) -> str:
+    name = report["system"] + (" (excl. mentioned)" if report["exclude_mentioned"] else "")
+    return name + (f" (first {report['limit']:,} samples)" if report.get("limit") else "")
+
+
+def _protocol_table(protocol: str, rows: list[Mapping]) -> str:
+    whole = max(rows, key=lambda r: r["metrics"]["samples"])["metrics"]  # a --limit run covers fewer samples
+    lines = [f"### {protocol} (test: {whole['samples']:,} samples, {whole['pairs']:,} pairs)", "",
+             "| system | " + " | ".join(COLUMNS) + " | command | date |", "|---" * (len(COLUMNS) + 3) + "|"]
+    for r in rows:
+        numbers = " | ".join(f"{r['metrics'][key]:.3f}" for key in COLUMNS.values())
+        lines.append(f"| {_row_name(r)} | {numbers} | `{r['command']}` | {r['date']} |")
+    return "\n".join(lines)
+
+
+def requests_table(reports: list[Mapping]) -> str:
+    """Markdown: the request benchmark's precision@5 / hit@5 per group and overall (with its 95% interval), over the
+    requests that enough catalogue items satisfy (the headline), a row per dataset and variant; "" without reports.
+
+    >>> cell = {"requests": 4, "precision@5": 0.9, "hit@5": 1.0, "precision@5 95% CI": [0.8, 1.0]}
+    >>> report = {"dataset": "redial", "command": "llmkb evaluate-requests --dataset redial", "date": "2026-11-30",
+    ...           "generation": {"min_items": 5}, "variants": {"full": {"metrics": {"satisfiable": {
+    ...               "overall": cell, "groups": {"single": cell, "negated": {"requests": 0}}}}}}}
+    >>> print(requests_table([report]).splitlines()[-1])
+    | redial (4/0) | full | 0.900 / 1.00 | – | 0.900 [0.800, 1.000] / 1.00 | `llmkb evaluate-requests --dataset redial` | 2026-11-30 |
+    """
+    if not reports:
+        return ""
+    groups = list(_headline(next(iter(reports[0]["variants"].values())))["groups"])
+    lines = [f"### Requests (`llmkb evaluate-requests`): P@5 / hit@5 over the requests at least "
+             f"{reports[0]['generation']['min_items']} catalogue items satisfy", "",
+             "| dataset | variant | " + " | ".join(groups) + " | overall P@5 [95% CI] / hit@5 | command | date |",
+             "|---" * (len(groups) + 5) + "|"]
+    for report in reports:
+        for i, (variant, result) in enumerate(report["variants"].items()):
+            headline = _headline(result)
+            counts = "/".join(str(headline["groups"][g]["requests"]) for g in groups)
+            dataset, source = (f"{report['dataset']} ({counts})", f"`{report['command']}` | {report['date']}") \
+                if i == 0 else ("", " | ")  # dataset, command and date on its first row only
+            cells = " | ".join(_cell(headline["groups"][g]) for g in groups)
+            lines.append(f"| {dataset} | {variant} | {cells} | {_cell(headline['overall'], interval=True)} | {source} |")
+    return "\n".join(lines)
+
+
+def _headline(variant_result: Mapping) -> Mapping:
+    return variant_result["metrics"]["satisfiable"]
+
+
+def _cell(numbers: Mapping, interval: bool = False) -> str:
+    if not numbers["requests"]:
+        return "–"
+    ci = " [{:.3f}, {:.3f}]".format(*numbers["precision@5 95% CI"]) if interval else ""
+    return f"{numbers['precision@5']:.3f}{ci} / {numbers['hit@5']:.2f}"
