@@ -3,12 +3,16 @@
 >>> text = clean_generation(generate_text(model, tokenizer, "Recommend a movie:", max_new_tokens=8))
 >>> isinstance(text, str)
 True
+>>> *_, streamed = stream_text(model, tokenizer, "Recommend a movie:", max_new_tokens=8)  # the text so far, per token
+>>> streamed == generate_text(model, tokenizer, "Recommend a movie:", max_new_tokens=8)
+True
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 
 import torch
 
@@ -59,6 +63,27 @@ def generate_texts(
         output = model.generate(**inputs, **options)
     prompt_length = inputs.input_ids.shape[1]
     return [tokenizer.decode(row[prompt_length:], skip_special_tokens=True).strip() for row in output]
+
+
+def stream_text(model, tokenizer, prompt: str, max_new_tokens: int = MAX_NEW_TOKENS) -> Iterator[str]:
+    """The greedy continuation of ``prompt`` as it is written: the whole text so far after each new token
+    (the last is what :func:`generate_text` returns). The model generates in a thread; stop reading at will."""
+    from transformers import TextIteratorStreamer
+
+    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+    inputs = tokenizer([prompt], add_special_tokens=False, return_tensors="pt").to(next(model.parameters()).device)
+    options = dict(max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, streamer=streamer,
+                   eos_token_id=tokenizer.eos_token_id, do_sample=False, temperature=None, top_p=None, top_k=None)
+    worker = threading.Thread(target=model.generate, kwargs={**inputs, **options}, daemon=True)
+    worker.start()
+    text = ""
+    for piece in streamer:
+        text += piece
+        if text.strip():
+            yield text.strip()
+    worker.join()
+    if not text.strip():
+        yield ""
 
 
 def reply_task(items: Sequence[CatalogItem]) -> str:

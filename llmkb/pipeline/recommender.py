@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from llmkb.data.records import RECOMMENDER, CatalogItem, Turn
@@ -98,15 +98,27 @@ class Recommender:
 
     def reply(self, found: Recommendation) -> Recommendation:
         """``found`` (from :meth:`rank`) with the reply written and the recommender's turn added."""
+        *_, done = self.reply_steps(found)
+        return done
+
+    def reply_steps(self, found: Recommendation) -> Iterator[str | Recommendation]:
+        """:meth:`reply` as it is written: the reply so far after each token (strings), then the
+        ``Recommendation``, whose reply is the draft aligned with the list. ``seconds["first_text"]``: from the
+        start of the turn to the first draft (the cards' time plus the reply's first token)."""
         started = time.perf_counter()
         items = found.items
-        reply = self.stages.replies(found.state, [r.item for r in items], {r.item.item_id: r.evidence for r in items})
+        seconds = dict(found.seconds)
+        for reply in self.stages.replies.stream(found.state, [r.item for r in items],
+                                                {r.item.item_id: r.evidence for r in items}):
+            seconds.setdefault("first_text", found.seconds.get("cards", 0.0) + time.perf_counter() - started)
+            if isinstance(reply, str):
+                yield " ".join(filter(None, [found.reply, reply]))
         text = " ".join(filter(None, [found.reply, reply.text]))
-        tokens = {name: count + (reply.tokens if name == "llm" else 0) for name, count in found.tokens.items()}
+        tokens = {**found.tokens, **({"llm": found.tokens.get("llm", 0) + reply.tokens} if reply.tokens else {})}
         said = Turn(RECOMMENDER, text, tuple(r.item.item_id for r in items[:3]))
-        return dataclasses.replace(found, reply=text, turns=[*found.turns, said], tokens=tokens,
-                                   seconds={**found.seconds, "reply": time.perf_counter() - started},
-                                   templated=reply.templated)
+        yield dataclasses.replace(found, reply=text, turns=[*found.turns, said], tokens=tokens,
+                                  seconds={**seconds, "reply": time.perf_counter() - started},
+                                  templated=reply.templated)
 
 
 def relaxation_note(holding: int, relaxed: Sequence[Preference]) -> str:

@@ -9,16 +9,19 @@ names a movie outside it, and falls back to a template when the LLM names none.
 >>> reply = write_reply(model, tokenizer, [Turn(SEEKER, "A tense thriller?")], items, items, max_new_tokens=8)
 >>> set(reply.named_ids) <= {"1", "2"}  # it never names a movie outside the list (the template when it names none)
 True
+>>> *drafts, final = stream_reply(model, tokenizer, [Turn(SEEKER, "A tense thriller?")], items, items, max_new_tokens=8)
+>>> final == reply and all(isinstance(draft, str) for draft in drafts)  # drafts as it writes, then the same reply
+True
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from llmkb.data.records import CatalogItem, Turn
-from llmkb.generation.generate import MAX_NEW_TOKENS, clean_generation, generate_text, reply_task
-from llmkb.generation.prompt import PromptBudget, build_prompt
+from llmkb.generation.generate import MAX_NEW_TOKENS, clean_generation, reply_task, stream_text
+from llmkb.generation.prompt import Prompt, PromptBudget, build_prompt
 from llmkb.postprocess import AlignedReply, TitleMatcher, align_reply
 
 
@@ -36,16 +39,27 @@ def write_reply(
     documents: Mapping[str, str] | None = None,
     preferences: str | Sequence[str] = (),
     max_new_tokens: int = MAX_NEW_TOKENS,
-    temperature: float = 0.0,
-    seed: int = 0,
     budget: PromptBudget = PromptBudget(),
 ) -> Reply:
-    """Generate a reply recommending ``items`` (the final list, best first) and align it with them.
+    """Generate a greedy reply recommending ``items`` (the final list, best first) and align it with them.
 
     ``documents``: optional item id → compact KB document, shown to the model as evidence.
     """
+    *_, reply = stream_reply(model, tokenizer, dialogue, items, catalog, documents, preferences, max_new_tokens,
+                             budget)
+    return reply
+
+
+def stream_reply(model, tokenizer, dialogue: Sequence[Turn], items: Sequence[CatalogItem],
+                 catalog: Iterable[CatalogItem] | TitleMatcher, documents: Mapping[str, str] | None = None,
+                 preferences: str | Sequence[str] = (), max_new_tokens: int = MAX_NEW_TOKENS,
+                 budget: PromptBudget = PromptBudget()) -> Iterator[str | Reply]:
+    """:func:`write_reply` as it is written (greedy): the cleaned draft after each token, then the aligned
+    :class:`Reply` (which may differ from the last draft: titles outside the list replaced, or the template)."""
     docs = [(item.display, (documents or {}).get(item.item_id, "")) for item in items]
-    prompt = build_prompt(tokenizer, dialogue, docs, preferences, task=reply_task(items), budget=budget)
-    raw = generate_text(model, tokenizer, prompt.text, max_new_tokens, temperature, seed)
+    prompt: Prompt = build_prompt(tokenizer, dialogue, docs, preferences, task=reply_task(items), budget=budget)
+    raw = ""
+    for raw in stream_text(model, tokenizer, prompt.text, max_new_tokens):
+        yield clean_generation(raw)
     generated = min(len(tokenizer.encode(raw, add_special_tokens=False)), max_new_tokens)  # re-encoded: ±1 token
-    return Reply(**vars(align_reply(clean_generation(raw), items, catalog)), tokens=prompt.n_tokens + generated)
+    yield Reply(**vars(align_reply(clean_generation(raw), items, catalog)), tokens=prompt.n_tokens + generated)

@@ -20,7 +20,7 @@ evaluation runs the same ones on its samples.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from llmkb.data import Dataset, load_dataset, mention_counts
@@ -34,7 +34,7 @@ from llmkb.kb.facts import FactIndex, Preference, describe
 from llmkb.kb.linking import EntityLinker
 from llmkb.pipeline.config import RecommenderConfig
 from llmkb.pipeline.fusion import Candidates, TrainingPriors
-from llmkb.pipeline.reply import Reply, write_reply
+from llmkb.pipeline.reply import Reply, stream_reply
 from llmkb.postprocess import TitleMatcher, normalize_title, template_reply
 from llmkb.postprocess.titles import TitleMatches
 from llmkb.postprocess.reply import TEMPLATE_ITEMS
@@ -232,11 +232,18 @@ class ReplyWriter:
         self.max_new_tokens, self.budget = max_new_tokens, PromptBudget(max_tokens=prompt_tokens)
 
     def __call__(self, state: TurnState, items: Sequence[CatalogItem], evidence: Mapping[str, str]) -> Reply:
+        *_, reply = self.stream(state, items, evidence)
+        return reply
+
+    def stream(self, state: TurnState, items: Sequence[CatalogItem],
+               evidence: Mapping[str, str]) -> Iterator[str | Reply]:
+        """Drafts as the LLM writes them, then the aligned :class:`Reply` (only the template without an LLM)."""
         if self.model is None:
             named = tuple(item.item_id for item in items[:TEMPLATE_ITEMS])
-            return Reply(template_reply(list(items)), named, (), templated=True)
-        return write_reply(self.model, self.tokenizer, state.turns, items[:3], self.matcher, evidence,
-                           [str(p) for p in state.stated], self.max_new_tokens, budget=self.budget)
+            yield Reply(template_reply(list(items)), named, (), templated=True)
+            return
+        yield from stream_reply(self.model, self.tokenizer, state.turns, items[:3], self.matcher, evidence,
+                                [str(p) for p in state.stated], self.max_new_tokens, budget=self.budget)
 
 
 @dataclass
@@ -282,7 +289,7 @@ class Stages:
                 model = load_lora(model, config.lora, merge=True)
             reply_model = int8_copy(model) if config.reply_int8 else model
         prompts = PromptWriter(tokenizer, catalog, documents, config.prompt_tokens)
-        llm = model is not None
+        llm = model is not None and config.llm_scoring
         return cls(
             config, dataset, retriever, matcher, priors, MessageReader(matcher, retriever.query_builder.linker),
             CandidateFinder(retriever, priors, catalog, facts, config.kb_candidates), prompts,
@@ -306,7 +313,13 @@ class Stages:
 
     @property
     def uses_llm(self) -> bool:
+        """The LLM scores candidates (a fusion signal)."""
         return self.scorer is not None
+
+    @property
+    def writes_replies(self) -> bool:
+        """The LLM writes the replies (else the template does)."""
+        return self.replies.model is not None
 
     def mentioned_twins(self, state: TurnState) -> list[str]:
         """The dialogue's movies with every item of the same title ("Heat (1995)" and "Heat (1986)")."""

@@ -15,7 +15,8 @@ def test_turn_recommends_k_distinct_catalogue_items_with_evidence(make_recommend
     assert len(ids) == len(set(ids)) == 4 and set(ids) <= set(s.catalog)
     assert "1003" not in ids  # already mentioned: excluded by default
     assert all(r.evidence for r in out.items) and out.detected == ["The Matrix (1999)"]
-    assert set(out.seconds) == {"retrieve+score", "cards", "reply"}
+    assert set(out.seconds) == {"retrieve+score", "cards", "first_text", "reply"}
+    assert out.seconds["cards"] <= out.seconds["first_text"]
     # tokens read and written this turn: scoring the candidates, then the reply's prompt and text
     assert 0 < out.tokens["retriever"] <= s.retriever.model.max_seq_length
     scoring = s.scored_candidates(s.states([out.turns[:1]]))[0].llm_tokens
