@@ -4,9 +4,12 @@ RRAM-pruned models and see what that costs and saves.
 
     python app.py [--host 127.0.0.1] [--port 7860] [--share]
 
-The first run builds what is missing (data from $LLMKB_DATA_SOURCE, ../shared/data or the official URLs; the KB;
-the index; the LLM cache; the pruned models), with progress bars in the console. Later starts reuse the cache.
-Conversation logic lives in ``llmkb.app``; this file only lays out and renders.
+The first run installs the data (from $LLMKB_DATA_SOURCE, ../shared/data or the official URLs) and serves as soon as
+the packaged retriever's index and the LLM are ready (about 2 minutes on 2 cores), then builds the full system in the
+background: the calibrated retriever and the tuned fusion weights (``llmkb.app.build``, about 4 minutes more), and
+after them the pruned backbones. The status line says what is being built and switches when it is done; the console
+shows progress bars. Later starts reuse the cache. Conversation logic lives in ``llmkb.app``; this file only lays
+out and renders.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import gradio as gr
 
 from llmkb.errors import LLMKBError
 from llmkb.app.backbone import BACKBONES, KEY_BITS, TECHNOLOGY
+from llmkb.app.build import build_served
 from llmkb.app.cost import cost_rows
 from llmkb.app.session import DATASETS, ChatService, Session
 
@@ -34,6 +38,7 @@ EXAMPLES = [
     "Any good crime dramas directed by Martin Scorsese?",
 ]
 CONCURRENCY = 2  # turns computed at once; the rest wait in Gradio's queue
+STATUS_EVERY = 2.0  # s between status-line refreshes (the build's progress)
 CSS = """
 .cards {display: flex; flex-direction: column; gap: 10px;}
 .card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px;}
@@ -142,6 +147,8 @@ def build_ui(service: ChatService, start: Session | None = None) -> gr.Blocks:
             radio.change(switch, [dataset, backbone, session], outputs, api_name=False)
         clear.click(reset, [session], outputs, api_name="reset")
         demo.load(lambda s: view(s or start), [session], outputs, api_name=False)
+        gr.Timer(STATUS_EVERY).tick(lambda s: service.status(s or start), [session], [status], api_name=False,
+                                    queue=False, show_progress="hidden")
     return demo
 
 
@@ -159,6 +166,7 @@ def ensure_data(data_dir: Path) -> None:
 
 
 def warm_up(service: ChatService, dataset: str) -> None:
+    service.wait_built(dataset)  # the pruned backbones are pruned from the full system's models
     for backbone in BACKBONES:
         try:
             service.engine(dataset, backbone)
@@ -177,14 +185,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dataset", choices=list(DATASETS), default="redial", help="catalogue loaded before serving")
     p.add_argument("--no-warmup", action="store_true",
                    help="do not load the other backbones of the catalogue in the background after start")
+    p.add_argument("--no-build", action="store_true",
+                   help="serve what is built, without building the full system (calibrated retriever, tuned weights)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     started = time.perf_counter()
     try:
         ensure_data(data_dir())
-        service = ChatService()
-        print(f"Loading the {DATASETS[args.dataset]} recommender (the first run builds the KB, index, LLM cache and "
-              "pruned models)...", flush=True)
+        service = ChatService(build=None if args.no_build else lambda dataset, state: build_served(dataset, build=state))
+        print(f"Loading the {DATASETS[args.dataset]} recommender (the first run builds the KB, the index and the LLM "
+              "cache, then the full system in the background)...", flush=True)
         print(service.status(Session(args.dataset)), flush=True)
     except LLMKBError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -198,16 +198,19 @@ def cmd_calibrate_retriever(args) -> None:
 
 
 def cmd_chat(args) -> None:
-    from llmkb.app.session import weights_label
+    from llmkb.app.build import build_served
+    from llmkb.app.session import llm_label, weights_label
     from llmkb.pipeline import Recommender
     from llmkb.pipeline.fusion import with_tuned_weights
 
-    print(f"Loading the {args.dataset} recommender (the first run builds the KB, the index and the LLM cache)...",
-          file=sys.stderr)
+    print(f"Loading the {args.dataset} recommender (the first run builds the KB, the index, the LLM cache, the "
+          "calibrated retriever and the tuned weights: about 5 minutes on 2 cores)...", file=sys.stderr)
+    if not (args.no_build or args.retriever):
+        build_served(args.dataset, args.data_dir)
     recommender = Recommender(with_tuned_weights(
-        _config(args, k=args.k, exclude_mentioned=not args.keep_mentioned, reply_int8=not args.float32_reply)))
-    llm = "no LLM" if not recommender.stages.uses_llm else f"LLM {args.llm or 'packaged SmolLM2-135M-Instruct'}"
-    print(f"Retriever {recommender.config.retriever}; {llm}; {weights_label(recommender.config)}. "
+        _config(args, k=args.k, exclude_mentioned=not args.keep_mentioned, reply_int8=not args.float32_reply,
+                llm_scoring=args.llm_scoring)))
+    print(f"Retriever {recommender.config.retriever}; {llm_label(recommender)}; {weights_label(recommender.config)}. "
           "Tell me about movies you like; 'reset' starts over, 'quit' ends.")
     turns = []
     while True:
@@ -222,16 +225,17 @@ def cmd_chat(args) -> None:
             print("(new conversation)")
             continue
         try:
-            out = recommender.respond(turns, message)
+            found = recommender.rank(turns, message)
         except LLMKBError as exc:
             print(f"bot> {exc}")
             continue
-        if out.detected:
-            print(f"     (recognised: {', '.join(out.detected)})")
-        print(f"bot> {out.reply}")
-        for rank, rec in enumerate(out.items, start=1):
+        if found.detected:
+            print(f"     (recognised: {', '.join(found.detected)})")
+        for rank, rec in enumerate(found.items, start=1):  # the list first, as the demo shows the cards first
             cues = f"  ({'; '.join(rec.cues)})" if rec.cues else ""
             print(f"  {rank}. {rec.item.display}  [{rec.score:.2f}]{cues}  {rec.evidence[:160]}")
+        out = recommender.reply(found)
+        print(f"bot> {out.reply}")
         turns = out.turns
 
 
@@ -253,8 +257,9 @@ def cmd_train_llm(args) -> None:
 
 def _add_recommender_options(parser) -> None:
     parser.add_argument("--retriever", type=Path, default=None,
-                        help="retriever model dir (default: artifacts/retriever/DATASET/model when trained, "
-                             "else the packaged all-MiniLM-L6-v2; for retriever-zeroshot: the packaged one)")
+                        help="retriever model dir (default: the calibrated retriever when built by `llmkb "
+                             "calibrate-retriever`, else the fine-tuned one when trained, else the packaged "
+                             "all-MiniLM-L6-v2; for retriever-zeroshot: the packaged one)")
     parser.add_argument("--llm", type=Path, default=None,
                         help="LLM: a local HF model dir or .gguf file (default: packaged SmolLM2-135M-Instruct)")
     parser.add_argument("--lora", type=Path, default=None, help="LoRA adapter dir from `llmkb train-llm`")
@@ -398,6 +403,11 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--keep-mentioned", action="store_true", help="allow movies already mentioned")
     chat.add_argument("--float32-reply", action="store_true",
                       help="write replies with the float32 LLM instead of its int8 copy (exact, ~3x slower on a CPU)")
+    chat.add_argument("--llm-scoring", action="store_true",
+                      help="the LLM also scores the candidates (a fusion signal; ~0.7 s a turn). Off by default: its "
+                           "tuned weight is 0 on most setups (docs/RESULTS.md)")
+    chat.add_argument("--no-build", action="store_true",
+                      help="use what is built; do not calibrate the retriever or tune the weights first")
     chat.set_defaults(run=cmd_chat)
 
     lora = commands.add_parser("train-llm", help="LoRA-tune the LLM on training dialogues (prompt → gold title)",

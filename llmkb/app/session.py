@@ -27,8 +27,9 @@ from llmkb.data.records import Turn
 from llmkb.errors import LLMKBError
 from llmkb.kb.documents import PHRASES, KBDocument
 from llmkb.app.backbone import BACKBONES, Backbone, prepare
-from llmkb.pipeline import Recommended, Recommender, RecommenderConfig
-from llmkb.pipeline.fusion import with_tuned_weights
+from llmkb.app.build import SERVED, Build, served_config
+from llmkb.pipeline import Recommendation, Recommended, Recommender, RecommenderConfig
+from llmkb.retrieval.retriever import best_available
 from llmkb.pipeline.stages import MAX_MESSAGE_CHARS
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,13 @@ DATASETS = {"redial": "ReDial", "inspired": "INSPIRED"}
 MAX_CUES, MAX_FACTS, PLOT_CHARS = 3, 3, 220
 CARD_FACTS = ("starring", "writer", "music composer", "producer", "previous work", "subsequent work")
 NO_CUE = "ranked by its KB document's match to the whole conversation"
-WRITING = "Writing the reply…"  # shown in the chat while the reply is written, once the cards are out
+
+
+class Draft(str):
+    """The reply as written so far (the page shows it while the LLM writes)."""
+
+
+WRITING = Draft("Writing the reply…")  # shown in the chat once the cards are out, until the first words
 INJECTION = re.compile(
     r"\b(ignore|disregard|forget|bypass|override)\b[^.!?]{0,60}\b(catalog(ue)?|instructions?|rules?|list|prompt|"
     r"above|previous)\b|\bsystem prompt\b|\byou are now\b|\bjailbreak\b", re.I)
@@ -79,7 +86,8 @@ class Engine:
 
     @property
     def uses_llm(self) -> bool:
-        return self.recommender.stages.uses_llm
+        """The LLM scores candidates or writes the replies."""
+        return self.recommender.stages.uses_llm or self.recommender.stages.writes_replies
 
 
 def load_engine(dataset: str, backbone: str, data_dir: Path | None = None, k: int = 5, retriever: Path | None = None,
@@ -87,20 +95,33 @@ def load_engine(dataset: str, backbone: str, data_dir: Path | None = None, k: in
     """Build (first use) the backbone's models and a recommender on them.
 
     ``retriever``/``llm``: the dense source models (default: the dataset's best retriever, the packaged LLM);
-    ``options``: more ``RecommenderConfig`` fields. Without ``weights`` among them, the fusion weights are those
-    tuned for this setup (``with_tuned_weights``), else the built-in defaults.
+    ``options``: more ``RecommenderConfig`` fields over the served setup (``llmkb.app.build.SERVED``). Without
+    ``weights`` among them, the fusion weights are those tuned for the dense source setup (a pruned retriever
+    serves the weights of the retriever it was pruned from), else the built-in defaults.
     """
     bb = prepare(backbone, dataset, backbones_root, retriever, llm, progress)
     # a pruned LLM writes its replies itself: an int8 copy would not compute what its crossbars hold
-    options.setdefault("reply_int8", "llm" not in bb.pruned)
+    options = {**SERVED, "reply_int8": "llm" not in bb.pruned, **options}
+    source = served_config(dataset, retriever=Path(retriever or best_available(dataset)), llm=llm, data_dir=data_dir,
+                           **{k: v for k, v in options.items() if k != "reply_int8"})
+    options.setdefault("weights", source.weights)
     config = RecommenderConfig(dataset=dataset, retriever=bb.retriever, llm=bb.llm, k=k, data_dir=data_dir, **options)
-    return Engine(Recommender(with_tuned_weights(config), progress=progress), bb)
+    return Engine(Recommender(config, progress=progress), bb)
 
 
 def weights_label(config: RecommenderConfig) -> str:
     """Which fusion weights a recommender uses, for status lines."""
     return f"fusion weights {short_path(config.weights)}" if config.weights else \
         "built-in fusion weights (none tuned for this setup: `llmkb tune-fusion`)"
+
+
+def llm_label(recommender: Recommender) -> str:
+    """What the LLM does in a recommender, for status lines."""
+    stages, int8 = recommender.stages, " (int8)" if recommender.config.reply_int8 else ""
+    if not stages.writes_replies:
+        return "LLM off (template replies)"
+    return f"LLM scores and writes the replies{int8}" if stages.uses_llm else \
+        f"LLM writes the replies{int8}, ranking without LLM scores"
 
 
 def short_path(path: Path) -> str:
@@ -121,13 +142,20 @@ def non_latin_share(text: str) -> float:
 
 
 class ChatService:
-    """Loads one :class:`Engine` per (dataset, backbone) on first use and answers turns for any session."""
+    """Loads one :class:`Engine` per (dataset, backbone) on first use and answers turns for any session.
 
-    def __init__(self, load: Callable[[str, str], Engine] = load_engine):
-        self.load = load
+    With ``build`` (``build(dataset, Build)``, e.g. ``llmkb.app.build.build_served``), the first use of a catalogue
+    also starts building its full system in a thread; the status line says how far it is, and when it is done
+    the catalogue's engines are loaded again on what was built, the dense one before it is swapped in."""
+
+    def __init__(self, load: Callable[[str, str], Engine] = load_engine,
+                 build: Callable[[str, Build], object] | None = None):
+        self.load, self.build = load, build
         self.engines: dict[tuple[str, str], Engine] = {}
+        self.builds: dict[str, Build] = {}
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._guard = threading.Lock()
+        self._built: dict[str, threading.Event] = {}
 
     def engine(self, dataset: str, backbone: str) -> Engine:
         if dataset not in DATASETS:
@@ -140,16 +168,49 @@ class ChatService:
         with lock:  # one load per key; other keys keep serving meanwhile
             if key not in self.engines:
                 self.engines[key] = self.load(dataset, backbone)
-        return self.engines[key]
+            engine = self.engines[key]
+        self._start_build(dataset)
+        return engine
+
+    def _start_build(self, dataset: str) -> None:
+        with self._guard:
+            if self.build is None or dataset in self.builds:
+                return
+            self.builds[dataset], self._built[dataset] = Build(), threading.Event()
+        threading.Thread(target=self._run_build, args=(dataset,), daemon=True, name=f"build-{dataset}").start()
+
+    def _run_build(self, dataset: str) -> None:
+        build = self.builds[dataset]
+        try:
+            self.build(dataset, build)
+            before = self.engines.get((dataset, "dense"))
+            fresh = self.load(dataset, "dense")
+            if before is None or fresh.recommender.config != before.recommender.config:
+                with self._guard:  # the other backbones load again on their next use, from what was built
+                    for key in [key for key in self.engines if key[0] == dataset]:
+                        del self.engines[key]
+                    self.engines[(dataset, "dense")] = fresh
+        except Exception as exc:  # the partial system keeps serving; the status line says what failed
+            build.error = build.error or str(exc) or type(exc).__name__
+            log.exception("building the %s system failed", dataset)
+        finally:
+            self._built[dataset].set()
+
+    def wait_built(self, dataset: str, timeout: float | None = None) -> bool:
+        """Block until ``dataset``'s build has ended (True), or ``timeout`` seconds (False); True without one."""
+        event = self._built.get(dataset)
+        return event is None or event.wait(timeout)
 
     def status(self, session: Session) -> str:
         engine = self.engine(session.dataset, session.backbone)
         rec = engine.recommender
-        llm = "LLM off (template replies)" if not engine.uses_llm else \
-            "LLM on (int8 replies)" if rec.config.reply_int8 else "LLM on"
-        return (f"Ready · {DATASETS[session.dataset]} catalogue ({len(rec.stages.catalog):,} movies) · "
-                f"{BACKBONES[session.backbone]} · retriever {short_path(rec.config.retriever)} · {llm} · "
-                f"{weights_label(rec.config)}")
+        build = self.builds.get(session.dataset)
+        state = "Ready" if build is None or build.finished else \
+            f"Ready with a partial system · building the full one: {build.status()}" if build.running else \
+            f"Ready with a partial system · {build.status()}"
+        return (f"{state} · {DATASETS[session.dataset]} catalogue ({len(rec.stages.catalog):,} movies) · "
+                f"{BACKBONES[session.backbone]} · retriever {short_path(rec.config.retriever)} · "
+                f"{llm_label(rec)} · {weights_label(rec.config)}")
 
     def switch(self, session: Session, dataset: str, backbone: str) -> Session:
         """A new catalogue starts a new conversation; a new backbone keeps it (ids stay valid)."""
@@ -164,16 +225,16 @@ class ChatService:
         return done
 
     def respond_steps(self, session: Session, message: str | None) -> Iterator[Session]:
-        """The turn as the page shows it: the new cards with the reply still being written (``WRITING``), then
-        the whole turn (the only step when the turn fails or needs no ranking)."""
+        """The turn as the page shows it: the new cards with ``WRITING`` in the chat, then the reply as it is
+        written (each draft), then the whole turn (the only step when the turn fails or needs no ranking)."""
         message = message or ""
         said = [{"role": "user", "content": message.strip()}] if message.strip() else []
         out = dataclasses.replace(session, messages=[*session.messages, *said])
         reply = ""
         try:
             for reply in self._turn(out, message):
-                if reply is WRITING:
-                    yield dataclasses.replace(out, messages=[*out.messages, {"role": "assistant", "content": WRITING}])
+                if isinstance(reply, Draft):
+                    yield dataclasses.replace(out, messages=[*out.messages, {"role": "assistant", "content": reply}])
         except LLMKBError as exc:
             reply = f"Sorry, {exc}."
         except Exception:  # never show a traceback in the chat; the console keeps it
@@ -183,7 +244,7 @@ class ChatService:
         yield out
 
     def _turn(self, session: Session, message: str) -> Iterator[str]:
-        """Yields ``WRITING`` once the cards are in ``session``, then the reply."""
+        """Yields ``WRITING`` once the cards are in ``session``, then drafts of the reply, then the reply."""
         engine = self.engine(session.dataset, session.backbone)
         rec, catalogue = engine.recommender, DATASETS[session.dataset]
         text = " ".join(message.split())
@@ -201,8 +262,11 @@ class ChatService:
         session.cards = [self._card(engine, rank, r) for rank, r in enumerate(found.items, start=1)]
         session.tokens = dict(found.tokens)
         yield WRITING
-        with engine.lock:
-            result = rec.reply(found)
+        with engine.lock:  # held while the reply is written; Lock may be released from another thread
+            for result in rec.reply_steps(found):
+                if isinstance(result, str):
+                    yield Draft(" ".join([*notes, result]))
+        assert isinstance(result, Recommendation)
         session.turns, session.tokens = result.turns, dict(result.tokens)
         if result.unknown:
             named = ", ".join(f"“{t}”" for t in result.unknown[:3])

@@ -8,6 +8,10 @@ reused; the KB's own version (``KB_VERSION``) is part of the setup too.
 >>> config = RecommenderConfig(dataset="inspired", k=3)
 >>> config.k, config.use_llm, config.weights is None
 (3, True, True)
+>>> config.setup == RecommenderConfig(dataset="inspired", use_llm=False).setup  # the LLM is part of it when it scores
+False
+>>> RecommenderConfig(llm_scoring=False).setup == RecommenderConfig(use_llm=False).setup
+True
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ class RecommenderConfig:
     retriever: Path | None = None  # default: the fine-tuned model if trained, else the packaged MiniLM
     llm: Path | None = None  # default: the packaged SmolLM2-135M-Instruct (GGUF)
     use_llm: bool = True  # False: retriever + dialogue signals only, template reply
+    llm_scoring: bool = True  # the LLM scores the top candidates (a fusion signal); False: it only writes replies
     lora: Path | None = None  # a LoRA adapter from `llmkb train-llm`
     weights: Path | None = None  # fusion weights from `llmkb tune-fusion`; None: the built-in defaults
     k: int = 5
@@ -54,7 +59,7 @@ class RecommenderConfig:
     def setup(self) -> dict:
         """What produces the candidates and their scores (not k, the weights or the reply settings)."""
         llm = None
-        if self.use_llm:
+        if self.use_llm and self.llm_scoring:
             llm = {"model": model_fingerprint(self.llm or default_llm_path())[:16],
                    "lora": model_fingerprint(self.lora)[:16] if self.lora else None,
                    "candidates": self.llm_candidates, "documents": self.kb_documents, "tokens": self.prompt_tokens}

@@ -30,14 +30,17 @@ def test_a_turn_gives_a_reply_and_catalogue_cards_with_evidence(service):
     assert len(follow.turns) == 4 and len(follow.messages) == 4 and len(session.turns) == 2  # inputs left alone
 
 
-def test_the_cards_come_before_the_reply(service):
+def test_the_cards_come_before_the_reply_and_the_reply_streams(service):
     from llmkb.app.session import WRITING
 
     steps = list(service.respond_steps(Session(), "Something scary with Sigourney Weaver"))
-    assert len(steps) == 2
+    assert len(steps) >= 3  # the cards, at least one draft (the tiny LLM writes 12 tokens), the turn
     assert reply(steps[0]) == WRITING and len(steps[0].cards) == 5 and not steps[0].turns
-    assert reply(steps[1]) not in ("", WRITING) and steps[1].cards == steps[0].cards and len(steps[1].turns) == 2
-    assert [m["role"] for m in steps[1].messages] == ["user", "assistant"]
+    drafts = [reply(step) for step in steps[1:-1]]
+    assert all(d and not step.turns and step.cards == steps[0].cards for d, step in zip(drafts, steps[1:-1]))
+    assert all(a != b for a, b in zip(drafts, drafts[1:]))  # each draft is a new token's text
+    assert reply(steps[-1]) not in ("", WRITING) and steps[-1].cards == steps[0].cards and len(steps[-1].turns) == 2
+    assert [m["role"] for m in steps[-1].messages] == ["user", "assistant"]
 
 
 @pytest.mark.parametrize("message", ["", "   ", None])
@@ -84,10 +87,11 @@ def test_switching_backbone_keeps_the_conversation_and_catalogue_starts_over(ser
     assert pruned.turns == session.turns and pruned.backbone == "rram-all"
     assert "RRAM-pruned retriever + LLM" in service.status(pruned)
     # the pruned LLM writes its own replies; the dense one hands them to its int8 copy
-    assert "· LLM on ·" in service.status(pruned) and "built-in fusion weights" in service.status(pruned)
-    assert "· LLM on (int8 replies) ·" in service.status(session)
+    assert "· LLM writes the replies, ranking without LLM scores ·" in service.status(pruned)
+    assert "built-in fusion weights" in service.status(pruned)
+    assert "· LLM writes the replies (int8), ranking without LLM scores ·" in service.status(session)
     pruned_stages = service.engine("redial", "rram-all").recommender.stages
-    assert pruned_stages.replies.model is pruned_stages.scorer.model
+    assert pruned_stages.scorer is None and not pruned_stages.config.reply_int8 and pruned_stages.writes_replies
     again = service.respond(pruned, "and Alien?")
     assert len(again.cards) == 5 and len(again.turns) == 4
     fresh = service.switch(again, "inspired", "rram-all")

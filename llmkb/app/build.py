@@ -1,0 +1,93 @@
+"""The first run: build the recommender that RESULTS' headline rows measure, and say how far along it is.
+
+For one catalogue, two steps, each cached by its inputs (a built system is found in seconds; an interrupted build
+resumes):
+
+1. calibrate the retriever (``llmkb.retrieval.calibrate``: 1–3 min on 2 CPU cores);
+2. tune the fusion weights of the served setup on the validation split (``llmkb.evaluation.tuning``: under a
+   minute), on the dedup protocol, which scores new movies as chat recommends them.
+
+The served setup (``SERVED``) ranks without LLM scores: the tuning gave the LLM's score weight 0 on three of the
+four dataset × protocol pairs (docs/RESULTS.md), tuning it takes 10 minutes of LLM scoring on ReDial, and it costs
+0.7 s a turn. The LLM still writes the replies. ``llmkb chat --llm-scoring`` serves the scoring setup instead.
+
+>>> build = Build()
+>>> build.at(0.4) or build.status()
+'waiting: 40%'
+>>> config = build_served("inspired", data_dir, build, progress=False, retriever=encoder_path)   # the tiny world
+>>> build.status(), config.weights is not None, config.llm_scoring
+('built', True, False)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from llmkb.data import load_dataset
+from llmkb.pipeline import RecommenderConfig, Stages
+from llmkb.pipeline.fusion import with_tuned_weights
+from llmkb.retrieval import DenseRetriever
+from llmkb.retrieval.calibrate import ensure_calibrated
+from llmkb.retrieval.retriever import calibration_base
+
+SERVED = {"llm_scoring": False}
+TUNED_ON = "dedup"
+CALIBRATING, TUNING = "calibrating the retriever", "tuning the fusion weights"
+
+
+class Build:
+    """Where a build stands, for a status line: its step and the fraction done, then "built" or the error."""
+
+    def __init__(self) -> None:
+        self.step, self.fraction, self.finished, self.error = "waiting", 0.0, False, None
+
+    def at(self, fraction: float, step: str | None = None) -> None:
+        self.step, self.fraction = step or self.step, min(max(fraction, 0.0), 1.0)
+
+    @property
+    def running(self) -> bool:
+        return not (self.finished or self.error)
+
+    def status(self) -> str:
+        if self.error:
+            return f"the build failed: {self.error}"
+        if self.finished:
+            return "built"
+        return f"{self.step}: {self.fraction:.0%}" if self.fraction else self.step
+
+
+def served_config(dataset: str, **options) -> RecommenderConfig:
+    """The served recommender's config for ``dataset`` with what is built so far: the calibrated retriever once
+    built, and the weights tuned for its setup once tuned (else the built-in weights)."""
+    return with_tuned_weights(RecommenderConfig(dataset=dataset, **{**SERVED, **options}))
+
+
+def is_built(dataset: str, **options) -> bool:
+    """The served system is complete: a calibrated retriever and weights tuned for it (a cheap check)."""
+    config = served_config(dataset, **options)
+    return config.weights is not None and config.resolved().retriever != calibration_base(dataset)
+
+
+def build_served(dataset: str, data_dir: Path | None = None, build: Build | None = None, progress: bool = True,
+                 retriever: Path | None = None) -> RecommenderConfig:
+    """Build what the served recommender of ``dataset`` still lacks; returns its config. ``retriever``: the base
+    to calibrate (default: :func:`calibration_base`)."""
+    build = build or Build()
+    try:
+        loaded = load_dataset(dataset, data_dir)
+        build.at(0.0, CALIBRATING)
+        base = DenseRetriever.for_dataset(loaded, retriever or calibration_base(dataset), progress=progress)
+        calibrated = ensure_calibrated(loaded, base, report=build.at, progress=progress)
+        build.at(0.0, TUNING)
+        config = served_config(dataset, data_dir=data_dir, retriever=calibrated)
+        if config.weights is None:
+            from llmkb.evaluation.tuning import tune_fusion
+
+            tune_fusion(Stages.load(dataclasses.replace(config, use_llm=False), progress), TUNED_ON, progress=progress)
+            config = served_config(dataset, data_dir=data_dir, retriever=calibrated)
+    except Exception as exc:
+        build.error = str(exc) or type(exc).__name__
+        raise
+    build.finished = True
+    return config

@@ -1,0 +1,77 @@
+"""The first run: the service serves what is ready, builds the full system in a thread, says how far it is, and
+swaps the built system in when it is done."""
+
+import threading
+import warnings
+from functools import partial
+
+import pytest
+
+from llmkb.app import build as build_module
+from llmkb.app.build import Build, build_served, is_built
+from llmkb.app.session import ChatService, Session, load_engine
+from llmkb.retrieval import retriever as retriever_module
+
+
+@pytest.fixture()
+def tiny_base(tiny_models, monkeypatch, tmp_path):
+    """The tiny retriever stands in for the packaged one as what calibration starts from."""
+    monkeypatch.setenv("LLMKB_ARTIFACTS", str(tmp_path / "artifacts"))
+    for module in (retriever_module, build_module):
+        monkeypatch.setattr(module, "calibration_base", lambda dataset: tiny_models["retriever"])
+    return tiny_models["retriever"]
+
+
+def test_the_page_serves_the_partial_system_then_switches_to_the_built_one(tiny_root, tiny_models, tiny_base,
+                                                                            tmp_path):
+    load = partial(load_engine, data_dir=tiny_root, llm=tiny_models["llm"], backbones_root=tmp_path / "backbones",
+                   progress=False, reply_tokens=4, prompt_tokens=4096)
+    go = threading.Event()
+
+    def build(dataset, state):
+        assert go.wait(60)
+        build_served(dataset, tiny_root, state, progress=False)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tiny world's deliberate data defects
+        service = ChatService(load, build)
+        session = Session("inspired")
+        before = service.status(session)
+        assert "Ready with a partial system · building the full one: waiting" in before
+        assert "built-in fusion weights" in before and "calibrated" not in before
+        assert len(service.respond(session, "I loved Alien").cards) == 5  # it answers meanwhile
+        go.set()
+        assert service.wait_built("inspired", 120) and is_built("inspired")
+        after = service.status(session)
+    assert after.startswith("Ready · INSPIRED") and "calibrated/model" in after and "fusion weights " in after
+    assert "built-in" not in after and service.builds["inspired"].status() == "built"
+    assert service.engine("inspired", "dense").recommender.config.weights is not None
+
+
+def test_a_failed_build_leaves_the_partial_system_serving_and_says_why(tiny_root, tiny_models, tiny_base, tmp_path):
+    load = partial(load_engine, data_dir=tiny_root, llm=tiny_models["llm"], backbones_root=tmp_path / "backbones",
+                   progress=False, reply_tokens=4, prompt_tokens=4096)
+
+    def build(dataset, state):
+        state.at(0.4, "calibrating the retriever")
+        raise OSError("disk full")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        service = ChatService(load, build)
+        service.engine("inspired", "dense")
+        assert service.wait_built("inspired", 60)
+        status = service.status(Session("inspired"))
+        assert "Ready with a partial system · the build failed: disk full" in status
+        assert len(service.respond(Session("inspired"), "I loved Alien").cards) == 5
+
+
+def test_build_progress_reads_as_a_status():
+    build = Build()
+    assert build.status() == "waiting" and build.running
+    build.at(0.42, "calibrating the retriever")
+    assert build.status() == "calibrating the retriever: 42%"
+    build.at(1.7)
+    assert build.fraction == 1.0 and build.step == "calibrating the retriever"
+    build.finished = True
+    assert build.status() == "built" and not build.running
