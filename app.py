@@ -26,7 +26,7 @@ from pathlib import Path
 import gradio as gr
 
 from llmkb.errors import LLMKBError
-from llmkb.app.backbone import BACKBONES, KEY_BITS, TECHNOLOGY
+from llmkb.app.backbone import BACKBONES, RECIPE, TECHNOLOGY
 from llmkb.app.build import build_served
 from llmkb.app.cost import cost_rows
 from llmkb.app.session import DATASETS, ChatService, Session
@@ -48,7 +48,10 @@ CSS = """
 """
 ASSUMPTIONS = (
     f"Simulated with the `rram` cost model ({TECHNOLOGY} constants, 128×128 crossbars, 2 bits per cell). "
-    f"Pruned = weight reconstruction with {KEY_BITS}-bit key codes, no retraining; dense = 8-bit weights. "
+    f"Pruned = weight reconstruction with {RECIPE.key_bits}-bit key codes, activation importance from "
+    f"{RECIPE.calibration_batches} batches and {RECIPE.steps} steps of progressive retraining (the best operating point of "
+    "docs/RESULTS.md); its accuracy is measured on the validation split against a dense copy retrained with the same "
+    "budget; dense = 8-bit weights. "
     "Serving computes what ideal crossbars compute (reconstructed weights; no ADC or noise simulation). "
     "Latency per turn = latency per token × tokens processed in the turn (layers in sequence, no pipelining); "
     "tokens are those each model read and wrote this turn (the LLM: its scoring prompt and the titles it scored, "
@@ -77,12 +80,16 @@ def render_cards(session: Session) -> str:
 
 
 def render_cost(service: ChatService, session: Session) -> str:
-    rows = cost_rows(service.engine(session.dataset, session.backbone), session)
+    engine = service.engine(session.dataset, session.backbone)
+    rows = cost_rows(engine, session)
     table = [f"| | dense | this backbone: {BACKBONES[session.backbone]} | saving |", "|---|---|---|---|"]
     table += [f"| {label} | {dense} | {selected} | {saving} |" for label, dense, selected, saving in rows]
     if not session.tokens:
         table.append("| Per-turn latency and energy | after your first message | | |")
-    return "\n".join(table) + "\n\n" + ASSUMPTIONS
+    runs = [f"`{engine.backbone.costs[kind]['accuracy']['run']}`" for kind in engine.backbone.pruned]
+    measured = f"\n\nAccuracy measured by the `llmkb rram prune` run{'s' * (len(runs) > 1)} {' and '.join(runs)}." \
+        if runs else ""
+    return "\n".join(table) + measured + "\n\n" + ASSUMPTIONS
 
 
 def build_ui(service: ChatService, start: Session | None = None) -> gr.Blocks:

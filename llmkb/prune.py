@@ -169,8 +169,9 @@ def cmd_prune(args) -> None:
                                   "area_efficiency", "accuracy_change_vs_dense") if k in eq})
 
 
-def prune(args, task: Task, configs: dict) -> rram.Report:
-    """Every config (plus the ``--mixed-budget`` runs) on copies of ``task.model``, with the same retraining budget."""
+def prune(args, task: Task, configs: dict, keep: dict | None = None) -> rram.Report:
+    """Every config (plus the ``--mixed-budget`` runs) on copies of ``task.model``, with the same retraining budget;
+    ``keep`` receives the converted models by label."""
     t0 = time.perf_counter()
     rcfg = rram.RetrainConfig.for_steps(args.steps, args.lr, args.schedule) if args.steps > 0 else None
     retraining = rram.Retraining(task.loss_fn, task.train_batches(rcfg.steps), rcfg) if rcfg else None
@@ -192,7 +193,7 @@ def prune(args, task: Task, configs: dict) -> rram.Report:
               "schedule": args.schedule, "retrain_dense": bool(rcfg) and not args.no_retrain_dense,
               "calibration_batches": args.calibrate, **task.meta},
     )
-    report = rram.run_methods(task.model, task.evaluate, configs, options)
+    report = rram.run_methods(task.model, task.evaluate, configs, options, keep)
     report.meta["seconds"] = time.perf_counter() - t0
     return report
 

@@ -137,12 +137,12 @@ def split_metrics(value) -> tuple[float, dict]:
 
 def evaluate_method(
     base: nn.Module, config: ConfigSpec, evaluate: Callable[[nn.Module], float],
-    options: ExperimentOptions | None = None, name: str = "",
+    options: ExperimentOptions | None = None, name: str = "", keep: dict[str, nn.Module] | None = None,
 ) -> MethodResult:
     """Convert a copy of ``base``, optionally retrain it, measure accuracy and cost.
 
     ``evaluate`` returns the accuracy, or a mapping with an ``"accuracy"`` entry and further metrics
-    (kept in ``extra["metrics"]``).
+    (kept in ``extra["metrics"]``). ``keep``: where to put the converted model (under ``name``), to use it after.
     """
     o = options or ExperimentOptions()
     t0 = time.perf_counter()
@@ -173,19 +173,22 @@ def evaluate_method(
     if losses:
         extra.update(retrain_first_loss=losses[0], retrain_last_loss=losses[-1], retrain_steps=len(losses))
     first = next(iter(configs.values()))
+    if keep is not None:
+        keep[name or first.method.name] = model
     return MethodResult(name=name or first.method.name, accuracy=acc, cost=summary, layers=layers,
                         config=config_dict(config), extra=extra)
 
 
 def run_methods(
     base: nn.Module, evaluate: Callable[[nn.Module], float], configs: Mapping[str, ConfigSpec],
-    options: ExperimentOptions | None = None,
+    options: ExperimentOptions | None = None, keep: dict[str, nn.Module] | None = None,
 ) -> Report:
-    """One ``MethodResult`` per labelled config (the "dense" entry is the reference for every ratio)."""
+    """One ``MethodResult`` per labelled config (the "dense" entry is the reference for every ratio); ``keep``
+    receives the converted models by label."""
     o = options or ExperimentOptions()
     if "dense" not in configs:
         raise ValueError(f"configs need a 'dense' entry as the reference; got {sorted(configs)}")
-    results = [evaluate_method(base, cfg, evaluate, o, name) for name, cfg in tqdm(configs.items(), desc="methods")]
+    results = [evaluate_method(base, cfg, evaluate, o, name, keep) for name, cfg in tqdm(configs.items(), desc="methods")]
     meta = dict(o.meta)
     meta.setdefault("date", datetime.now(timezone.utc).isoformat(timespec="seconds"))
     if o.float_accuracy:

@@ -1,39 +1,43 @@
 """Backbones the demo can serve on: dense, RRAM-pruned retriever, RRAM-pruned retriever and LLM.
 
-A pruned component is its source model converted with ``rram`` (weight reconstruction, 4-bit key codes,
-128×128 crossbars, no retraining) and then turned back by ``rram.to_linear``: every ``CrossbarLinear`` becomes an
-``nn.Linear`` whose
-weight is the effective weight Δ·α·N the crossbars hold. Serving therefore computes what ideal crossbars
-compute (no ADC quantization, no programming noise), and the result is an ordinary model directory that
-``load_encoder`` / ``load_llm`` and the index cache use unchanged. Beside it, ``cost.json`` holds the
-``rram.model_cost`` summary of the converted model and of the dense 8-bit baseline (method ``"dense"``),
-both under the same constants (``isaac32``), so the cost panel compares like with like.
+A pruned component is its source model at the operating point the RRAM results select (docs/RESULTS.md, "RRAM
+pruning"): weight reconstruction with 6-bit key codes, activation importance from 4 training batches, and 32 steps
+of progressive retraining, on 128×128 crossbars. It is built by an ``llmkb rram prune`` run of the same recipe
+(``Recipe``), which retrains a dense copy with the same budget and measures both on the validation split
+(retriever: Recall@50 of the catalogue's recommendation task; LLM: perplexity on ReDial validation dialogues); its
+report is kept beside the model, so the cost panel shows the measured accuracy change and names the run. The
+converted model is turned back by ``rram.to_linear``: every ``CrossbarLinear`` becomes an ``nn.Linear`` holding the
+effective weight Δ·α·N the crossbars hold, so serving computes what ideal crossbars compute (no ADC quantization,
+no programming noise), and the result is an ordinary model directory that ``load_encoder`` / ``load_llm`` and the
+index cache use unchanged. The dense backbone needs only the dense costs (``dense_costs``, seconds).
 
-Layout: ``artifacts/backbones/<retriever|llm>-<source fingerprint>/{model/, cost.json}``, built once on first use,
-written to a temp dir and renamed into place.
+Layout: ``artifacts/backbones/<retriever-DATASET|llm>-<source fingerprint>-<recipe>/{model/, cost.json, run/}``,
+built once on first use, written to a temp dir and renamed into place.
 
->>> backbone = prepare("rram-retriever", "redial", retriever=encoder_path, llm=llm_path, progress=False)
->>> backbone.retriever.parent.name.startswith("retriever-"), backbone.llm == llm_path  # only the retriever pruned
+>>> quick = Recipe(steps=2, batch_size=2, split="train")  # the tiny world: 3 training pairs, few valid samples
+>>> backbone = prepare("rram-retriever", "inspired", retriever=encoder_path, llm=llm_path, progress=False,
+...                    recipe=quick, data_dir=data_dir)
+>>> backbone.retriever.parent.name.startswith("retriever-inspired-"), backbone.llm == llm_path  # only the retriever
 (True, True)
 >>> costs = backbone.costs["retriever"]
->>> costs["rram"]["crossbars"] < costs["dense"]["crossbars"]
-True
+>>> costs["rram"]["energy_pj"] < costs["dense"]["energy_pj"], sorted(costs["accuracy"])
+(True, ['change', 'dense', 'metric', 'pruned', 'run', 'tolerance', 'within_tolerance'])
 """
 
 from __future__ import annotations
 
-import copy
+import hashlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from torch import nn
 
 import rram
+from llmkb.data.io import atomic_write_json
 from llmkb.errors import ModelError
 from llmkb.models import default_llm_path
 from llmkb.paths import artifacts_dir
@@ -47,72 +51,127 @@ BACKBONES = {
 }
 PRUNED = {"dense": (), "rram-retriever": ("retriever",), "rram-all": ("retriever", "llm")}
 TECHNOLOGY = "isaac32"
-KEY_BITS = 4
+TOLERANCE = {"retriever": 0.01, "llm": 0.02}  # relative accuracy change the RRAM results call equal accuracy
 EXCLUDE = {"retriever": ["*pooler*"], "llm": ["lm_head"]}  # the unused BERT pooler; the tied head stays digital
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a pruned component is built: RESULTS.md's best operating point (the RRAM issue may move it)."""
+
+    key_bits: int = 6
+    steps: int = 32  # progressive retraining, for the pruned model and its dense reference alike
+    calibration_batches: int = 4  # activation importance
+    batch_size: int = 8  # (query, document) pairs per retriever retraining batch
+    split: str = "valid"  # where accuracy is measured (the retriever's samples, the LLM's ReDial dialogues)
+
+    @property
+    def ours(self) -> str:
+        return f"reconstruct-{self.key_bits}b"
+
+    def args(self, kind: str, source: Path, dataset: str, out: Path) -> list[str]:
+        """The ``llmkb rram prune`` arguments that build and measure the pruned ``kind``."""
+        args = ["rram", "prune", "--model", str(source), "--out", str(out), "--methods", "reconstruct",
+                "--key-bits", str(self.key_bits), "--steps", str(self.steps), "--calibrate",
+                str(self.calibration_batches), "--tolerance", str(TOLERANCE[kind]), "--technology", TECHNOLOGY,
+                "--skip-float", "--split", self.split]
+        return args + (["--dataset", dataset, "--batch-size", str(self.batch_size)] if kind == "retriever" else [])
+
+
+RECIPE = Recipe()
 
 
 @dataclass
 class Backbone:
     name: str
-    retriever: Path | None  # None: the recommender's default (fine-tuned if trained, else packaged)
+    retriever: Path | None  # None: the recommender's default (calibrated if built, else packaged)
     llm: Path | None  # None: the packaged LLM
-    costs: dict[str, dict] = field(default_factory=dict)  # "retriever"/"llm" → {"dense": summary, "rram": summary}
+    costs: dict[str, dict] = field(default_factory=dict)  # kind → {"dense": summary[, "rram": summary, "accuracy"]}
 
     @property
     def pruned(self) -> tuple[str, ...]:
         return PRUNED[self.name]
 
 
-def costs(model: nn.Module, exclude: list[str], progress: bool = False) -> tuple[nn.Module, dict]:
-    """Convert ``model`` (in place) with weight reconstruction; return it with the rram and dense cost summaries."""
-    dense = rram.convert(copy.deepcopy(model), rram.RRAMConfig.build(method="dense"), exclude=exclude)
-    summary = {"dense": rram.model_cost(dense, TECHNOLOGY).summary()}
-    del dense
-    rram.convert(model, rram.RRAMConfig.build(method="reconstruct", key_bits=KEY_BITS), exclude=exclude,
-                 progress=progress)
-    summary["rram"] = rram.model_cost(model, TECHNOLOGY).summary()
-    return model, summary
+def component_dir(kind: str, source: Path, dataset: str, root: Path | None = None, recipe: Recipe = RECIPE) -> Path:
+    root = Path(root) if root is not None else artifacts_dir() / "backbones"
+    recipe = hashlib.sha256(json.dumps(recipe.args(kind, Path("."), dataset, Path("."))).encode()).hexdigest()
+    name = f"retriever-{dataset}" if kind == "retriever" else kind
+    return root / f"{name}-{model_fingerprint(source)[:16]}-{recipe[:8]}"
 
 
-def _load_retriever(source: Path):
-    model = load_encoder(source)
-    return model, lambda m, out: m.save(str(out))
+def dense_costs(kind: str, source: Path, root: Path | None = None) -> dict:
+    """The dense 8-bit cost summary of ``source`` (cached as JSON; seconds to compute)."""
+    root = Path(root) if root is not None else artifacts_dir() / "backbones"
+    path = root / f"{kind}-{model_fingerprint(source)[:16]}-dense.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    model = LOADERS[kind](Path(source))
+    dense = rram.convert(model, rram.RRAMConfig.build(method="dense"), exclude=EXCLUDE[kind])
+    summary = rram.model_cost(dense, TECHNOLOGY).summary()
+    atomic_write_json(path, summary)
+    return summary
 
 
-def _load_llm(source: Path):
+def _load_retriever(source: Path) -> nn.Module:
+    return load_encoder(source)
+
+
+def _load_llm(source: Path) -> nn.Module:
     from llmkb.generation.llm import load_llm
 
-    model, tokenizer = load_llm(source)
-
-    def save(m, out):
-        m.save_pretrained(out)
-        tokenizer.save_pretrained(out)
-
-    return model, save
+    return load_llm(source)[0]
 
 
-LOADERS: dict[str, Callable] = {"retriever": _load_retriever, "llm": _load_llm}
+LOADERS = {"retriever": _load_retriever, "llm": _load_llm}
 
 
-def build_component(kind: str, source: Path, root: Path | None = None, progress: bool = True) -> Path:
-    """The folder of the pruned ``kind`` ("retriever" or "llm") built from ``source``; built when missing."""
-    root = Path(root) if root is not None else artifacts_dir() / "backbones"
-    target = root / f"{kind}-{model_fingerprint(source)[:16]}"
+def build_component(kind: str, source: Path, dataset: str = "redial", root: Path | None = None,
+                    progress: bool = True, recipe: Recipe = RECIPE, data_dir: Path | None = None) -> Path:
+    """The folder of the pruned ``kind`` ("retriever" or "llm") built from ``source``; built when missing (minutes:
+    the ``llmkb rram prune`` run of ``recipe.args`` retrains and evaluates it and a dense copy)."""
+    from llmkb.cli import build_parser
+    from llmkb.prune import llm_task, method_configs, prune, retriever_task
+    from rram import render
+
+    target = component_dir(kind, source, dataset, root, recipe)
     if (target / "cost.json").is_file():
         return target
     if not Path(source).exists():
         raise ModelError(f"cannot prune the {kind}: {source} does not exist")
-    if progress:
-        print(f"Pruning the {kind} ({source}) onto RRAM crossbars; once, into {target}", flush=True)
-    model, save = LOADERS[kind](Path(source))
-    model, summary = costs(model, EXCLUDE[kind], progress)
-    rram.to_linear(model)
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=root))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        save(model, tmp / "model")
-        meta = {"source": str(source), "method": "reconstruct", "key_bits": KEY_BITS, "technology": TECHNOLOGY,
-                "exclude": EXCLUDE[kind], "serving": "baked effective weights (ideal crossbar computation)", **summary}
+        command = recipe.args(kind, Path(source), dataset, target / "run")
+        if progress:
+            print(f"Pruning the {kind} ({source}) onto RRAM crossbars and measuring it, once, into {target}:\n"
+                  f"  llmkb {' '.join(command)}", flush=True)
+        args = build_parser().parse_args([*(["--data-dir", str(data_dir)] if data_dir else []), *command])
+        args.out = tmp / "run"
+        task = (retriever_task if kind == "retriever" else llm_task)(args, Path(source))
+        kept: dict[str, nn.Module] = {}
+        report = prune(args, task, method_configs(args), keep=kept)
+        report.meta["command"] = "llmkb " + " ".join(command)
+        render.write_all(report, tmp / "run")
+        results = {r.name: r for r in report.results}
+        dense, ours = results["dense"], results[recipe.ours]
+        change = (ours.accuracy - dense.accuracy) / abs(dense.accuracy)  # relative, as the tolerance is
+        within = change >= -TOLERANCE[kind] if report.higher_is_better else change <= TOLERANCE[kind]
+        model = rram.to_linear(kept[recipe.ours])
+        if kind == "retriever":
+            model.save(str(tmp / "model"))
+        else:
+            from llmkb.generation.llm import load_llm
+
+            model.save_pretrained(tmp / "model")
+            load_llm(source)[1].save_pretrained(tmp / "model")
+        meta = {"source": str(source), "method": "reconstruct", "recipe": asdict(recipe), "technology": TECHNOLOGY,
+                "exclude": EXCLUDE[kind],
+                "serving": "baked effective weights (ideal crossbar computation)",
+                "dense": dense.cost, "rram": ours.cost,
+                "accuracy": {"metric": report.metric, "dense": dense.accuracy, "pruned": ours.accuracy,
+                             "change": change, "tolerance": TOLERANCE[kind], "within_tolerance": within,
+                             "run": str(target / "run" / "report.json")}}
         (tmp / "cost.json").write_text(json.dumps(meta, indent=2))
         os.chmod(tmp, 0o755)
         os.replace(tmp, target)
@@ -120,24 +179,30 @@ def build_component(kind: str, source: Path, root: Path | None = None, progress:
         shutil.rmtree(tmp, ignore_errors=True)
         if not (target / "cost.json").is_file():  # not merely a lost race with another process
             raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return target
 
 
 def prepare(name: str, dataset: str, root: Path | None = None, retriever: Path | None = None,
-            llm: Path | None = None, progress: bool = True) -> Backbone:
-    """Model paths and costs of backbone ``name`` for ``dataset``; pruned components are built on first use.
+            llm: Path | None = None, progress: bool = True, recipe: Recipe = RECIPE,
+            data_dir: Path | None = None) -> Backbone:
+    """Model paths and costs of backbone ``name`` for ``dataset``; its pruned components are built on first use.
 
     ``retriever`` / ``llm``: source models (default: the dataset's dense retriever and the packaged LLM).
-    Costs of both components are always filled in (building them once), so every backbone can show them.
+    Dense costs of both components are always filled in; a pruned one adds its own and its measured accuracy.
     """
     if name not in BACKBONES:
         raise ModelError(f"unknown backbone {name!r}; choose one of {', '.join(BACKBONES)}")
     sources = {"retriever": Path(retriever) if retriever else best_available(dataset),
                "llm": Path(llm) if llm else default_llm_path()}
-    built = {kind: build_component(kind, src, root, progress) for kind, src in sources.items()}
-    costs_ = {kind: {k: v for k, v in json.loads((path / "cost.json").read_text()).items() if k in ("dense", "rram")}
-              for kind, path in built.items()}
+    costs_ = {kind: {"dense": dense_costs(kind, source, root)} for kind, source in sources.items()}
     pruned = PRUNED[name]
+    built = {kind: build_component(kind, sources[kind], dataset, root, progress, recipe, data_dir) for kind in pruned}
+    for kind, path in built.items():
+        meta = json.loads((path / "cost.json").read_text())
+        costs_[kind].update(rram=meta["rram"], accuracy=meta["accuracy"])
     return Backbone(
         name,
         retriever=built["retriever"] / "model" if "retriever" in pruned else retriever,

@@ -17,7 +17,8 @@ def saving(dense: float, selected: float) -> str:
 
 
 def cost_rows(engine: Engine, session: Session) -> list[tuple[str, str, str, str]]:
-    """(measure, dense, this backbone, saving) rows for the cost panel; per-turn figures use ``session.tokens``."""
+    """(measure, dense, this backbone, saving) rows for the cost panel; per-turn figures use ``session.tokens``.
+    A pruned component adds its accuracy, measured against a dense copy given the same retraining."""
     bb, rows = engine.backbone, []
 
     def pick(kind: str, which: str) -> dict:
@@ -29,10 +30,17 @@ def cost_rows(engine: Engine, session: Session) -> list[tuple[str, str, str, str
 
     used = ["retriever", "llm"] if engine.uses_llm else ["retriever"]
     for kind in ("retriever", "llm"):
-        name = "Retriever" if kind == "retriever" else "LLM" + ("" if kind in used else " (not used in replies yet)")
+        name = "Retriever" if kind == "retriever" else "LLM" + ("" if kind in used else " (not used: template replies)")
         add(f"{name}: crossbars", lambda w, k=kind: pick(k, w)["crossbars"], "{:,.0f}")
         add(f"{name}: energy per token (nJ)", lambda w, k=kind: pick(k, w)["energy_pj"] / 1e3, "{:,.1f}")
         add(f"{name}: area (mm²)", lambda w, k=kind: pick(k, w)["area_mm2"], "{:,.2f}")
+    for kind in bb.pruned:
+        measured = bb.costs[kind]["accuracy"]
+        better = "lower" if "perplexity" in measured["metric"] else "higher"
+        rows.append((f"{'Retriever' if kind == 'retriever' else 'LLM'}: {measured['metric']} ({better} is better)",
+                     f"{measured['dense']:.4g}", f"{measured['pruned']:.4g}",
+                     f"{measured['change']:+.1%} ({'within' if measured['within_tolerance'] else 'outside'} "
+                     f"{measured['tolerance']:.0%})"))
     tokens = session.tokens
     if tokens:
         add(f"Latency this turn (ms; {', '.join(f'{n} {k} tokens' for k, n in tokens.items() if k in used)})",

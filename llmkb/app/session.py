@@ -26,7 +26,7 @@ from pathlib import Path
 from llmkb.data.records import Turn
 from llmkb.errors import LLMKBError
 from llmkb.kb.documents import PHRASES, KBDocument
-from llmkb.app.backbone import BACKBONES, Backbone, prepare
+from llmkb.app.backbone import BACKBONES, RECIPE, Backbone, Recipe, prepare
 from llmkb.app.build import SERVED, Build, served_config
 from llmkb.pipeline import Recommendation, Recommended, Recommender, RecommenderConfig
 from llmkb.retrieval.retriever import best_available
@@ -91,15 +91,17 @@ class Engine:
 
 
 def load_engine(dataset: str, backbone: str, data_dir: Path | None = None, k: int = 5, retriever: Path | None = None,
-                llm: Path | None = None, backbones_root: Path | None = None, progress: bool = True, **options) -> Engine:
+                llm: Path | None = None, backbones_root: Path | None = None, progress: bool = True,
+                recipe: Recipe = RECIPE, **options) -> Engine:
     """Build (first use) the backbone's models and a recommender on them.
 
     ``retriever``/``llm``: the dense source models (default: the dataset's best retriever, the packaged LLM);
+    ``recipe``: how pruned components are built (``llmkb.app.backbone.Recipe``);
     ``options``: more ``RecommenderConfig`` fields over the served setup (``llmkb.app.build.SERVED``). Without
     ``weights`` among them, the fusion weights are those tuned for the dense source setup (a pruned retriever
     serves the weights of the retriever it was pruned from), else the built-in defaults.
     """
-    bb = prepare(backbone, dataset, backbones_root, retriever, llm, progress)
+    bb = prepare(backbone, dataset, backbones_root, retriever, llm, progress, recipe, data_dir)
     # a pruned LLM writes its replies itself: an int8 copy would not compute what its crossbars hold
     options = {**SERVED, "reply_int8": "llm" not in bb.pruned, **options}
     source = served_config(dataset, retriever=Path(retriever or best_available(dataset)), llm=llm, data_dir=data_dir,

@@ -5,7 +5,10 @@ from functools import partial
 
 import pytest
 
+from llmkb.app.backbone import Recipe
 from llmkb.app.session import ChatService, load_engine
+
+TINY_RECIPE = Recipe(steps=2, batch_size=2, split="train")  # the tiny world: 3 training pairs, few valid samples
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +24,7 @@ def artifacts(tmp_path_factory):
 def service(tiny_root, tiny_models, artifacts):
     """One real ChatService over the tiny world (engines load once per module)."""
     load = partial(load_engine, data_dir=tiny_root, retriever=tiny_models["retriever"], llm=tiny_models["llm"],
-                   backbones_root=artifacts / "backbones", progress=False,
+                   backbones_root=artifacts / "backbones", progress=False, recipe=TINY_RECIPE,
                    reply_tokens=12, prompt_tokens=4096)  # byte-level tokens: a long prompt budget
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the tiny world's deliberate data defects

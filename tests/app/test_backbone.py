@@ -1,48 +1,71 @@
-"""Backbones: pruned components are built once, serve the crossbars' effective weights, and carry their costs."""
+"""Backbones: pruned components are built once by an `llmkb rram prune` run of the recipe, serve the crossbars'
+effective weights, and carry their costs and their accuracy measured against a dense copy."""
 
 import json
 
 import pytest
-import torch
+from conftest import TINY_RECIPE
 
-import rram
+from llmkb.app.backbone import build_component, dense_costs, prepare
 from llmkb.errors import ModelError
 from llmkb.generation.llm import load_llm
-from llmkb.app.backbone import build_component, prepare
 from llmkb.retrieval.retriever import load_encoder
 
 
-def test_pruned_retriever_is_built_once_and_loads(tiny_models, tmp_path):
-    path = build_component("retriever", tiny_models["retriever"], tmp_path, progress=False)
+@pytest.fixture(scope="module")
+def pruned_retriever(tiny_models, tiny_root, tmp_path_factory):
+    root = tmp_path_factory.mktemp("backbones")
+    return root, build_component("retriever", tiny_models["retriever"], "inspired", root, False, TINY_RECIPE, tiny_root)
+
+
+def test_pruned_retriever_is_built_once_measured_and_loads(pruned_retriever, tiny_models, tiny_root):
+    root, path = pruned_retriever
     cost = json.loads((path / "cost.json").read_text())
-    assert cost["rram"]["crossbars"] <= cost["dense"]["crossbars"]
     assert cost["rram"]["energy_pj"] < cost["dense"]["energy_pj"]
     assert cost["technology"] == cost["dense"]["technology"] == cost["rram"]["technology"] == "isaac32"
+    accuracy = cost["accuracy"]
+    assert accuracy["metric"].startswith("recall@50 (inspired-std train)") and 0 <= accuracy["pruned"] <= 1
+    assert accuracy["change"] == pytest.approx((accuracy["pruned"] - accuracy["dense"]) / accuracy["dense"])
+    assert accuracy["within_tolerance"] == (accuracy["change"] >= -0.01)
+    run = json.loads((path / "run" / "report.json").read_text())  # the run that measured it, kept beside it
+    assert accuracy["run"] == str(path / "run" / "report.json") and "--steps 2" in run["meta"]["command"]
+    assert [r["name"] for r in run["results"]] == ["dense", "reconstruct-6b"]
     dense, pruned = load_encoder(tiny_models["retriever"]), load_encoder(path / "model")
     a, b = dense.encode(["a heist movie"]), pruned.encode(["a heist movie"])
-    assert a.shape == b.shape and not (a == b).all()  # same architecture, reconstructed weights
+    assert a.shape == b.shape and not (a == b).all()  # same architecture, reconstructed and retrained weights
     stamp = (path / "cost.json").stat().st_mtime_ns
-    assert build_component("retriever", tiny_models["retriever"], tmp_path, progress=False) == path
+    assert build_component("retriever", tiny_models["retriever"], "inspired", root, False, TINY_RECIPE,
+                           tiny_root) == path
     assert (path / "cost.json").stat().st_mtime_ns == stamp
-    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temp dirs left behind
+    assert [p.name for p in root.iterdir()] == [path.name]  # no temp dirs left behind
 
 
-def test_pruned_llm_generates(tiny_models, tmp_path):
-    path = build_component("llm", tiny_models["llm"], tmp_path, progress=False)
+def test_pruned_llm_generates_and_says_its_perplexity(tiny_models, tiny_root, tmp_path):
+    path = build_component("llm", tiny_models["llm"], "inspired", tmp_path, False, TINY_RECIPE, tiny_root)
     model, tokenizer = load_llm(path / "model")
     ids = tokenizer("hello", return_tensors="pt")["input_ids"]
     assert model(ids).logits.shape[-1] == len(tokenizer)
-    assert json.loads((path / "cost.json").read_text())["exclude"] == ["lm_head"]
+    cost = json.loads((path / "cost.json").read_text())
+    assert cost["exclude"] == ["lm_head"] and cost["accuracy"]["metric"] == "perplexity"
+    assert cost["accuracy"]["within_tolerance"] == (cost["accuracy"]["change"] <= 0.02)
 
 
-def test_prepare_maps_backbones_to_model_paths(tiny_models, tmp_path):
+def test_the_dense_backbone_needs_no_pruning(tiny_models, tmp_path):
     sources = {"retriever": tiny_models["retriever"], "llm": tiny_models["llm"]}
-    dense = prepare("dense", "redial", tmp_path, **sources, progress=False)
+    dense = prepare("dense", "inspired", tmp_path, **sources, progress=False)
     assert (dense.retriever, dense.llm, dense.pruned) == (sources["retriever"], sources["llm"], ())
-    half = prepare("rram-retriever", "redial", tmp_path, **sources, progress=False)
+    assert set(dense.costs) == {"retriever", "llm"} and all(set(c) == {"dense"} for c in dense.costs.values())
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".json", ".json"]  # dense costs only, cached
+    assert dense_costs("llm", sources["llm"], tmp_path) == dense.costs["llm"]["dense"]
+
+
+def test_prepare_maps_backbones_to_model_paths(tiny_models, tiny_root, tmp_path):
+    sources = {"retriever": tiny_models["retriever"], "llm": tiny_models["llm"]}
+    half = prepare("rram-retriever", "inspired", tmp_path, **sources, progress=False, recipe=TINY_RECIPE,
+                   data_dir=tiny_root)
     assert half.retriever.parent.parent == tmp_path and half.llm == sources["llm"]
-    full = prepare("rram-all", "redial", tmp_path, **sources, progress=False)
+    full = prepare("rram-all", "inspired", tmp_path, **sources, progress=False, recipe=TINY_RECIPE, data_dir=tiny_root)
     assert full.retriever == half.retriever and full.llm.parent.parent == tmp_path
-    assert set(full.costs) == {"retriever", "llm"} and set(full.costs["llm"]) == {"dense", "rram"}
+    assert set(full.costs["llm"]) == {"dense", "rram", "accuracy"} and set(half.costs["llm"]) == {"dense"}
     with pytest.raises(ModelError, match="unknown backbone"):
-        prepare("analog", "redial", tmp_path, **sources)
+        prepare("analog", "inspired", tmp_path, **sources)

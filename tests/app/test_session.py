@@ -110,6 +110,11 @@ def test_cost_rows_compare_the_backbone_with_dense(service):
     llm = next(label for label in rows if label.startswith("LLM") and label.endswith("crossbars"))
     assert rows[llm][0] == rows[llm][1]  # the LLM stays dense on this backbone
     assert any(label.startswith("Latency this turn") for label in rows)
+    measured = costs["retriever"]["accuracy"]
+    accuracy = next(row for row in cost_rows(engine, session) if row[0].startswith("Retriever: recall@50"))
+    assert accuracy[1:3] == (f"{measured['dense']:.4g}", f"{measured['pruned']:.4g}") and "%" in accuracy[3]
+    assert not any(label.startswith("LLM: perplexity") for label in rows)  # the LLM is not pruned here
+    assert measured["run"] in app.render_cost(service, session)  # the run that measured it is named
     assert "Per-turn" not in app.render_cost(service, session)
     assert "after your first message" in app.render_cost(service, Session(backbone="rram-retriever"))
 
