@@ -1,16 +1,18 @@
 #!/usr/bin/env python
-"""Latency of one chat turn of the full recommender (retrieve → LLM scoring → fusion → 40-token reply) on this CPU.
+"""Latency of a chat turn as the demo serves it: time to the cards, to the reply's first words, and to the end.
 
     python benchmarks/chat_latency.py --dataset redial --turns 30
-Runs the opening seeker turns of validation dialogues through ``Recommender.recommend`` one at a time (after two
-warm-up turns) and prints p50/p95 per stage and in total, and how many replies fell back to the template (the LLM
-named none of the items), as JSON (also written to artifacts/benchmarks/).
+
+Runs the opening seeker turns of validation dialogues through the served recommender (``llmkb.app.build``: the
+calibrated retriever and tuned weights once built, ranking without LLM scores, the reply streamed from the int8
+LLM copy) and, in the same run and turn by turn, through the build the demo served before issue 17 (packaged
+retriever, built-in weights, LLM scoring on). Two warm-up turns each are not timed. Prints p50/p95 of the three
+times per build and the ratios, as JSON (also written to artifacts/benchmarks/chat-latency-DATASET.json).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import platform
@@ -20,56 +22,79 @@ import warnings
 
 import torch
 
+from llmkb.app.build import served_config
 from llmkb.data.io import atomic_write_json
 from llmkb.data.records import SEEKER
+from llmkb.models import default_retriever_path
 from llmkb.paths import artifacts_dir
 from llmkb.pipeline import Recommender, RecommenderConfig
-from llmkb.pipeline.fusion import with_tuned_weights
+
+TIMES = ("cards", "first_text", "turn")
 
 
-def percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+
+
+def timed_turn(recommender: Recommender, text: str) -> dict:
+    """Seconds from sending ``text`` to the cards, to the first words of the reply, and to the whole turn."""
+    started = time.perf_counter()
+    found = recommender.rank([], text)
+    *_, done = recommender.reply_steps(found)
+    return {"cards": found.seconds["cards"], "first_text": done.seconds["first_text"],
+            "turn": time.perf_counter() - started, "templated": done.templated}
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", choices=["redial", "inspired"], default="redial")
-    parser.add_argument("--turns", type=int, default=30, help="timed turns")
+    parser.add_argument("--turns", type=int, default=30, help="timed turns per build")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch CPU threads")
-    parser.add_argument("--llm-weight", type=float, default=None,
-                        help="override the LLM score's fusion weight (0 skips LLM scoring; default: the tuned weights, "
-                             "as chat uses them)")
     parser.add_argument("--float32-reply", action="store_true", help="write replies with the float32 LLM, not int8")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     torch.set_num_threads(args.threads)
-    config = with_tuned_weights(RecommenderConfig(dataset=args.dataset, reply_int8=not args.float32_reply))
-    recommender = Recommender(config, progress=False)
-    if args.llm_weight is not None:
-        recommender.weights = dataclasses.replace(recommender.weights, llm=args.llm_weight)
-    openers = [turn.text for d in recommender.stages.dataset.valid for turn in d.turns[:1] if turn.role == SEEKER]
+    builds = {
+        "served": served_config(args.dataset, reply_int8=not args.float32_reply),
+        "before": RecommenderConfig(dataset=args.dataset, retriever=default_retriever_path(),
+                                    reply_int8=not args.float32_reply),
+    }
+    recommenders = {name: Recommender(config, progress=False) for name, config in builds.items()}
+    openers = [turn.text for d in recommenders["served"].stages.dataset.valid for turn in d.turns[:1]
+               if turn.role == SEEKER]
     if len(openers) < args.turns + 2:
         raise SystemExit(f"only {len(openers)} seeker openers in the validation split; ask for fewer --turns")
-    totals, stages, templated = [], {}, 0
+    runs: dict[str, list[dict]] = {name: [] for name in builds}
     for i, text in enumerate(openers[: args.turns + 2]):
-        started = time.perf_counter()
-        out = recommender.respond([], text)
-        if i >= 2:  # warm-up turns are not timed
-            totals.append(time.perf_counter() - started)
-            templated += out.templated
-            for stage, seconds in out.seconds.items():
-                stages.setdefault(stage, []).append(seconds)
+        for name, recommender in recommenders.items():  # turn by turn, so both see the same machine state
+            result = timed_turn(recommender, text)
+            if i >= 2:
+                runs[name].append(result)
     result = {
-        "benchmark": f"one chat turn, {args.dataset} catalogue, full recommender with a "
-                     f"{recommender.config.reply_tokens}-token reply", "turns": len(totals),
-        "p50_s": round(percentile(totals, 50), 3), "p95_s": round(percentile(totals, 95), 3),
-        "stages_p50_s": {k: round(percentile(v, 50), 3) for k, v in stages.items()},
-        "template_replies": templated,  # turns where the LLM named none of the recommended items
-        "llm_weight": recommender.weights.llm, "reply_int8": recommender.config.reply_int8,
-        "setup": recommender.config.setup, "weights": str(recommender.config.weights), "threads": args.threads,
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-        "load_average": os.getloadavg(), "date": time.strftime("%Y-%m-%d"),
+        "benchmark": f"one chat turn, {args.dataset} catalogue, {args.turns} validation openers, "
+                     f"{builds['served'].reply_tokens}-token replies",
+        "builds": {name: {
+            **{f"{t}_p50_s": round(percentile([r[t] for r in rows], 50), 3) for t in TIMES},
+            **{f"{t}_p95_s": round(percentile([r[t] for r in rows], 95), 3) for t in TIMES},
+            "template_replies": sum(r["templated"] for r in rows),
+            "retriever": str(recommenders[name].config.retriever), "weights": str(recommenders[name].config.weights),
+            "llm_scoring": recommenders[name].stages.uses_llm, "setup": recommenders[name].config.setup,
+        } for name, rows in runs.items()},
+        "reply_int8": not args.float32_reply, "threads": args.threads,
+        "machine": f"{cpu_name()}, {os.cpu_count()} cores", "load_average": os.getloadavg(),
+        "date": time.strftime("%Y-%m-%d"),
     }
+    served, before = result["builds"]["served"], result["builds"]["before"]
+    result["speed-up (before / served, p50)"] = {t: round(before[f"{t}_p50_s"] / served[f"{t}_p50_s"], 2)
+                                                for t in TIMES}
     atomic_write_json(artifacts_dir() / "benchmarks" / f"chat-latency-{args.dataset}.json", result)
     print(json.dumps(result, indent=2))
 

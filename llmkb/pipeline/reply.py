@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from llmkb.data.records import CatalogItem, Turn
-from llmkb.generation.generate import MAX_NEW_TOKENS, clean_generation, reply_task, stream_text
+from llmkb.generation.generate import MAX_NEW_TOKENS, clean_generation, first_paragraph_done, reply_task, stream_text
 from llmkb.generation.prompt import Prompt, PromptBudget, build_prompt
 from llmkb.postprocess import AlignedReply, TitleMatcher, align_reply
 
@@ -59,7 +59,7 @@ def stream_reply(model, tokenizer, dialogue: Sequence[Turn], items: Sequence[Cat
     docs = [(item.display, (documents or {}).get(item.item_id, "")) for item in items]
     prompt: Prompt = build_prompt(tokenizer, dialogue, docs, preferences, task=reply_task(items), budget=budget)
     raw = ""
-    for raw in stream_text(model, tokenizer, prompt.text, max_new_tokens):
+    for raw in stream_text(model, tokenizer, prompt.text, max_new_tokens, stop=first_paragraph_done):
         yield clean_generation(raw)
     generated = min(len(tokenizer.encode(raw, add_special_tokens=False)), max_new_tokens)  # re-encoded: ±1 token
     yield Reply(**vars(align_reply(clean_generation(raw), items, catalog)), tokens=prompt.n_tokens + generated)
