@@ -116,7 +116,7 @@ class Fused:
         if not stages.config.constraints:
             return ranked
         states = stages.states([s.context for s in samples])
-        return [stages.request(ids, state, stages.config.k) for ids, state in zip(ranked, states)]
+        return [stages.constrain(ids, state) for ids, state in zip(ranked, states)]
 
 
 class Generated:

@@ -79,7 +79,7 @@ def tune_on(stages: Stages, rows: Sequence[Candidates], samples: Sequence[Sample
     rerank = None
     if stages.config.constraints:
         states = stages.states([s.context for s in samples])
-        rerank = lambda i, ids: stages.request(ids, states[i], stages.config.k)  # noqa: E731
+        rerank = lambda i, ids: stages.constrain(ids, states[i])  # noqa: E731
     return tune(matrices, [c.ids for c in rows], [s.gold for s in samples], grid, rerank)
 
 

@@ -28,7 +28,8 @@ from llmkb.models import default_llm_path
 from llmkb.retrieval.index import model_fingerprint
 from llmkb.retrieval.retriever import best_available
 
-SCORES_VERSION = 5  # 3: preference detection independent of the hash seed; 4: co-mentioned candidates; 5: KB linking
+SCORES_VERSION = 6  # 3: preference detection independent of the hash seed; 4: co-mentioned candidates; 5: KB linking;
+# 6: the request constraints choose the k shown among the items not mentioned (as chat shows them)
 
 
 @dataclass(frozen=True)

@@ -81,8 +81,7 @@ class Recommender:
         excluded = s.mentioned_twins(state) if config.exclude_mentioned else []
         ranked, fallback = list(fused), s.dataset.popularity
         if config.constraints:
-            shown = config.k + len(set(excluded))  # the k shown are chosen among the items not excluded
-            ranked, fallback = s.request(ranked, state, shown), s.request(fallback, state, shown)
+            ranked, fallback = s.constrain(ranked, state), s.constrain(fallback, state)
         k = min(config.k, len(set(fallback) - set(excluded)))
         ranking = finalize_ranking(ranked, fallback, k, exclude=excluded, allowed=s.catalog)
         items = [Recommended(s.catalog[i], fused.get(i, 0.0), s.prompts.evidence(i), s.explainer(i, state))

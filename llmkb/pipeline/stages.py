@@ -325,6 +325,12 @@ class Stages:
         """The dialogue's movies with every item of the same title ("Heat (1995)" and "Heat (1986)")."""
         return [twin for item in state.mentioned for twin in self.same_title.get(item, [item])]
 
+    def constrain(self, ranked: Sequence[str], state: TurnState) -> list[str]:
+        """``ranked`` under the request constraints, the first k of the items shown holding the most of the request;
+        when mentioned movies are not shown (``exclude_mentioned``), the k are chosen among the others."""
+        shown = self.config.k + (len(set(self.mentioned_twins(state))) if self.config.exclude_mentioned else 0)
+        return self.request(ranked, state, shown)
+
     def states(self, contexts: Sequence[Sequence[Turn]]) -> list[TurnState]:
         return [self.retriever.query_builder.state(context) for context in contexts]
 
