@@ -172,6 +172,16 @@ def ensure_data(data_dir: Path) -> None:
         fetch(data_dir, source)
 
 
+def announce_built(service: ChatService, dataset: str, started: float) -> None:
+    service.wait_built(dataset)
+    build = service.builds.get(dataset)
+    if build is not None and build.error:
+        print(f"warning: the full system was not built ({build.error}); serving the partial one", file=sys.stderr)
+    elif build is not None:
+        print(f"The full system is live {time.perf_counter() - started:.0f} s after start: "
+              f"{service.status(Session(dataset))}", flush=True)
+
+
 def warm_up(service: ChatService, dataset: str) -> None:
     service.wait_built(dataset)  # the pruned backbones are pruned from the full system's models
     for backbone in BACKBONES:
@@ -206,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     except LLMKBError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"Ready in {time.perf_counter() - started:.0f} s.", flush=True)
+    print(f"Serving in {time.perf_counter() - started:.0f} s.", flush=True)
+    threading.Thread(target=announce_built, args=(service, args.dataset, started), daemon=True).start()
     if not args.no_warmup:  # the first run builds the pruned retriever's index here (minutes on 2 cores)
         threading.Thread(target=warm_up, args=(service, args.dataset), daemon=True).start()
     build_ui(service, Session(args.dataset)).queue(default_concurrency_limit=CONCURRENCY, max_size=100).launch(
