@@ -13,7 +13,7 @@ four dataset × protocol pairs (docs/RESULTS.md), tuning it takes 10 minutes of 
 
 >>> build = Build()
 >>> build.at(0.4) or build.status()
-'waiting: 40%'
+'checking what is built: 40%'
 >>> config = build_served("inspired", data_dir, build, progress=False, retriever=encoder_path)   # the tiny world
 >>> build.status(), config.weights is not None, config.llm_scoring
 ('built', True, False)
@@ -40,7 +40,7 @@ class Build:
     """Where a build stands, for a status line: its step and the fraction done, then "built" or the error."""
 
     def __init__(self) -> None:
-        self.step, self.fraction, self.finished, self.error = "waiting", 0.0, False, None
+        self.step, self.fraction, self.finished, self.error = "checking what is built", 0.0, False, None
 
     def at(self, fraction: float, step: str | None = None) -> None:
         self.step, self.fraction = step or self.step, min(max(fraction, 0.0), 1.0)

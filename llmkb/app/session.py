@@ -117,6 +117,13 @@ def weights_label(config: RecommenderConfig) -> str:
         "built-in fusion weights (none tuned for this setup: `llmkb tune-fusion`)"
 
 
+def serves(engine: Engine, config: RecommenderConfig) -> bool:
+    """The engine already serves what ``config`` names: its retriever and its fusion weights (a build that found
+    everything built changes nothing, and the engine need not be loaded again)."""
+    return (engine.recommender.config.retriever, engine.recommender.config.weights) == \
+        (config.resolved().retriever, config.weights)
+
+
 def llm_label(recommender: Recommender) -> str:
     """What the LLM does in a recommender, for status lines."""
     stages, int8 = recommender.stages, " (int8)" if recommender.config.reply_int8 else ""
@@ -151,7 +158,7 @@ class ChatService:
     the catalogue's engines are loaded again on what was built, the dense one before it is swapped in."""
 
     def __init__(self, load: Callable[[str, str], Engine] = load_engine,
-                 build: Callable[[str, Build], object] | None = None):
+                 build: Callable[[str, Build], RecommenderConfig | None] | None = None):
         self.load, self.build = load, build
         self.engines: dict[tuple[str, str], Engine] = {}
         self.builds: dict[str, Build] = {}
@@ -184,10 +191,10 @@ class ChatService:
     def _run_build(self, dataset: str) -> None:
         build = self.builds[dataset]
         try:
-            self.build(dataset, build)
+            built = self.build(dataset, build)
             before = self.engines.get((dataset, "dense"))
-            fresh = self.load(dataset, "dense")
-            if before is None or fresh.recommender.config != before.recommender.config:
+            if before is None or built is None or not serves(before, built):
+                fresh = self.load(dataset, "dense")
                 with self._guard:  # the other backbones load again on their next use, from what was built
                     for key in [key for key in self.engines if key[0] == dataset]:
                         del self.engines[key]

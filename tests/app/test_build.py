@@ -37,7 +37,7 @@ def test_the_page_serves_the_partial_system_then_switches_to_the_built_one(tiny_
         service = ChatService(load, build)
         session = Session("inspired")
         before = service.status(session)
-        assert "Ready with a partial system · building the full one: waiting" in before
+        assert "Ready with a partial system · building the full one: checking what is built" in before
         assert "built-in fusion weights" in before and "calibrated" not in before
         assert len(service.respond(session, "I loved Alien").cards) == 5  # it answers meanwhile
         go.set()
@@ -46,6 +46,15 @@ def test_the_page_serves_the_partial_system_then_switches_to_the_built_one(tiny_
     assert after.startswith("Ready · INSPIRED") and "calibrated/model" in after and "fusion weights " in after
     assert "built-in" not in after and service.builds["inspired"].status() == "built"
     assert service.engine("inspired", "dense").recommender.config.weights is not None
+
+    loads = []  # a later start finds the build current and keeps the engine it loaded
+    counted = lambda dataset, backbone: loads.append(backbone) or load(dataset, backbone)  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = ChatService(counted, lambda dataset, state: build_served(dataset, tiny_root, state, progress=False))
+        assert again.status(Session("inspired")).startswith("Ready with a partial system")  # until it has checked
+        assert again.wait_built("inspired", 120) and again.status(Session("inspired")).startswith("Ready · INSPIRED")
+    assert loads == ["dense"]
 
 
 def test_a_failed_build_leaves_the_partial_system_serving_and_says_why(tiny_root, tiny_models, tiny_base, tmp_path):
@@ -68,7 +77,7 @@ def test_a_failed_build_leaves_the_partial_system_serving_and_says_why(tiny_root
 
 def test_build_progress_reads_as_a_status():
     build = Build()
-    assert build.status() == "waiting" and build.running
+    assert build.status() == "checking what is built" and build.running
     build.at(0.42, "calibrating the retriever")
     assert build.status() == "calibrating the retriever: 42%"
     build.at(1.7)
