@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import time
 import warnings
@@ -24,6 +23,7 @@ import torch
 
 from llmkb.app.build import served_config
 from llmkb.data.io import atomic_write_json
+from llmkb.machine import cpu_name
 from llmkb.data.records import SEEKER
 from llmkb.models import default_retriever_path
 from llmkb.paths import artifacts_dir
@@ -43,14 +43,6 @@ def timed_turn(recommender: Recommender, text: str) -> dict:
     *_, done = recommender.reply_steps(found)
     return {"cards": found.seconds["cards"], "first_text": done.seconds["first_text"],
             "turn": time.perf_counter() - started, "templated": done.templated}
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
 
 
 def main() -> None:

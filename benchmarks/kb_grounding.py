@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import time
 import warnings
 
 from llmkb.data import load_dataset
 from llmkb.data.io import atomic_write_json
+from llmkb.machine import cpu_name
 from llmkb.data.records import SEEKER
 from llmkb.kb import build_kb, load_kb
 from llmkb.paths import artifacts_dir
@@ -27,13 +27,6 @@ from llmkb.pipeline.stages import KB_CANDIDATES, RequestFilter
 from llmkb.retrieval import QueryBuilder
 
 CANDIDATES = 150  # about what CandidateFinder hands on: 50 retrieved, ≤ 50 co-mentioned, ≤ 50 from the KB
-
-
-def cpu_name() -> str:
-    try:
-        return next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or "unknown"
 
 
 def main() -> None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import shlex
 import statistics
 import sys
@@ -33,6 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from llmkb.data.io import atomic_write_json
+from llmkb.machine import cpu_name
 from llmkb.paths import artifacts_dir
 
 TURNS = [
@@ -216,18 +216,6 @@ def plot_sweep(report: dict, path: str | Path) -> Path:
         ax.grid(alpha=0.3)
     fig.suptitle(f"Demo load test, {report.get('date', '?')}, {report.get('cpu', '?')}")
     return atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=120))
-
-
-def cpu_name(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
-    """The "model name" of ``/proc/cpuinfo``, else ``platform.processor()``, else "unknown CPU"."""
-    try:
-        for line in cpuinfo.read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and value.strip():
-                return value.strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def parser() -> argparse.ArgumentParser:

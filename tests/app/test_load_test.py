@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from llmkb.app import load_test
+from llmkb.machine import cpu_name
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -138,7 +139,7 @@ def test_a_sweep_runs_each_level_writes_a_report_and_a_plot_and_fails_on_a_faile
     assert code == 1 and opened == [("http://127.0.0.1:7862/", "redial", "dense")]
     [path] = (tmp_path / "load_test").glob("sweep-*.json")
     report = json.loads(path.read_text())
-    assert report["url"] == "http://127.0.0.1:7862/" and report["cpu"] == load_test.cpu_name()
+    assert report["url"] == "http://127.0.0.1:7862/" and report["cpu"] == cpu_name()
     assert "--concurrency 1,3,2" in report["command"] and datetime.fromisoformat(report["date"]).tzinfo
     assert [(lv["sessions"], lv["turns"], lv["errors"]) for lv in report["levels"]] == [(1, 2, 0), (3, 6, 1), (2, 4, 1)]
     assert all(lv["latency_seconds"]["p95"] >= lv["latency_seconds"]["p50"] > 0 for lv in report["levels"])
@@ -169,11 +170,3 @@ def test_without_concurrency_the_single_level_report_is_as_before(monkeypatch, t
     assert "levels" not in report and not list(tmp_path.glob("*.png"))
 
 
-def test_cpu_name_reads_the_model_name_else_falls_back(tmp_path, monkeypatch):
-    cpuinfo = tmp_path / "cpuinfo"
-    cpuinfo.write_text("processor\t: 0\nvendor_id\t: Fake\nmodel name\t: Fake CPU @ 3.00GHz\n\nprocessor\t: 1\n")
-    assert load_test.cpu_name(cpuinfo) == "Fake CPU @ 3.00GHz"
-    monkeypatch.setattr(load_test.platform, "processor", lambda: "fakearch")
-    assert load_test.cpu_name(tmp_path / "missing") == "fakearch"
-    cpuinfo.write_text("processor\t: 0\n")
-    assert load_test.cpu_name(cpuinfo) == "fakearch"
