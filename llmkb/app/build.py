@@ -63,12 +63,6 @@ def served_config(dataset: str, **options) -> RecommenderConfig:
     return with_tuned_weights(RecommenderConfig(dataset=dataset, **{**SERVED, **options}))
 
 
-def is_built(dataset: str, **options) -> bool:
-    """The served system is complete: a calibrated retriever and weights tuned for it (a cheap check)."""
-    config = served_config(dataset, **options)
-    return config.weights is not None and config.resolved().retriever != calibration_base(dataset)
-
-
 def build_served(dataset: str, data_dir: Path | None = None, build: Build | None = None, progress: bool = True,
                  retriever: Path | None = None) -> RecommenderConfig:
     """Build what the served recommender of ``dataset`` still lacks; returns its config. ``retriever``: the base

@@ -83,7 +83,7 @@ def ensure_calibrated(dataset: Dataset, base: DenseRetriever, config: Calibratio
     key = inputs_key(base, queries, [s.gold for s in [*train, *valid]], config)
     if calibration_record(out).get("inputs") == key and (out / "modules.json").is_file():
         return out
-    calibrate_retriever(dataset, base, out.parent, config, report, progress, queries, key)
+    calibrate_retriever(dataset, base, out.parent, queries, key, config, report, progress)
     return out
 
 
@@ -92,17 +92,16 @@ def inputs_key(base: DenseRetriever, queries: list[str], golds: list, config: Ca
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
 
 
-def calibrate_retriever(dataset: Dataset, base: DenseRetriever, out: Path,
+def calibrate_retriever(dataset: Dataset, base: DenseRetriever, out: Path, queries: list[str], key: str,
                         config: CalibrationConfig = CalibrationConfig(), report: Report | None = None,
-                        progress: bool = True, queries: list[str] | None = None, key: str | None = None) -> dict:
+                        progress: bool = True) -> dict:
     """Train the map on ``dataset``'s training samples, keep the best epoch on valid; write ``out/model``, the
-    calibrated model's index and ``out/calibration.json``. Returns the record."""
+    calibrated model's index and ``out/calibration.json``. ``queries``: the training then validation samples'
+    query texts; ``key``: their :func:`inputs_key` (both from :func:`ensure_calibrated`). Returns the record."""
     started = time.time()
     train, valid = dataset.samples("train", "std"), dataset.samples("valid", "std")
     if not train or not valid:
         raise LLMKBError(f"{dataset.name} has no training or validation samples to calibrate the retriever on")
-    queries = queries or [base.query_builder.build(s.context) for s in [*train, *valid]]
-    key = key or inputs_key(base, queries, [s.gold for s in [*train, *valid]], config)
     embedded = encode_cached(base, queries, out / "cache" / f"queries-{key}.npy", report, progress)
     documents = torch.from_numpy(base.index.vectors())
     position = {item: n for n, item in enumerate(base.index.item_ids)}

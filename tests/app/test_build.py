@@ -8,7 +8,7 @@ from functools import partial
 import pytest
 
 from llmkb.app import build as build_module
-from llmkb.app.build import Build, build_served, is_built
+from llmkb.app.build import Build, build_served, served_config
 from llmkb.app.session import ChatService, Session, load_engine
 from llmkb.retrieval import retriever as retriever_module
 
@@ -41,7 +41,9 @@ def test_the_page_serves_the_partial_system_then_switches_to_the_built_one(tiny_
         assert "built-in fusion weights" in before and "calibrated" not in before
         assert len(service.respond(session, "I loved Alien").cards) == 5  # it answers meanwhile
         go.set()
-        assert service.wait_built("inspired", 120) and is_built("inspired")
+        assert service.wait_built("inspired", 120)
+        built = served_config("inspired")  # the complete system: a calibrated retriever and weights tuned for it
+        assert built.weights is not None and built.resolved().retriever != tiny_base
         after = service.status(session)
     assert after.startswith("Ready · INSPIRED") and "calibrated/model" in after and "fusion weights " in after
     assert "built-in" not in after and service.builds["inspired"].status() == "built"
