@@ -214,9 +214,14 @@ class ChatService:
         engine = self.engine(session.dataset, session.backbone)
         rec = engine.recommender
         build = self.builds.get(session.dataset)
-        state = "Ready" if build is None or build.finished else \
-            f"Ready with a partial system · building the full one: {build.status()}" if build.running else \
-            f"Ready with a partial system · {build.status()}"
+        if build is None or (self._built[session.dataset].is_set() and not build.error):
+            state = "Ready"  # "Ready" only once what was built is also the engine that answers
+        elif build.finished:
+            state = "Ready with a partial system · loading the full one"
+        elif build.running:
+            state = f"Ready with a partial system · building the full one: {build.status()}"
+        else:
+            state = f"Ready with a partial system · {build.status()}"
         return (f"{state} · {DATASETS[session.dataset]} catalogue ({len(rec.stages.catalog):,} movies) · "
                 f"{BACKBONES[session.backbone]} · retriever {short_path(rec.config.retriever)} · "
                 f"{llm_label(rec)} · {weights_label(rec.config)}")

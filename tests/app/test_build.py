@@ -59,6 +59,36 @@ def test_the_page_serves_the_partial_system_then_switches_to_the_built_one(tiny_
     assert loads == ["dense"]
 
 
+def test_ready_only_once_the_built_system_answers(tiny_root, tiny_models, tiny_base, tmp_path):
+    """The build ends before the built engine is loaded; until it is swapped in, the page says so (CI once read
+    "Ready" in that gap and found the partial system)."""
+    load = partial(load_engine, data_dir=tiny_root, llm=tiny_models["llm"], backbones_root=tmp_path / "backbones",
+                   progress=False, reply_tokens=4, prompt_tokens=4096)
+    reloading, release = threading.Event(), threading.Event()
+
+    def slow_reload(dataset, backbone):
+        if loads:
+            reloading.set()
+            assert release.wait(60)
+        loads.append(backbone)
+        return load(dataset, backbone)
+
+    loads = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        service = ChatService(slow_reload, lambda dataset, state: build_served(dataset, tiny_root, state,
+                                                                                progress=False))
+        session = Session("inspired")
+        service.status(session)
+        assert reloading.wait(120)
+        between = service.status(session)
+        release.set()
+        assert service.wait_built("inspired", 120)
+        after = service.status(session)
+    assert between.startswith("Ready with a partial system · loading the full one"), between
+    assert after.startswith("Ready · INSPIRED") and "calibrated/model" in after, after
+
+
 def test_a_failed_build_leaves_the_partial_system_serving_and_says_why(tiny_root, tiny_models, tiny_base, tmp_path):
     load = partial(load_engine, data_dir=tiny_root, llm=tiny_models["llm"], backbones_root=tmp_path / "backbones",
                    progress=False, reply_tokens=4, prompt_tokens=4096)
