@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -112,7 +113,7 @@ def _stages(args, use_llm: bool = True):
 
 def cmd_evaluate(args) -> None:
     from llmkb.evaluation import Run, evaluate, make_system
-    from llmkb.evaluation.rag import fusion_weights, make_rag_system
+    from llmkb.evaluation.rag import fusion_weights, learned_ranker, make_rag_system
     from llmkb.paths import artifacts_dir
     from llmkb.retrieval import QueryConfig
 
@@ -121,20 +122,25 @@ def cmd_evaluate(args) -> None:
     stem += "-lora" if args.lora else ""
     stem += "-no-kb-candidates" if args.no_kb_candidates else ""
     stem += "-no-constraints" if args.no_constraints else ""
+    stem += "".join(f"-without-{source}" for source in sorted(_sources(args.without)))
     predictions = args.predictions or artifacts_dir() / "runs" / f"{stem}.predictions.jsonl"
     report = args.report or predictions.with_name(f"{stem}.report.json")
     models = {"retriever": str(args.retriever)} if args.retriever else {}
     if args.system in RAG_SYSTEMS:
-        stages = _stages(args, use_llm=args.system != "rag-no-llm")
-        weights = None
+        stages = _stages(args, use_llm=args.system not in ("rag-no-llm", "rag-ranker"))
+        ranking = None
         models = {"setup": stages.config.setup, "retriever": str(stages.config.retriever),
                   "llm": str(args.llm or "packaged SmolLM2-135M-Instruct") if stages.uses_llm else None,
                   "lora": str(args.lora) if args.lora else None}
         if args.system in ("rag", "rag-no-llm"):
-            weights, path = fusion_weights(stages, args.protocol, args.retune, args.tune_samples)
+            ranking, path = fusion_weights(stages, args.protocol, args.retune, args.tune_samples)
             print(f"fusion weights: {path}", file=sys.stderr)
-            models.update(fusion_weights=weights.__dict__, fusion_weights_file=str(path))
-        system = make_rag_system(args.system, stages, args.protocol, args.split, weights)
+            models.update(fusion_weights=ranking.__dict__, fusion_weights_file=str(path))
+        if args.system == "rag-ranker":
+            ranking = learned_ranker(stages, args.protocol, _sources(args.without), args.retune)
+            print(f"learned ranker: {ranking.path}", file=sys.stderr)
+            models.update(ranker_file=str(ranking.path), ranker_rounds=ranking.rounds, without=list(ranking.without))
+        system = make_rag_system(args.system, stages, args.protocol, args.split, ranking)
     else:
         system = make_system(args.system, dataset, args.retriever, QueryConfig.parse(args.query))
     run = Run(args.dataset, args.protocol, args.split, args.system, args.exclude_mentioned, args.limit, models)
@@ -150,12 +156,35 @@ def cmd_evaluate(args) -> None:
 def cmd_evaluate_requests(args) -> None:
     from llmkb.evaluation.requests import TOP, evaluate_requests, format_report
     from llmkb.paths import artifacts_dir
-    from llmkb.pipeline.fusion import with_tuned_weights
+    from llmkb.pipeline.fusion import with_tuned_ranking
 
-    config = with_tuned_weights(_config(args, k=TOP, reply_int8=False))  # the full system, as chat runs it
+    # the full system as chat runs it, on the fusion weights: the benchmark's variants change the fusion's signals
+    config = dataclasses.replace(with_tuned_ranking(_config(args, k=TOP, reply_int8=False)), ranker=None)
     out = args.out or artifacts_dir() / "requests" / f"{args.dataset}-report.json"
     report = evaluate_requests(config, args.variants, args.per_type, args.seed, out, args.min_items)
     print(f"{format_report(report)}\nreport: {out} ({report['seconds']:.0f} s)")
+
+
+def _sources(spec: str | None) -> tuple[str, ...]:
+    """``"graph,kb"`` → the candidate sources an ablation leaves out."""
+    from llmkb.pipeline.fusion import SOURCES
+
+    chosen = tuple(dict.fromkeys(part.strip() for part in (spec or "").split(",") if part.strip()))
+    unknown = [source for source in chosen if source not in SOURCES]
+    if unknown:
+        raise LLMKBError(f"unknown candidate source(s) {', '.join(unknown)}; choose from {', '.join(SOURCES)}")
+    return chosen
+
+
+def cmd_train_ranker(args) -> None:
+    from llmkb.ranking.train import RankerConfig, train_ranker
+
+    ranker, path = train_ranker(_stages(args, use_llm=False), args.protocol, RankerConfig(without=_sources(args.without)),
+                                args.out)
+    meta = json.loads(path.read_text())
+    print(f"{args.dataset}-{args.protocol}: {ranker.rounds} rounds chosen on valid (objective {meta['score']:.4f}; "
+          f"a mentioned movie in the top 10 of {meta['mentioned_in_top10']:.0%} of the lists); trained on "
+          f"{meta['training_samples']:,} samples in {meta['seconds'] / 60:.1f} min\nranker: {path}")
 
 
 def cmd_tune_fusion(args) -> None:
@@ -199,18 +228,18 @@ def cmd_calibrate_retriever(args) -> None:
 
 def cmd_chat(args) -> None:
     from llmkb.app.build import build_served
-    from llmkb.app.session import llm_label, weights_label
+    from llmkb.app.session import llm_label, ranking_label
     from llmkb.pipeline import Recommender
-    from llmkb.pipeline.fusion import with_tuned_weights
+    from llmkb.pipeline.fusion import with_tuned_ranking
 
     print(f"Loading the {args.dataset} recommender (the first run builds the KB, the index, the LLM cache, the "
           "calibrated retriever and the tuned weights: about 5 minutes on 2 cores)...", file=sys.stderr)
     if not (args.no_build or args.retriever):
         build_served(args.dataset, args.data_dir)
-    recommender = Recommender(with_tuned_weights(
+    recommender = Recommender(with_tuned_ranking(
         _config(args, k=args.k, exclude_mentioned=not args.keep_mentioned, reply_int8=not args.float32_reply,
                 llm_scoring=args.llm_scoring)))
-    print(f"Retriever {recommender.config.retriever}; {llm_label(recommender)}; {weights_label(recommender.config)}. "
+    print(f"Retriever {recommender.config.retriever}; {llm_label(recommender)}; {ranking_label(recommender.config)}. "
           "Tell me about movies you like; 'reset' starts over, 'quit' ends.")
     turns = []
     while True:
@@ -319,10 +348,13 @@ def build_parser() -> argparse.ArgumentParser:
                           help="fusion weights JSON for rag from `llmkb tune-fusion` (default: those tuned for this "
                                "setup and protocol, tuned on the validation split first when missing)")
     evaluate.add_argument("--retune", action="store_true",
-                          help="tune rag's fusion weights again, as `llmkb tune-fusion` does (scores are cached)")
+                          help="tune rag's fusion weights (rag-ranker: train its ranker) again (scores are cached)")
     evaluate.add_argument("--tune-samples", type=int, default=None,
                           help="tune the fusion on the first N validation samples only (default: all; LLM scoring "
                                "costs seconds per sample on a CPU)")
+    evaluate.add_argument("--without", default=None,
+                          help="rag-ranker ablation: a comma list of candidate sources the ranker is trained and "
+                               "run without (retriever, co_mention, kb, item2vec, graph, mentioned)")
     evaluate.add_argument("--query", default="all",
                           help="query parts for bm25/retriever: 'all' or a comma list of mentions,sentiment,"
                                "preferences,dialogue,roles")
@@ -361,6 +393,22 @@ def build_parser() -> argparse.ArgumentParser:
                       help="tune on the first N validation samples only (default: all)")
     _add_recommender_options(tune)
     tune.set_defaults(run=cmd_tune_fusion)
+
+    about = ("train the learned ranker (LightGBM LambdaRank over every signal, without the LLM's) on the training "
+             "split with out-of-fold features, its rounds chosen on valid; the demo serves it once trained")
+    ranker = commands.add_parser("train-ranker", help=about.split(";")[0], description=about,
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ranker.add_argument("--dataset", choices=["redial", "inspired"], required=True)
+    ranker.add_argument("--protocol", choices=["std", "dedup"], default="dedup",
+                        help="the protocol whose gold movies it learns (dedup: new movies, as chat recommends)")
+    ranker.add_argument("--without", default=None,
+                        help="an ablation: a comma list of candidate sources left out (retriever, co_mention, kb, "
+                             "item2vec, graph, mentioned)")
+    ranker.add_argument("--out", type=Path, default=None,
+                        help="ranker JSON (default artifacts/ranker/DATASET/PROTOCOL-SETUP.json, where chat, the demo "
+                             "and evaluate look for it)")
+    _add_recommender_options(ranker)
+    ranker.set_defaults(run=cmd_train_ranker)
 
     train = commands.add_parser("train-retriever", help="fine-tune the retriever on training dialogues (contrastive)",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)

@@ -4,18 +4,18 @@ For one catalogue, two steps, each cached by its inputs (a built system is found
 resumes):
 
 1. calibrate the retriever (``llmkb.retrieval.calibrate``: 1–3 min on 2 CPU cores);
-2. tune the fusion weights of the served setup on the validation split (``llmkb.evaluation.tuning``: under a
-   minute), on the dedup protocol, which scores new movies as chat recommends them.
+2. train the learned ranker of the served setup (``llmkb.ranking.train``: 2–5 min, most of it the out-of-fold
+   training data), on the dedup protocol, which scores new movies as chat recommends them.
 
-The served setup (``SERVED``) ranks without LLM scores: the tuning gave the LLM's score weight 0 on three of the
-four dataset × protocol pairs (docs/RESULTS.md), tuning it takes 10 minutes of LLM scoring on ReDial, and it costs
-0.7 s a turn. The LLM still writes the replies. ``llmkb chat --llm-scoring`` serves the scoring setup instead.
+The served setup (``SERVED``) ranks without LLM scores: the fusion tuning gave the LLM's score weight 0 on three of
+the four dataset × protocol pairs (docs/RESULTS.md), scoring the training split with it would take hours here, and
+it costs 0.7 s a turn. The LLM still writes the replies. ``llmkb chat --llm-scoring`` serves the scoring setup instead.
 
 >>> build = Build()
 >>> build.at(0.4) or build.status()
 'checking what is built: 40%'
 >>> config = build_served("inspired", data_dir, build, progress=False, retriever=encoder_path)   # the tiny world
->>> build.status(), config.weights is not None, config.llm_scoring
+>>> build.status(), config.ranker is not None, config.llm_scoring
 ('built', True, False)
 """
 
@@ -26,14 +26,14 @@ from pathlib import Path
 
 from llmkb.data import load_dataset
 from llmkb.pipeline import RecommenderConfig, Stages
-from llmkb.pipeline.fusion import with_tuned_weights
+from llmkb.pipeline.fusion import with_tuned_ranking
 from llmkb.retrieval import DenseRetriever
 from llmkb.retrieval.calibrate import ensure_calibrated
 from llmkb.retrieval.retriever import calibration_base
 
 SERVED = {"llm_scoring": False}
 TUNED_ON = "dedup"
-CALIBRATING, TUNING = "calibrating the retriever", "tuning the fusion weights"
+CALIBRATING, TRAINING = "calibrating the retriever", "training the ranker"
 
 
 class Build:
@@ -59,8 +59,8 @@ class Build:
 
 def served_config(dataset: str, **options) -> RecommenderConfig:
     """The served recommender's config for ``dataset`` with what is built so far: the calibrated retriever once
-    built, and the weights tuned for its setup once tuned (else the built-in weights)."""
-    return with_tuned_weights(RecommenderConfig(dataset=dataset, **{**SERVED, **options}))
+    built, and the learned ranker trained for its setup once trained (else the tuned or built-in fusion weights)."""
+    return with_tuned_ranking(RecommenderConfig(dataset=dataset, **{**SERVED, **options}))
 
 
 def build_served(dataset: str, data_dir: Path | None = None, build: Build | None = None, progress: bool = True,
@@ -73,12 +73,13 @@ def build_served(dataset: str, data_dir: Path | None = None, build: Build | None
         build.at(0.0, CALIBRATING)
         base = DenseRetriever.for_dataset(loaded, retriever or calibration_base(dataset), progress=progress)
         calibrated = ensure_calibrated(loaded, base, report=build.at, progress=progress)
-        build.at(0.0, TUNING)
+        build.at(0.0, TRAINING)
         config = served_config(dataset, data_dir=data_dir, retriever=calibrated)
-        if config.weights is None:
-            from llmkb.evaluation.tuning import tune_fusion
+        if config.ranker is None:
+            from llmkb.ranking.train import train_ranker
 
-            tune_fusion(Stages.load(dataclasses.replace(config, use_llm=False), progress), TUNED_ON, progress=progress)
+            train_ranker(Stages.load(dataclasses.replace(config, use_llm=False), progress), TUNED_ON,
+                         report=build.at, progress=progress)
             config = served_config(dataset, data_dir=data_dir, retriever=calibrated)
     except Exception as exc:
         build.error = str(exc) or type(exc).__name__

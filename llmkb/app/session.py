@@ -98,8 +98,8 @@ def load_engine(dataset: str, backbone: str, data_dir: Path | None = None, k: in
     ``retriever``/``llm``: the dense source models (default: the dataset's best retriever, the packaged LLM);
     ``recipe``: how pruned components are built (``llmkb.app.backbone.Recipe``);
     ``options``: more ``RecommenderConfig`` fields over the served setup (``llmkb.app.build.SERVED``). Without
-    ``weights`` among them, the fusion weights are those tuned for the dense source setup (a pruned retriever
-    serves the weights of the retriever it was pruned from), else the built-in defaults.
+    ``weights`` and ``ranker`` among them, the ranking is the one tuned for the dense source setup (a pruned
+    retriever serves the ranker of the retriever it was pruned from), else the built-in fusion weights.
     """
     bb = prepare(backbone, dataset, backbones_root, retriever, llm, progress, recipe, data_dir)
     # a pruned LLM writes its replies itself: an int8 copy would not compute what its crossbars hold
@@ -107,21 +107,25 @@ def load_engine(dataset: str, backbone: str, data_dir: Path | None = None, k: in
     source = served_config(dataset, retriever=Path(retriever or best_available(dataset)), llm=llm, data_dir=data_dir,
                            **{k: v for k, v in options.items() if k != "reply_int8"})
     options.setdefault("weights", source.weights)
+    options.setdefault("ranker", source.ranker)
     config = RecommenderConfig(dataset=dataset, retriever=bb.retriever, llm=bb.llm, k=k, data_dir=data_dir, **options)
     return Engine(Recommender(config, progress=progress), bb)
 
 
-def weights_label(config: RecommenderConfig) -> str:
-    """Which fusion weights a recommender uses, for status lines."""
+def ranking_label(config: RecommenderConfig) -> str:
+    """What ranks in a recommender, for status lines."""
+    if config.ranker:
+        return f"learned ranker {short_path(config.ranker)}"
     return f"fusion weights {short_path(config.weights)}" if config.weights else \
         "built-in fusion weights (none tuned for this setup: `llmkb tune-fusion`)"
 
 
 def serves(engine: Engine, config: RecommenderConfig) -> bool:
-    """The engine already serves what ``config`` names: its retriever and its fusion weights (a build that found
+    """The engine already serves what ``config`` names: its retriever and its ranking (a build that found
     everything built changes nothing, and the engine need not be loaded again)."""
-    return (engine.recommender.config.retriever, engine.recommender.config.weights) == \
-        (config.resolved().retriever, config.weights)
+    served = engine.recommender.config
+    return (served.retriever, served.weights, served.ranker) == (config.resolved().retriever, config.weights,
+                                                                  config.ranker)
 
 
 def llm_label(recommender: Recommender) -> str:
@@ -224,7 +228,7 @@ class ChatService:
             state = f"Ready with a partial system · {build.status()}"
         return (f"{state} · {DATASETS[session.dataset]} catalogue ({len(rec.stages.catalog):,} movies) · "
                 f"{BACKBONES[session.backbone]} · retriever {short_path(rec.config.retriever)} · "
-                f"{llm_label(rec)} · {weights_label(rec.config)}")
+                f"{llm_label(rec)} · {ranking_label(rec.config)}")
 
     def switch(self, session: Session, dataset: str, backbone: str) -> Session:
         """A new catalogue starts a new conversation; a new backbone keeps it (ids stay valid)."""

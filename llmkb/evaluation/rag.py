@@ -2,6 +2,8 @@
 
 - ``rag``: the full pipeline (retriever → LLM scoring over the KB prompt → fused ranking → post-processing);
 - ``rag-no-llm``: the same fusion without the LLM signal (retriever + dialogue + popularity);
+- ``rag-ranker``: the learned ranker (``llmkb.ranking``: LambdaRank over every signal, without the LLM's) in place
+  of the fusion, as the demo serves it;
 - ``llm-zeroshot``: the LLM lists titles from the dialogue alone (no KB), mapped to the catalogue by fuzzy matching;
 - ``rag-no-postprocess``: the LLM lists titles with the top KB documents in its prompt, matched exactly only
   (no fuzzy matching), then the harness fills the list from popularity as for every system.
@@ -29,11 +31,12 @@ from tqdm.auto import tqdm
 from llmkb.data.records import Sample
 from llmkb.errors import LLMKBError
 from llmkb.paths import artifacts_dir
-from llmkb.pipeline.fusion import Candidates, FusionWeights, rank_candidates, tuned_weights_path
+from llmkb.pipeline.fusion import Candidates, FusionWeights, trained_ranker_path, tuned_weights_path
 from llmkb.pipeline.stages import Stages
 from llmkb.postprocess import TitleMatcher
+from llmkb.ranking.learned import LearnedRanker
 
-RAG_SYSTEMS = ("rag", "rag-no-llm", "llm-zeroshot", "rag-no-postprocess")
+RAG_SYSTEMS = ("rag", "rag-no-llm", "rag-ranker", "llm-zeroshot", "rag-no-postprocess")
 
 
 class SampleCache:
@@ -99,24 +102,38 @@ def fusion_weights(stages: Stages, protocol: str, retune: bool = False, samples_
 
 
 class Fused:
-    """``rag`` / ``rag-no-llm``: the fused ranking with the given weights, its first ``config.k`` new items
-    constrained by each context's explicit request and dislikes as in chat (unless the config turns constraints
-    off); samples are LLM-scored only where the weights need it (as in chat)."""
+    """``rag`` / ``rag-no-llm`` / ``rag-ranker``: the ranking of the given fusion weights or learned ranker, its
+    first ``config.k`` new items constrained by each context's explicit request and dislikes as in chat (unless the
+    config turns constraints off); samples are LLM-scored only where the ranking needs it (as in chat)."""
 
     batch_size = 8
 
-    def __init__(self, stages: Stages, weights: FusionWeights, split: str):
-        self.stages, self.weights, self.split = stages, weights, split
+    def __init__(self, stages: Stages, ranking: FusionWeights | LearnedRanker, split: str):
+        self.stages, self.ranking, self.split = stages, ranking, split
 
     def rank(self, samples: list[Sample]) -> list[list[str]]:
         stages = self.stages
-        rows = cached_candidates(stages, samples, self.split, llm=self.weights.needs_llm)
-        ranked = [[item for item, _ in rank_candidates(c, s.mentioned, stages.priors, self.weights)]
-                  for c, s in zip(rows, samples)]
+        rows = cached_candidates(stages, samples, self.split, llm=self.ranking.needs_llm)
+        states = stages.states([s.context for s in samples])
+        ranked = [[item for item, _ in self.ranking.rank(c, state, stages.priors, stages.facts)]
+                  for c, state in zip(rows, states)]
         if not stages.config.constraints:
             return ranked
-        states = stages.states([s.context for s in samples])
         return [stages.constrain(ids, state) for ids, state in zip(ranked, states)]
+
+
+def learned_ranker(stages: Stages, protocol: str, without: tuple[str, ...] = (), retrain: bool = False,
+                   progress: bool = True) -> LearnedRanker:
+    """``rag-ranker``'s ranker: the config's, else the one trained for this setup (trained now when missing or
+    ``retrain``)."""
+    from llmkb.ranking.train import RankerConfig, train_ranker
+
+    if stages.config.ranker and not without:
+        return LearnedRanker.load(stages.config.ranker)
+    path = trained_ranker_path(stages.config.dataset, protocol, stages.config.setup_key, without)
+    if path.is_file() and not retrain:
+        return LearnedRanker.load(path)
+    return train_ranker(stages, protocol, RankerConfig(without=without), progress=progress)[0]
 
 
 class Generated:
@@ -138,12 +155,14 @@ class Generated:
         return [row["ids"] for row in self.cache.get(samples, compute)]
 
 
-def make_rag_system(name: str, stages: Stages, protocol: str, split: str, weights: FusionWeights | None = None):
-    """``weights``: for ``rag`` / ``rag-no-llm`` (see :func:`fusion_weights`)."""
-    if name in ("rag", "rag-no-llm"):
-        if weights is None:
-            raise ValueError(f"{name} needs fusion weights: see fusion_weights()")
-        return Fused(stages, weights, split)
+def make_rag_system(name: str, stages: Stages, protocol: str, split: str,
+                    ranking: FusionWeights | LearnedRanker | None = None):
+    """``ranking``: for ``rag`` / ``rag-no-llm`` the fusion weights (see :func:`fusion_weights`), for ``rag-ranker``
+    the learned ranker (see :func:`learned_ranker`)."""
+    if name in ("rag", "rag-no-llm", "rag-ranker"):
+        if ranking is None:
+            raise ValueError(f"{name} needs its ranking: see fusion_weights() and learned_ranker()")
+        return Fused(stages, ranking, split)
     if name == "llm-zeroshot":
         return Generated(stages, with_kb=False, exact=False, split=split)
     if name == "rag-no-postprocess":

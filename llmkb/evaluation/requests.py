@@ -443,7 +443,7 @@ def run_variants(config: RecommenderConfig, variants: Sequence[str], requests: S
             tops.setdefault("full", []).append([r.item.item_id for r in out.items][:TOP])
     with tempfile.TemporaryDirectory() as scratch:
         weights_file = Path(scratch) / "weights-without-kb-match.json"
-        dataclasses.replace(base.weights, kb_match=0.0).save(
+        dataclasses.replace(base.ranking, kb_match=0.0).save(
             weights_file, derived_from=str(config.weights) if config.weights else "the built-in weights",
             change="kb_match set to 0")
         changes = variant_changes(weights_file)
@@ -456,7 +456,7 @@ def run_variants(config: RecommenderConfig, variants: Sequence[str], requests: S
             recommender = base if variant == "full" else Recommender(
                 dataclasses.replace(config, **changes[variant]), progress=progress)
             setups[variant] = {"kb_candidates": recommender.config.kb_candidates,
-                               "constraints": recommender.config.constraints, "weights": asdict(recommender.weights),
+                               "constraints": recommender.config.constraints, "weights": asdict(recommender.ranking),
                                "weights_file": None if "weights" in changes[variant] else
                                (str(config.weights) if config.weights else None)}
             if variant != "full":
@@ -470,7 +470,7 @@ def evaluate_requests(config: RecommenderConfig, variants: str | Sequence[str] =
                       seed: int = 0, out: Path | None = None, min_items: int = MIN_ITEMS,
                       progress: bool = True) -> dict:
     """Generate the requests from ``config``'s KB, answer them with each variant, score them; write the report to
-    ``out`` (atomically) and return it. ``config`` is the full system (its weights: ``with_tuned_weights``)."""
+    ``out`` (atomically) and return it. ``config`` is the full system (its weights: ``with_tuned_ranking``)."""
     from llmkb.pipeline import Recommender
 
     if per_type < 1 or min_items < 1:

@@ -28,8 +28,9 @@ from llmkb.models import default_llm_path
 from llmkb.retrieval.index import model_fingerprint
 from llmkb.retrieval.retriever import best_available
 
-SCORES_VERSION = 6  # 3: preference detection independent of the hash seed; 4: co-mentioned candidates; 5: KB linking;
-# 6: the request constraints choose the k shown among the items not mentioned (as chat shows them)
+SCORES_VERSION = 7  # 3: preference detection independent of the hash seed; 4: co-mentioned candidates; 5: KB linking;
+# 6: the request constraints choose the k shown among the items not mentioned (as chat shows them); 7: item2vec and
+# graph candidates, the retriever's cosine for every candidate
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class RecommenderConfig:
     llm_scoring: bool = True  # the LLM scores the top candidates (a fusion signal); False: it only writes replies
     lora: Path | None = None  # a LoRA adapter from `llmkb train-llm`
     weights: Path | None = None  # fusion weights from `llmkb tune-fusion`; None: the built-in defaults
+    ranker: Path | None = None  # a learned ranker from `llmkb train-ranker`: it ranks instead of the fusion weights
     k: int = 5
     llm_candidates: int = 10  # the LLM scores this many top retrieved and top co-mentioned ones, plus mentioned movies
     kb_documents: int = 3  # KB documents of the top candidates shown to the LLM

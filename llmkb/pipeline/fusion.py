@@ -16,8 +16,9 @@ Candidates the LLM did not score get the lowest LLM score of their list. Popular
 training dialogues only (``TrainingPriors``).
 
 Weights come from ``llmkb tune-fusion`` (``llmkb.evaluation.tuning``), which writes them beside their provenance;
-:func:`tuned_weights_path` is where it puts them by default, and :func:`with_tuned_weights` is the one place that
-chat and the demo ask for "the tuned weights for this setup".
+:func:`tuned_weights_path` is where it puts them by default, and :func:`with_tuned_ranking` is the one place that
+chat and the demo ask for "the tuned ranking for this setup": the learned ranker (``llmkb.ranking``) when one was
+trained, which then ranks in place of the fusion.
 
 >>> priors = TrainingPriors(popularity={"b": 1.0, "a": 0.5}, co_mentions={"m": {"a": 3}})
 >>> candidates = Candidates(["a", "b", "c"], retriever=[0.9, 0.5, 0.1], llm=[None, None, None])
@@ -40,10 +41,14 @@ import numpy as np
 
 from llmkb.data.io import atomic_write_json
 from llmkb.data.records import Dialogue
+from llmkb.data.samples import mention_counts
 from llmkb.errors import LLMKBError
 from llmkb.kb.documents import co_mention_counts
+from llmkb.kb.facts import FactIndex
 from llmkb.paths import artifacts_dir
 from llmkb.pipeline.config import RecommenderConfig
+from llmkb.ranking.items import ItemVectors, train_graph, train_item2vec
+from llmkb.retrieval.query import TurnState
 
 SIGNALS = ("retriever", "llm", "context", "popularity", "co_mention", "kb_match")
 TUNED_FOR_CHAT = ("dedup", "std")  # chat recommends new movies, as the dedup protocol scores; std when only it exists
@@ -66,6 +71,11 @@ class FusionWeights:
         """A zero LLM weight means the LLM's scores cannot change the ranking, so they need not be computed."""
         return self.llm != 0
 
+    def rank(self, candidates: Candidates, state: TurnState, priors: TrainingPriors,
+             facts: FactIndex | None = None) -> list[tuple[str, float]]:
+        """Candidates best first with their fused scores (as a learned ranker ranks them)."""
+        return rank_candidates(candidates, state.mentioned, priors, self)
+
     def save(self, path: Path, **provenance) -> None:
         atomic_write_json(path, {"weights": asdict(self), **provenance})
 
@@ -81,19 +91,35 @@ class FusionWeights:
                              "`llmkb tune-fusion --dataset D --protocol P --out FILE`") from error
 
 
+def items_cache(dataset: str) -> Path:
+    """Where the item representations of ``dataset`` are kept, by their inputs."""
+    return artifacts_dir() / "items" / dataset
+
+
 def tuned_weights_path(dataset: str, protocol: str, setup_key: str) -> Path:
     """Where ``llmkb tune-fusion`` writes the weights tuned for one setup and protocol (unless told otherwise)."""
     return artifacts_dir() / "fusion" / dataset / f"{protocol}-{setup_key}.json"
 
 
-def with_tuned_weights(config: RecommenderConfig) -> RecommenderConfig:
-    """``config`` as chat and the demo use it: when it names no weights, those tuned for its setup (dedup's, else
-    std's), if any were tuned."""
-    if config.weights is not None:
-        return config
+def trained_ranker_path(dataset: str, protocol: str, setup_key: str, without: Sequence[str] = ()) -> Path:
+    """Where ``llmkb train-ranker`` writes the learned ranker of one setup and protocol (and ablation)."""
+    suffix = "".join(f"-without-{source}" for source in sorted(without))
+    return artifacts_dir() / "ranker" / dataset / f"{protocol}-{setup_key}{suffix}.json"
+
+
+def with_tuned_ranking(config: RecommenderConfig) -> RecommenderConfig:
+    """``config`` as chat and the demo use it: what it does not name, taken from what was tuned for its setup
+    (dedup's, else std's): the learned ranker when its setup ranks without the LLM and one was trained, and the
+    fusion weights."""
     key = config.resolved().setup_key
-    paths = [tuned_weights_path(config.dataset, protocol, key) for protocol in TUNED_FOR_CHAT]
-    return dataclasses.replace(config, weights=next((path for path in paths if path.is_file()), None))
+    for name, path in (("weights", tuned_weights_path), ("ranker", trained_ranker_path)):
+        if getattr(config, name) is None and (name == "weights" or config.setup["llm"] is None):
+            found = (path(config.dataset, protocol, key) for protocol in TUNED_FOR_CHAT)
+            config = dataclasses.replace(config, **{name: next((p for p in found if p.is_file()), None)})
+    return config
+
+
+SOURCES = ("retriever", "co_mention", "kb", "item2vec", "graph", "mentioned")  # where candidates come from
 
 
 @dataclass
@@ -101,19 +127,29 @@ class Candidates:
     """One sample's candidates, best retrieved first, with the scores that are costly to compute."""
 
     ids: list[str]
-    retriever: list[float]
+    retriever: list[float]  # the retriever's cosine to the user representation, for every candidate
     llm: list[float | None]  # None: not scored by the LLM
     llm_tokens: int = 0  # tokens the LLM read to score them (prompt + titles); not cached
-    retrieved: int = 0  # how many of ``ids`` the retriever proposed (the rest: co-mentioned, then mentioned)
-    co_mentioned: list[str] = field(default_factory=list)  # co-mentioned movies, best first (not cached)
+    sources: dict[str, list[str]] = field(default_factory=dict)  # source → the ids it proposed, best first
     kb_match: list[float] = field(default_factory=list)  # per id (``FactIndex.match_scores``); empty: all 0
 
+    @property
+    def retrieved(self) -> int:
+        """How many of ``ids`` (the first ones) the retriever proposed."""
+        return len(self.sources.get("retriever", ()))
+
+    @property
+    def co_mentioned(self) -> list[str]:
+        return self.sources.get("co_mention", [])
+
     def to_json(self) -> dict:
-        return {"ids": self.ids, "retriever": self.retriever, "llm": self.llm, "kb_match": self.kb_match}
+        return {"ids": self.ids, "retriever": self.retriever, "llm": self.llm, "kb_match": self.kb_match,
+                "sources": self.sources}
 
     @classmethod
     def from_json(cls, row: Mapping) -> "Candidates":
-        return cls(list(row["ids"]), list(row["retriever"]), list(row["llm"]), kb_match=list(row.get("kb_match", [])))
+        return cls(list(row["ids"]), list(row["retriever"]), list(row["llm"]), sources=dict(row.get("sources", {})),
+                   kb_match=list(row.get("kb_match", [])))
 
 
 def popularity_scores(popularity: Sequence[str]) -> dict[str, float]:
@@ -124,15 +160,28 @@ def popularity_scores(popularity: Sequence[str]) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class TrainingPriors:
-    """What the training dialogues say about items, whatever the dialogue at hand."""
+    """What is known about items whatever the dialogue at hand: from the training dialogues only (popularity,
+    co-mentions, item2vec) and from the KB graph with the training co-mentions (graph embeddings)."""
 
     popularity: Mapping[str, float]  # item → 1 − rank / size by training mentions
     co_mentions: Mapping[str, Mapping[str, int]]  # item → {item mentioned in the same training dialogue: dialogues}
+    vectors: Mapping[str, ItemVectors] = field(default_factory=dict)  # "item2vec", "graph" (when learnt)
 
     @classmethod
-    def from_dialogues(cls, training: Sequence[Dialogue], popularity: Sequence[str]) -> "TrainingPriors":
-        """``training`` must be training dialogues only; ``popularity``: catalogue ids by training mentions."""
-        return cls(popularity_scores(popularity), co_mention_counts(list(training)))
+    def from_dialogues(cls, training: Sequence[Dialogue], catalog: Sequence[str], facts: FactIndex | None = None,
+                       seed: int = 13, cache: Path | None = None) -> "TrainingPriors":
+        """``training`` must be training dialogues only (a fold's, for out-of-fold priors); ``catalog``: every item
+        id. With ``facts``, the item representations are learnt too (``llmkb.ranking.items``: seconds for
+        item2vec, about half a minute for the graph of ReDial; kept in ``cache`` by their inputs)."""
+        counts = mention_counts(training)
+        popularity = sorted(catalog, key=lambda item: (-counts[item], item))
+        co_mentions = co_mention_counts(list(training))
+        vectors = {}
+        if facts is not None:
+            learnt = {"item2vec": train_item2vec(training, catalog, seed, cache),
+                      "graph": train_graph(facts, co_mentions, catalog, seed, cache)}
+            vectors = {name: v for name, v in learnt.items() if v is not None}
+        return cls(popularity_scores(popularity), co_mentions, vectors)
 
     def co_mention(self, mentioned: Sequence[str]) -> dict[str, float]:
         """Items co-mentioned with the dialogue's movies (``mentioned`` most recent first) → their signal, best first."""

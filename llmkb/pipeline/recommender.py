@@ -1,9 +1,10 @@
 """One recommender, built from one config: the product API that ``llmkb chat`` and the demo talk to.
 
 ``respond(history, message)`` is a whole turn: the message is read once into a ``TurnState``, candidates are found
-and (when the fusion weights need it) scored by the LLM, fused with the weights the config names, constrained by the
-explicit request and the dislikes, post-processed into exactly k distinct catalogue items with their KB evidence and
-cues, and a reply names only items of that list (and says which part of a request it had to relax).
+and (when the ranking needs it) scored by the LLM, ranked by the learned ranker or the fusion weights the config
+names, constrained by the explicit request and the dislikes, post-processed into exactly k distinct catalogue items
+with their KB evidence and cues, and a reply names only items of that list (and says which part of a request it had
+to relax).
 The stages themselves are in ``llmkb.pipeline.stages``; evaluation runs the same stages on its samples.
 
 >>> from llmkb.data.records import CatalogItem
@@ -21,9 +22,11 @@ from dataclasses import dataclass, field
 from llmkb.data.records import RECOMMENDER, CatalogItem, Turn
 from llmkb.kb.facts import Preference, describe
 from llmkb.pipeline.config import RecommenderConfig
-from llmkb.pipeline.fusion import FusionWeights, rank_candidates
+from llmkb.errors import LLMKBError
+from llmkb.pipeline.fusion import FusionWeights
 from llmkb.pipeline.stages import Stages
 from llmkb.postprocess import finalize_ranking
+from llmkb.ranking.learned import LearnedRanker
 from llmkb.retrieval import TurnState
 
 
@@ -53,14 +56,13 @@ class Recommendation:
 
 
 class Recommender:
-    """``Recommender(config).respond(history, message)``; the fusion weights are those ``config.weights`` names
-    (the built-in defaults when it names none)."""
+    """``Recommender(config).respond(history, message)``; it ranks with the learned ranker ``config.ranker`` names,
+    else with the fusion weights ``config.weights`` names (the built-in defaults when it names none)."""
 
     def __init__(self, config: RecommenderConfig = RecommenderConfig(), progress: bool = True):
         self.stages = Stages.load(config, progress)
         self.config = self.stages.config
-        self.weights = FusionWeights.load(config.weights) if config.weights else \
-            FusionWeights(llm=0.5 if self.stages.uses_llm else 0.0)
+        self.ranking = ranking_for(self.config, self.stages.uses_llm)
 
     def respond(self, history: Sequence[Turn], message: str | None, reply: bool = True) -> Recommendation:
         """The user's ``message`` after ``history``: raises ``LLMKBError`` for an empty message. ``reply=False``:
@@ -75,9 +77,9 @@ class Recommender:
         started = time.perf_counter()
         turns, unknown = s.reader(history, message)
         state = s.states([turns])[0]
-        candidates = s.scored_candidates([state], llm=self.weights.needs_llm)[0]
+        candidates = s.scored_candidates([state], llm=self.ranking.needs_llm)[0]
         seconds = {"retrieve+score": time.perf_counter() - started}
-        fused = dict(rank_candidates(candidates, state.mentioned, s.priors, self.weights))
+        fused = dict(self.ranking.rank(candidates, state, s.priors, s.facts))
         excluded = s.mentioned_twins(state) if config.exclude_mentioned else []
         ranked, fallback = list(fused), s.dataset.popularity
         if config.constraints:
@@ -118,6 +120,15 @@ class Recommender:
         yield dataclasses.replace(found, reply=text, turns=[*found.turns, said], tokens=tokens,
                                   seconds={**seconds, "reply": time.perf_counter() - started},
                                   templated=reply.templated)
+
+
+def ranking_for(config: RecommenderConfig, uses_llm: bool) -> FusionWeights | LearnedRanker:
+    """What ranks for ``config``: its learned ranker, else its fusion weights, else the built-in weights."""
+    if config.ranker:
+        if uses_llm:
+            raise LLMKBError("the learned ranker ranks without LLM scores; serve it with llm_scoring=False")
+        return LearnedRanker.load(config.ranker)
+    return FusionWeights.load(config.weights) if config.weights else FusionWeights(llm=0.5 if uses_llm else 0.0)
 
 
 def relaxation_note(holding: int, relaxed: Sequence[Preference]) -> str:

@@ -33,17 +33,19 @@ from llmkb.kb.documents import KBDocument
 from llmkb.kb.facts import FactIndex, Preference, describe
 from llmkb.kb.linking import EntityLinker
 from llmkb.pipeline.config import RecommenderConfig
-from llmkb.pipeline.fusion import Candidates, TrainingPriors
+from llmkb.pipeline.fusion import Candidates, TrainingPriors, items_cache
 from llmkb.pipeline.reply import Reply, stream_reply
 from llmkb.postprocess import TitleMatcher, normalize_title, template_reply
 from llmkb.postprocess.titles import TitleMatches
 from llmkb.postprocess.reply import TEMPLATE_ITEMS
+from llmkb.ranking.items import preference_nodes
 from llmkb.retrieval import DenseRetriever, TurnState
 
 MAX_MESSAGE_CHARS = 2000
 RETRIEVED = 50  # candidates taken from the retriever; the LLM scores the top ``llm_candidates`` of them
 CO_MENTIONED = 50  # candidates added from training co-mentions with the dialogue's movies (chosen on valid)
 KB_CANDIDATES = 50  # candidates added from the KB's inverted index: the items holding the linked preferences
+LEARNT_CANDIDATES = 50  # candidates added from each item representation (item2vec, graph) nearest the dialogue
 MAX_CUES = 4
 
 
@@ -69,9 +71,11 @@ class MessageReader:
 
 
 class CandidateFinder:
-    """Per dialogue: the retriever's best items, then the movies training dialogues mention together with the
-    dialogue's movies, then the items whose KB facts hold the linked preferences (unless ``kb_candidates`` is off), then
-    the dialogue's own movies (each once); every candidate with its KB-match score."""
+    """Per dialogue, up to 50 candidates from each source, in this order (each item once): the retriever's best
+    items, the movies training dialogues mention together with the dialogue's movies, the items whose KB facts hold
+    the linked preferences (unless ``kb_candidates`` is off), the items nearest the dialogue in item2vec and in the
+    graph embedding (when the priors hold them), then the dialogue's own movies; every candidate with its retriever
+    cosine and its KB-match score."""
 
     def __init__(self, retriever: DenseRetriever, priors: TrainingPriors, catalog: Mapping[str, CatalogItem],
                  facts: FactIndex, kb_candidates: bool = True):
@@ -79,21 +83,29 @@ class CandidateFinder:
         self.facts, self.kb_candidates = facts, kb_candidates
 
     def __call__(self, states: Sequence[TurnState]) -> list[Candidates]:
-        rows = self.retriever.search([state.query for state in states], k=RETRIEVED)
-        return [self._join(state, row) for state, row in zip(states, rows)]
+        embeddings = self.retriever.encode([state.query for state in states])
+        rows = self.retriever.index.search(embeddings, RETRIEVED)
+        return [self._join(state, row, embedding) for state, row, embedding in zip(states, rows, embeddings)]
 
-    def _join(self, state: TurnState, row: list[tuple[str, float]]) -> Candidates:
-        ids, scores = [item for item, _ in row], [float(score) for _, score in row]
-        floor = min(scores, default=0.0)
+    def sources(self, state: TurnState, row: list[tuple[str, float]]) -> dict[str, list[str]]:
+        """Each source's candidates for one dialogue, best first (catalogue items only)."""
         mentioned = [item for item in state.mentioned if item in self.catalog]
-        co_mentioned = [item for item in self.priors.co_mention(mentioned) if item in self.catalog][:CO_MENTIONED]
-        from_kb = self.facts.candidates(state.preferences, self.priors.popularity, KB_CANDIDATES) \
-            if self.kb_candidates else []
-        for item in [*co_mentioned, *(i for i in from_kb if i in self.catalog), *mentioned]:
-            if item not in ids:
-                ids.append(item)
-                scores.append(floor)
-        return Candidates(ids, scores, [None] * len(ids), retrieved=len(row), co_mentioned=co_mentioned,
+        found = {"retriever": [item for item, _ in row],
+                 "co_mention": [item for item in self.priors.co_mention(mentioned) if item in self.catalog][:CO_MENTIONED]}
+        if self.kb_candidates:
+            found["kb"] = [item for item in self.facts.candidates(state.preferences, self.priors.popularity,
+                                                                   KB_CANDIDATES) if item in self.catalog]
+        for name, vectors in self.priors.vectors.items():
+            nodes = preference_nodes(state.preferences, self.facts) if name == "graph" else []
+            profile = vectors.profile([*mentioned, *nodes])
+            found[name] = [item for item, _ in vectors.nearest(profile, LEARNT_CANDIDATES) if item in self.catalog]
+        found["mentioned"] = mentioned
+        return found
+
+    def _join(self, state: TurnState, row: list[tuple[str, float]], embedding) -> Candidates:
+        sources = self.sources(state, row)
+        ids = list(dict.fromkeys(item for found in sources.values() for item in found))
+        return Candidates(ids, self.retriever.index.cosines(embedding, ids), [None] * len(ids), sources=sources,
                           kb_match=self.facts.match_scores(ids, state.preferences))
 
 
@@ -274,7 +286,7 @@ class Stages:
         documents = {doc.item_id: doc for doc in retriever.documents}
         facts = retriever.query_builder.linker.index
         matcher = TitleMatcher(catalog.values(), popularity=mention_counts(dataset.train))
-        priors = TrainingPriors.from_dialogues(dataset.train, dataset.popularity)
+        priors = TrainingPriors.from_dialogues(dataset.train, list(catalog), facts, cache=items_cache(dataset.name))
         by_title: dict[str, list[str]] = {}
         for item in catalog.values():
             by_title.setdefault(normalize_title(item.title), []).append(item.item_id)

@@ -78,13 +78,29 @@ def ensure_calibrated(dataset: Dataset, base: DenseRetriever, config: Calibratio
                       report: Report | None = None, progress: bool = True) -> Path:
     """The calibrated model of ``base`` on ``dataset``: reused when built from the same inputs, else (re)built."""
     out = calibrated_path(dataset.name)
-    train, valid = dataset.samples("train", "std"), dataset.samples("valid", "std")
-    queries = [base.query_builder.build(s.context) for s in [*train, *valid]]
-    key = inputs_key(base, queries, [s.gold for s in [*train, *valid]], config)
+    queries, key = calibration_inputs(dataset, base, config)
     if calibration_record(out).get("inputs") == key and (out / "modules.json").is_file():
         return out
     calibrate_retriever(dataset, base, out.parent, queries, key, config, report, progress)
     return out
+
+
+def calibration_inputs(dataset: Dataset, base: DenseRetriever, config: CalibrationConfig) -> tuple[list[str], str]:
+    """The query texts of the training then validation samples (std), and the :func:`inputs_key` of a calibration."""
+    samples = [*dataset.samples("train", "std"), *dataset.samples("valid", "std")]
+    queries = [base.query_builder.build(s.context) for s in samples]
+    return queries, inputs_key(base, queries, [s.gold for s in samples], config)
+
+
+def query_embeddings(dataset: Dataset, base: DenseRetriever, config: CalibrationConfig = CalibrationConfig(),
+                     progress: bool = True) -> tuple[list[str], np.ndarray]:
+    """The training then validation query texts and their base embeddings, from the calibration's cache."""
+    queries, key = calibration_inputs(dataset, base, config)
+    return queries, encode_cached(base, queries, query_cache(dataset.name, key), None, progress)
+
+
+def query_cache(dataset: str, key: str) -> Path:
+    return calibrated_path(dataset).parent / "cache" / f"queries-{key}.npy"
 
 
 def inputs_key(base: DenseRetriever, queries: list[str], golds: list, config: CalibrationConfig) -> str:
@@ -102,7 +118,7 @@ def calibrate_retriever(dataset: Dataset, base: DenseRetriever, out: Path, queri
     train, valid = dataset.samples("train", "std"), dataset.samples("valid", "std")
     if not train or not valid:
         raise LLMKBError(f"{dataset.name} has no training or validation samples to calibrate the retriever on")
-    embedded = encode_cached(base, queries, out / "cache" / f"queries-{key}.npy", report, progress)
+    embedded = encode_cached(base, queries, query_cache(dataset.name, key), report, progress)
     documents = torch.from_numpy(base.index.vectors())
     position = {item: n for n, item in enumerate(base.index.item_ids)}
     pairs = torch.tensor([(n, position[g]) for n, s in enumerate(train) for g in s.gold if g in position])

@@ -58,6 +58,14 @@ class DenseIndex:
         """The stored (L2-normalised) embeddings, in ``item_ids`` order."""
         return faiss.downcast_index(self.index.index).reconstruct_n(0, self.index.ntotal)
 
+    def cosines(self, query: np.ndarray, items: list[str]) -> list[float]:
+        """The cosine of one query embedding to each of ``items`` (exact, whatever the index kind)."""
+        if not hasattr(self, "_rows"):
+            self._stored, self._rows = self.vectors(), {item: n for n, item in enumerate(self.item_ids)}
+        vector = np.asarray(query, dtype=np.float32)
+        vector = vector / max(float(np.linalg.norm(vector)), 1e-9)
+        return (self._stored[[self._rows[i] for i in items]] @ vector).tolist()
+
     def save(self, folder: Path, manifest: dict) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / ".index.faiss.tmp"

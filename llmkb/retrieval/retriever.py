@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from llmkb.data.dataset import Dataset
 from llmkb.data.records import Turn
 from llmkb.errors import ModelError
@@ -106,11 +108,14 @@ class DenseRetriever:
         """Tokens the encoder reads for ``query`` (after truncation to its limit)."""
         return min(len(self.model.tokenizer(query)["input_ids"]), self.model.max_seq_length)
 
+    def encode(self, queries: Sequence[str]) -> np.ndarray:
+        """The query texts' embeddings."""
+        return self.model.encode(list(queries), batch_size=64, convert_to_numpy=True,
+                                 show_progress_bar=self.progress and len(queries) > 256)
+
     def search(self, queries: Sequence[str], k: int = 50) -> list[list[tuple[str, float]]]:
         """The ``k`` best (item id, cosine) per query text, best first."""
-        embeddings = self.model.encode(list(queries), batch_size=64, convert_to_numpy=True,
-                                       show_progress_bar=self.progress and len(queries) > 256)
-        return self.index.search(embeddings, k)
+        return self.index.search(self.encode(queries), k)
 
     def rank(self, contexts: Sequence[Sequence[Turn]], k: int = 50) -> list[list[tuple[str, float]]]:
         """:meth:`search` with each dialogue's query."""

@@ -42,12 +42,12 @@ def test_the_page_serves_the_partial_system_then_switches_to_the_built_one(tiny_
         assert len(service.respond(session, "I loved Alien").cards) == 5  # it answers meanwhile
         go.set()
         assert service.wait_built("inspired", 120)
-        built = served_config("inspired")  # the complete system: a calibrated retriever and weights tuned for it
-        assert built.weights is not None and built.resolved().retriever != tiny_base
+        built = served_config("inspired")  # the complete system: a calibrated retriever and a ranker trained for it
+        assert built.ranker is not None and built.resolved().retriever != tiny_base
         after = service.status(session)
-    assert after.startswith("Ready · INSPIRED") and "calibrated/model" in after and "fusion weights " in after
+    assert after.startswith("Ready · INSPIRED") and "calibrated/model" in after and "learned ranker " in after
     assert "built-in" not in after and service.builds["inspired"].status() == "built"
-    assert service.engine("inspired", "dense").recommender.config.weights is not None
+    assert service.engine("inspired", "dense").recommender.config.ranker is not None
 
     loads = []  # a later start finds the build current and keeps the engine it loaded
     counted = lambda dataset, backbone: loads.append(backbone) or load(dataset, backbone)  # noqa: E731

@@ -1,5 +1,5 @@
-"""The served system on the real data: the first-run build gives the calibrated retriever and the tuned weights, and
-chat ranks a dialogue as `llmkb evaluate --system rag-no-llm` does (the setup it serves: no LLM scoring)."""
+"""The served system on the real data: the first-run build gives the calibrated retriever and the learned ranker, and
+chat ranks a dialogue as `llmkb evaluate --system rag-ranker` does (the setup it serves: no LLM scoring)."""
 
 import warnings
 
@@ -22,13 +22,13 @@ def served(mirror):
         build = Build()
         config = build_served("redial", mirror, build, progress=False)  # minutes on a fresh machine, else cached
         assert build.status() == "built" and config.resolved().retriever == calibrated_path("redial")
-        assert config.weights is not None and not config.llm_scoring
+        assert config.ranker is not None and not config.llm_scoring
         return Recommender(served_config("redial", data_dir=mirror, use_llm=False), progress=False)
 
 
 def test_chat_ranks_a_dialogue_as_the_evaluation_does(served):
     stages = served.stages
-    system = make_rag_system("rag-no-llm", stages, "dedup", "test", served.weights)
+    system = make_rag_system("rag-ranker", stages, "dedup", "test", served.ranking)
     samples = [s for s in stages.dataset.samples("test", "dedup") if s.context[-1].role == SEEKER][:SAMPLES]
     compared = 0
     for sample in samples:

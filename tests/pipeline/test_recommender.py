@@ -100,9 +100,9 @@ def test_the_recommender_uses_only_the_weights_its_config_names(make_recommender
 
     rec = make_recommender(use_llm=False)
     FusionWeights(context=9.0).save(tuned_weights_path("redial", "dedup", rec.config.setup_key))
-    assert make_recommender(use_llm=False).weights == FusionWeights(llm=0.0)  # a tuned file is not picked up
+    assert make_recommender(use_llm=False).ranking == FusionWeights(llm=0.0)  # a tuned file is not picked up
     FusionWeights(popularity=2.0).save(tmp_path / "w.json")
-    assert make_recommender(use_llm=False, weights=tmp_path / "w.json").weights == FusionWeights(popularity=2.0)
+    assert make_recommender(use_llm=False, weights=tmp_path / "w.json").ranking == FusionWeights(popularity=2.0)
 
 
 def test_a_zero_llm_fusion_weight_skips_llm_scoring_in_chat(make_recommender, monkeypatch):
@@ -113,9 +113,9 @@ def test_a_zero_llm_fusion_weight_skips_llm_scoring_in_chat(make_recommender, mo
     scored = []
     monkeypatch.setattr("llmkb.pipeline.stages.score_candidates",
                         lambda model, tokenizer, prompt, titles: scored.append(titles) or [])
-    rec.weights = FusionWeights(llm=0.0)
+    rec.ranking = FusionWeights(llm=0.0)
     assert len(rec.respond([], "Any horror like Alien?").items) == 3 and not scored
-    rec.weights = FusionWeights(llm=0.5)
+    rec.ranking = FusionWeights(llm=0.5)
     rec.respond([], "Any horror like Alien?")
     assert len(scored) == 1
 
