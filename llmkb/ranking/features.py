@@ -32,6 +32,7 @@ from llmkb.ranking.items import preference_nodes
 from llmkb.retrieval.query import TurnState
 
 REPRESENTATIONS = ("item2vec", "graph")
+FEATURES_VERSION = 1  # bump when a feature's computation changes: cached training rows are keyed by it
 FEATURES = (
     "retriever", "retriever_z", "retriever_rank",
     *(f"rank_in_{source}" for source in SOURCES), "sources",

@@ -27,12 +27,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from llmkb.data.io import atomic_write_json
 from llmkb.data.records import Sample
 from llmkb.models import default_retriever_path
 from llmkb.paths import artifacts_dir
 from llmkb.pipeline.fusion import TrainingPriors, items_cache
 from llmkb.pipeline.stages import CandidateFinder, Stages
-from llmkb.ranking.features import FEATURES, feature_matrix
+from llmkb.ranking.features import FEATURES, FEATURES_VERSION, feature_matrix
 from llmkb.retrieval import DenseRetriever
 from llmkb.retrieval.calibrate import CalibrationConfig, calibration_record, query_embeddings, train_map
 from llmkb.retrieval.index import DenseIndex
@@ -135,13 +136,14 @@ def training_rows(stages: Stages, report: Report | None = None, progress: bool =
     they were made. Cached by fold."""
     dataset, catalog, facts = stages.dataset, stages.catalog, stages.facts
     train = dataset.samples("train", "std")
-    key = hashlib.sha256(json.dumps([stages.config.setup, FOLDS, FEATURES, [s.sample_id for s in train]])
-                         .encode()).hexdigest()[:16]
+    key = hashlib.sha256(json.dumps([stages.config.setup, FOLDS, FEATURES, FEATURES_VERSION, dataset.file_hashes(),
+                                     [s.sample_id for s in train]]).encode()).hexdigest()[:16]
     folder = artifacts_dir() / "ranker" / dataset.name / "folds"
     paths = [folder / f"{key}-fold{fold}.npz" for fold in range(FOLDS)]
+    record = folder / f"{key}.json"
+    if record.is_file() and all(path.is_file() for path in paths):
+        return SampleRows.concat([SampleRows.load(path) for path in paths]), json.loads(record.read_text())
     made = {"folds": FOLDS, "key": key, "samples": len(train)}
-    if all(path.is_file() for path in paths):
-        return SampleRows.concat([SampleRows.load(path) for path in paths]), made
     started = time.time()
     retrievers, made["retriever"] = fold_retrievers(stages, progress)
     by_dialogue = {d.dialogue_id: d for d in dataset.train}
@@ -159,6 +161,7 @@ def training_rows(stages: Stages, report: Report | None = None, progress: bool =
         if report:
             report((fold + 1) / FOLDS)
     made["seconds"] = round(time.time() - started, 1)
+    atomic_write_json(record, made)  # last: the folds are complete
     return SampleRows.concat(parts), made
 
 

@@ -44,6 +44,8 @@ def ablate(matrix: np.ndarray, names: Sequence[str], without: Sequence[str],
     kept = ~np.isnan(matrix[:, kept_sources]).all(axis=1)
     masked = matrix[kept].copy()
     masked[:, ablated_features(without, names)] = np.nan
+    if "sources" in names:  # count only the proposals of the sources kept
+        masked[:, names.index("sources")] = (~np.isnan(masked[:, kept_sources])).sum(axis=1)
     return masked, kept
 
 

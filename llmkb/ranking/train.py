@@ -44,6 +44,10 @@ class RankerConfig:
     min_data_in_leaf: int = 50
     seed: int = 13
 
+    def __post_init__(self) -> None:
+        if max(self.checkpoints) > self.rounds:
+            raise ValueError(f"checkpoints {self.checkpoints} go past the {self.rounds} rounds trained")
+
     def params(self, seed: int | None = None) -> dict:
         return {"objective": "lambdarank", "metric": "ndcg", "eval_at": [10, 50], "num_leaves": self.num_leaves,
                 "learning_rate": self.learning_rate, "min_data_in_leaf": self.min_data_in_leaf,
@@ -128,7 +132,9 @@ def train_ranker(stages: Stages, protocol: str, config: RankerConfig = RankerCon
                              num_boost_round=config.rounds,
                              callbacks=[_progress(config.rounds, progress, report)])
     training_seconds = time.time() - trained_at
-    curve = score_rounds(booster, checked, valid, stages, config.without, config.checkpoints)
+    trees = booster.current_iteration()  # LightGBM stops early when no split gains any more
+    checkpoints = sorted({min(rounds, trees) for rounds in config.checkpoints})
+    curve = score_rounds(booster, checked, valid, stages, config.without, checkpoints)
     rounds = max(curve, key=lambda r: (curve[r]["objective"], -r))
     ranker = LearnedRanker(booster, rounds, config.without)
     gains = booster.feature_importance("gain", iteration=rounds)
