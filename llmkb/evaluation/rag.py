@@ -77,14 +77,19 @@ def sample_cache(stages: Stages, split: str, kind: str = "candidates") -> Sample
 
 
 def cached_candidates(stages: Stages, samples: list[Sample], split: str, progress: bool = False,
-                      llm: bool = True) -> list[Candidates]:
-    """Each sample's candidates, scored by the LLM unless ``llm`` is False (cached apart: "retrieved")."""
+                      llm: bool = True, cache: SampleCache | None = None) -> list[Candidates]:
+    """Each sample's candidates, scored by the LLM unless ``llm`` is False (cached apart: "retrieved"). ``cache``:
+    that cache, already read (callers that ask batch by batch pass it, so the file is read once)."""
     def compute(chunk: list[Sample]) -> list[dict]:
         states = stages.states([s.context for s in chunk])
         return [c.to_json() for c in stages.scored_candidates(states, llm)]
 
-    cache = sample_cache(stages, split, "candidates" if llm else "retrieved")
+    cache = cache or candidate_cache(stages, split, llm)
     return [Candidates.from_json(row) for row in cache.get(samples, compute, progress)]
+
+
+def candidate_cache(stages: Stages, split: str, llm: bool) -> SampleCache:
+    return sample_cache(stages, split, "candidates" if llm else "retrieved")
 
 
 def fusion_weights(stages: Stages, protocol: str, retune: bool = False, samples_limit: int | None = None,
@@ -110,10 +115,11 @@ class Fused:
 
     def __init__(self, stages: Stages, ranking: FusionWeights | LearnedRanker, split: str):
         self.stages, self.ranking, self.split = stages, ranking, split
+        self.cache = candidate_cache(stages, split, ranking.needs_llm)
 
     def rank(self, samples: list[Sample]) -> list[list[str]]:
         stages = self.stages
-        rows = cached_candidates(stages, samples, self.split, llm=self.ranking.needs_llm)
+        rows = cached_candidates(stages, samples, self.split, llm=self.ranking.needs_llm, cache=self.cache)
         states = stages.states([s.context for s in samples])
         ranked = [[item for item, _ in self.ranking.rank(c, state, stages.priors, stages.facts)]
                   for c, state in zip(rows, states)]
