@@ -218,7 +218,7 @@ def cmd_calibrate_retriever(args) -> None:
 
     dataset = _dataset(args)
     base = DenseRetriever.for_dataset(dataset, args.base or calibration_base(args.dataset))
-    config = CalibrationConfig(epochs=args.epochs, learning_rate=args.lr, temperature=args.temperature)
+    config = CalibrationConfig(epochs=args.epochs, learning_rate=args.lr, temperature=args.temperature, seed=args.seed)
     model = ensure_calibrated(dataset, base, config)
     record = calibration_record(model)
     print(f"valid R@50 {record['valid_recall@50']['base']:.4f} (base) → {record['valid_recall@50']['best']:.4f} "
@@ -438,6 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--epochs", type=int, default=20, help="at most this many epochs (early stopping on valid)")
     calibrate.add_argument("--lr", type=float, default=1e-3)
     calibrate.add_argument("--temperature", type=float, default=0.05)
+    calibrate.add_argument("--seed", type=int, default=13, help="seed of the map's training (batch order)")
     calibrate.set_defaults(run=cmd_calibrate_retriever)
 
     chat = commands.add_parser("chat", help="chat with the recommender in the terminal",

@@ -95,11 +95,13 @@ def calibration_inputs(dataset: Dataset, base: DenseRetriever, config: Calibrati
 def query_embeddings(dataset: Dataset, base: DenseRetriever, config: CalibrationConfig = CalibrationConfig(),
                      progress: bool = True) -> tuple[list[str], np.ndarray]:
     """The training then validation query texts and their base embeddings, from the calibration's cache."""
-    queries, key = calibration_inputs(dataset, base, config)
-    return queries, encode_cached(base, queries, query_cache(dataset.name, key), None, progress)
+    queries, _ = calibration_inputs(dataset, base, config)
+    return queries, encode_cached(base, queries, query_cache(dataset.name, base, queries), None, progress)
 
 
-def query_cache(dataset: str, key: str) -> Path:
+def query_cache(dataset: str, base: DenseRetriever, queries: list[str]) -> Path:
+    """Where the base encoder's embeddings of ``queries`` are kept (whatever the calibration's settings)."""
+    key = hashlib.sha256(json.dumps([model_fingerprint(base.model_path), queries]).encode()).hexdigest()[:16]
     return calibrated_path(dataset).parent / "cache" / f"queries-{key}.npy"
 
 
@@ -118,7 +120,7 @@ def calibrate_retriever(dataset: Dataset, base: DenseRetriever, out: Path, queri
     train, valid = dataset.samples("train", "std"), dataset.samples("valid", "std")
     if not train or not valid:
         raise LLMKBError(f"{dataset.name} has no training or validation samples to calibrate the retriever on")
-    embedded = encode_cached(base, queries, query_cache(dataset.name, key), report, progress)
+    embedded = encode_cached(base, queries, query_cache(dataset.name, base, queries), report, progress)
     documents = torch.from_numpy(base.index.vectors())
     position = {item: n for n, item in enumerate(base.index.item_ids)}
     pairs = torch.tensor([(n, position[g]) for n, s in enumerate(train) for g in s.gold if g in position])
