@@ -153,6 +153,15 @@ def cmd_evaluate(args) -> None:
     print(f"predictions: {predictions}\nreport: {report}")
 
 
+def cmd_compare(args) -> None:
+    from llmkb.evaluation.compare import compare_rankings, format_comparison, read_predictions
+
+    samples = _dataset(args).samples(args.split, args.protocol)
+    rows = compare_rankings(read_predictions(args.a), read_predictions(args.b), {s.sample_id: s.gold for s in samples})
+    print(f"{args.dataset}-{args.protocol} ({args.split}, {len(samples):,} samples)\nA: {args.a}\nB: {args.b}\n"
+          f"{format_comparison(rows)}")
+
+
 def cmd_evaluate_requests(args) -> None:
     from llmkb.evaluation.requests import TOP, evaluate_requests, format_report
     from llmkb.paths import artifacts_dir
@@ -359,6 +368,16 @@ def build_parser() -> argparse.ArgumentParser:
                           help="query parts for bm25/retriever: 'all' or a comma list of mentions,sentiment,"
                                "preferences,dialogue,roles")
     evaluate.set_defaults(run=cmd_evaluate)
+
+    compare = commands.add_parser("compare", help="two prediction files of the same samples: Recall@k of each, their "
+                                  "paired difference and its standard error",
+                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    compare.add_argument("--dataset", choices=["redial", "inspired"], required=True)
+    compare.add_argument("--protocol", choices=["std", "dedup"], default="std")
+    compare.add_argument("--split", choices=["test", "valid"], default="test")
+    compare.add_argument("a", type=Path, help="predictions JSONL from `llmkb evaluate`")
+    compare.add_argument("b", type=Path, help="predictions JSONL of the same samples")
+    compare.set_defaults(run=cmd_compare)
 
     about = ("the request benchmark: explicit requests written from the KB (a director, an actor, a genre, a decade, "
              "two of them, a negation, 'like X but Y'), answered as one-message dialogues; each variant's top 5 is "
