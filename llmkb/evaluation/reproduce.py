@@ -38,6 +38,7 @@ PROTOCOLS = ("std", "dedup")
 # Minutes on 2 cores per system: (inspired std, inspired dedup, redial std, redial dedup). dedup reuses the LLM
 # scores and generations std cached (same samples), so it costs little after std. Sources: RESULTS.md (rag:
 # valid scoring + test scoring; llm-zeroshot 56 min and rag-no-postprocess 57 min on ReDial std; retrievers ~1 min).
+ABLATED = ("graph", "item2vec", "co_mention", "kb", "retriever")  # the learned ranker's ablations
 EVALUATE_MINUTES = {
     "popularity": (0.5, 0.5, 0.5, 0.5),
     "copy-context": (0.5, 0.5, 0.5, 0.5),
@@ -46,6 +47,8 @@ EVALUATE_MINUTES = {
     "retriever-calibrated": (1, 1, 1, 1),
     "retriever": (1, 1, 1, 1),
     "rag-no-llm": (2, 2, 5, 5),
+    "rag-ranker": (3, 1, 9, 3),  # the first one trains the out-of-fold data (2.4 and 4.7 min)
+    **{f"rag-ranker-without-{source}": (0.5, 0.5, 1, 1) for source in ABLATED},
     "rag": (7, 2, 65, 10),
     "llm-zeroshot": (4, 1, 56, 5),
     "rag-no-postprocess": (4, 1, 57, 5),
@@ -55,7 +58,8 @@ LLM_SYSTEMS = ("rag", "llm-zeroshot", "rag-no-postprocess")  # left out by --qui
 EXCLUDE_MENTIONED = ("bm25", "retriever-zeroshot", "retriever-calibrated", "retriever")  # also run excl. on dedup
 REQUESTS = "requests"  # the request benchmark's name for --only
 # Which systems use what a setup step builds (--only keeps a setup step only for them).
-CALIBRATED_USERS = frozenset({"retriever-calibrated", "rag-no-llm", "rag", "rag-no-postprocess", REQUESTS})
+CALIBRATED_USERS = frozenset({"retriever-calibrated", "rag-no-llm", "rag", "rag-no-postprocess", REQUESTS, "rag-ranker",
+                              *(f"rag-ranker-without-{source}" for source in ABLATED)})
 FINETUNED_USERS = CALIBRATED_USERS - {"retriever-calibrated"} | {"retriever"}
 CALIBRATE_MINUTES = 3  # llmkb.retrieval.calibrate: 2-3 min on ReDial
 TRAIN_MINUTES = {"inspired": 28, "redial": 41}  # RESULTS.md: train-retriever
@@ -135,12 +139,13 @@ def _dataset_steps(dataset: str, quick: bool, full_finetune: bool) -> list[Step]
     uses = lambda system: (calibrated,) if system in CALIBRATED_USERS else ()  # noqa: E731
     column = 2 * DATASETS.index(dataset)  # of EVALUATE_MINUTES
     for system, minutes in EVALUATE_MINUTES.items():
-        if (system == "retriever" and not full_finetune) or (quick and system in LLM_SYSTEMS):
+        if (system == "retriever" and not full_finetune) or (quick and (system in LLM_SYSTEMS or "-without-" in system)):
             continue
         for protocol, exclude in [("std", False), ("dedup", False), *[("dedup", True)] * (system in EXCLUDE_MENTIONED)]:
             path = report_path(dataset, protocol, system, exclude)
-            argv = ("evaluate", "--dataset", dataset, "--protocol", protocol, "--system", system,
-                    *("--exclude-mentioned",) * exclude)
+            named, _, without = system.partition("-without-")
+            argv = ("evaluate", "--dataset", dataset, "--protocol", protocol, "--system", named,
+                    *(("--without", without) if without else ()), *("--exclude-mentioned",) * exclude)
             steps.append(Step(path.name.removesuffix(".report.json"), argv, path,
                               minutes[column + PROTOCOLS.index(protocol)], frozenset({system}), after=uses(system)))
     out = artifacts_dir() / "requests" / f"{dataset}-no-llm-report.json"

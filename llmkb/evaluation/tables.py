@@ -22,7 +22,7 @@ from pathlib import Path
 
 # Row order within a table; systems not listed come last.
 ORDER = ["popularity", "copy-context", "bm25", "retriever-zeroshot", "retriever-calibrated", "retriever",
-         "rag-no-llm", "rag", "llm-zeroshot", "rag-no-postprocess"]
+         "rag-no-llm", "rag-ranker", "rag", "llm-zeroshot", "rag-no-postprocess"]
 COLUMNS = {"R@1": "recall@1", "R@10": "recall@10", "R@50": "recall@50", "NDCG@10": "ndcg@10", "MRR@50": "mrr@50",
            "pair R@10": "pair_recall@10", "pair R@50": "pair_recall@50"}
 
@@ -41,11 +41,13 @@ def results_tables(reports: Iterable[Mapping]) -> str:
 
 def _rank(report: Mapping) -> tuple:
     system = report["system"]
-    return ORDER.index(system) if system in ORDER else len(ORDER), system, report["exclude_mentioned"]
+    return ORDER.index(system) if system in ORDER else len(ORDER), _row_name(report), report["exclude_mentioned"]
 
 
 def _row_name(report: Mapping) -> str:
-    name = report["system"] + (" (excl. mentioned)" if report["exclude_mentioned"] else "")
+    without = report.get("models", {}).get("without")
+    name = report["system"] + (f" without {', '.join(without)}" if without else "")
+    name += " (excl. mentioned)" if report["exclude_mentioned"] else ""
     return name + (f" (first {report['limit']:,} samples)" if report.get("limit") else "")
 
 

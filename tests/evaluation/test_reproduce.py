@@ -25,9 +25,12 @@ def commands(steps) -> list[str]:
 
 
 def evaluated(steps) -> set[tuple[str, ...]]:
-    """(dataset, protocol, system[, excl]) of every evaluate step."""
-    return {(s.argv[2], s.argv[4], s.argv[6], *(("excl",) if "--exclude-mentioned" in s.argv else ())) for s in steps
-            if s.argv[0] == "evaluate"}
+    """(dataset, protocol, system[-without-SOURCE][, excl]) of every evaluate step."""
+    def system(argv):
+        return argv[6] + (f"-without-{argv[argv.index('--without') + 1]}" if "--without" in argv else "")
+
+    return {(s.argv[2], s.argv[4], system(s.argv), *(("excl",) if "--exclude-mentioned" in s.argv else ()))
+            for s in steps if s.argv[0] == "evaluate"}
 
 
 def record_runs(ran: list, status: int = 0):
@@ -49,14 +52,15 @@ def test_default_plan_in_order(artifacts):
         i for i, c in enumerate(cmds) if "--dataset inspired" in c)  # INSPIRED first
     assert not any("train-retriever" in c or "--system retriever " in c + " " for c in cmds)
     systems = ["popularity", "copy-context", "bm25", "retriever-zeroshot", "retriever-calibrated", "rag-no-llm",
-               "rag", "llm-zeroshot", "rag-no-postprocess"]
+               "rag-ranker", "rag", "llm-zeroshot", "rag-no-postprocess",
+               *(f"rag-ranker-without-{source}" for source in ("graph", "item2vec", "co_mention", "kb", "retriever"))]
     for dataset in ("inspired", "redial"):
         expected = {(dataset, p, s) for s in systems for p in ("std", "dedup")}
         expected |= {(dataset, "dedup", s, "excl") for s in ("bm25", "retriever-zeroshot", "retriever-calibrated")}
         assert {e for e in evaluated(steps) if e[0] == dataset} == expected
         assert (f"llmkb evaluate-requests --dataset {dataset} --no-llm --per-type 25 --variants all --out "
                 f"{artifacts / 'requests' / f'{dataset}-no-llm-report.json'}") in cmds
-    assert len(steps) == 2 + 2 * (1 + 9 * 2 + 3 + 1)
+    assert len(steps) == 2 + 2 * (1 + 15 * 2 + 3 + 1)
     assert cmds.index("llmkb evaluate --dataset inspired --protocol std --system popularity") < \
         cmds.index("llmkb evaluate --dataset inspired --protocol std --system rag")
     bm25 = next(s for s in steps if s.command.endswith("--protocol dedup --system bm25 --exclude-mentioned"))
@@ -71,7 +75,7 @@ def test_quick_plan_is_inspired_without_llm_systems_and_under_30_minutes():
     assert not any("redial" in c for c in commands(steps))
     systems = {e[2] for e in evaluated(steps)}
     assert systems == {"popularity", "copy-context", "bm25", "retriever-zeroshot", "retriever-calibrated",
-                       "rag-no-llm"}
+                       "rag-no-llm", "rag-ranker"}
     assert "llmkb evaluate-requests" in " ".join(commands(steps))
     assert total_minutes(steps) <= 30
     assert total_minutes(plan(["inspired"])) > 30  # the LLM systems are what --quick saves
@@ -135,8 +139,8 @@ def test_done_steps_are_skipped_and_said_so(capsys):
     run_plan(steps, record_runs(ran))
     assert ran == ["data fetch", "kb build"]
     assert total_minutes(steps) == 1 + 3
-    assert "19 steps, 2 to run: about 4 min" in format_plan(steps)
-    assert format_plan(steps).splitlines()[4].startswith("[ 5/19] done ")
+    assert "21 steps, 2 to run: about 4 min" in format_plan(steps)
+    assert format_plan(steps).splitlines()[4].startswith("[ 5/21] done ")
 
 
 def test_a_limited_report_is_not_done(artifacts):

@@ -29,7 +29,7 @@ def write_reports(folder: Path, reports: list[dict]) -> list[Path]:
 
 def test_order_has_the_new_systems_where_the_tables_want_them():
     assert ORDER.index("retriever-zeroshot") + 1 == ORDER.index("retriever-calibrated")
-    assert ORDER.index("rag-no-llm") + 1 == ORDER.index("rag")
+    assert ORDER.index("rag-no-llm") + 1 == ORDER.index("rag-ranker") == ORDER.index("rag") - 1
     assert ORDER[-2:] == ["llm-zeroshot", "rag-no-postprocess"]
 
 
