@@ -4,7 +4,7 @@
     python benchmarks/chat_latency.py --dataset redial --turns 30
 
 Runs the opening seeker turns of validation dialogues through the served recommender (``llmkb.app.build``: the
-calibrated retriever and tuned weights once built, ranking without LLM scores, the reply streamed from the int8
+calibrated retriever and the learned ranker once built, ranking without LLM scores, the reply streamed from the int8
 LLM copy) and, in the same run and turn by turn, through the build the demo served before issue 17 (packaged
 retriever, built-in weights, LLM scoring on). Two warm-up turns each are not timed. Prints p50/p95 of the three
 times per build and the ratios, as JSON (also written to artifacts/benchmarks/chat-latency-DATASET.json).
@@ -78,6 +78,7 @@ def main() -> None:
             **{f"{t}_p95_s": round(percentile([r[t] for r in rows], 95), 3) for t in TIMES},
             "template_replies": sum(r["templated"] for r in rows),
             "retriever": str(recommenders[name].config.retriever), "weights": str(recommenders[name].config.weights),
+            "ranker": str(recommenders[name].config.ranker),
             "llm_scoring": recommenders[name].stages.uses_llm, "setup": recommenders[name].config.setup,
         } for name, rows in runs.items()},
         "reply_int8": not args.float32_reply, "threads": args.threads,
