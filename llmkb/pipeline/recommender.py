@@ -18,6 +18,7 @@ import dataclasses
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from llmkb.data.records import RECOMMENDER, CatalogItem, Turn
 from llmkb.kb.facts import Preference, describe
@@ -26,8 +27,10 @@ from llmkb.errors import LLMKBError
 from llmkb.pipeline.fusion import FusionWeights
 from llmkb.pipeline.stages import Stages
 from llmkb.postprocess import finalize_ranking
-from llmkb.ranking.learned import LearnedRanker
 from llmkb.retrieval import TurnState
+
+if TYPE_CHECKING:
+    from llmkb.ranking.learned import LearnedRanker
 
 
 @dataclass
@@ -124,6 +127,8 @@ class Recommender:
 
 def ranking_for(config: RecommenderConfig, uses_llm: bool) -> FusionWeights | LearnedRanker:
     """What ranks for ``config``: its learned ranker, else its fusion weights, else the built-in weights."""
+    from llmkb.ranking.learned import LearnedRanker  # llmkb.ranking builds on llmkb.pipeline's stages
+
     if config.ranker:
         if uses_llm:
             raise LLMKBError("the learned ranker ranks without LLM scores; serve it with llm_scoring=False")
