@@ -466,7 +466,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_recommender_options(chat)
     chat.add_argument("--weights", type=Path, default=None,
                       help="fusion weights JSON (default: those `llmkb tune-fusion` wrote for this setup, dedup's "
-                           "first, else the built-in weights)")
+                           "first, else the built-in weights); the learned ranker `llmkb train-ranker` wrote for this "
+                           "setup ranks instead when there is one")
     chat.add_argument("--k", type=int, default=5, help="recommendations per turn")
     chat.add_argument("--keep-mentioned", action="store_true", help="allow movies already mentioned")
     chat.add_argument("--float32-reply", action="store_true",
