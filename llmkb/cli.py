@@ -149,7 +149,8 @@ def cmd_evaluate(args) -> None:
     print(f"{result['protocol']} ({args.split}, {m['samples']:,} samples, {m['pairs']:,} pairs) {args.system}: "
           f"R@1 {m['recall@1']:.4f}  R@10 {m['recall@10']:.4f}  R@50 {m['recall@50']:.4f}  "
           f"NDCG@10 {m['ndcg@10']:.4f}  MRR@50 {m['mrr@50']:.4f}  "
-          f"(pair R@10 {m['pair_recall@10']:.4f})")
+          f"(pair R@10 {m['pair_recall@10']:.4f})" +
+          (f"  SR {m['user_centric']['SR']:.4f}  RDL {m['user_centric']['RDL']:.4f}" if "user_centric" in m else ""))
     print(f"predictions: {predictions}\nreport: {report}")
 
 

@@ -37,6 +37,9 @@ class Dialogue:
     dialogue_id: str
     turns: tuple[Turn, ...]
     source: str = ""  # file the dialogue came from
+    # ReDial's questionnaires: movie id → {"liked": 0/1/2, "seen": 0/1/2} (0 no, 1 yes, 2 did not say), as the
+    # seeker answered them ("initiator") and as the recommender did ("respondent"); empty elsewhere
+    questionnaires: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,21 @@ def parse_dialogue(record: dict, catalog: dict[str, CatalogItem], path: Path, li
                               else m.group(0), raw)
         role = RECOMMENDER if sender == recommender else SEEKER
         turns.append(Turn(role, text, tuple(dict.fromkeys(ids))))
-    return Dialogue(conversation_id, tuple(turns), source=str(path))
+    return Dialogue(conversation_id, tuple(turns), source=str(path), questionnaires={
+        who: questionnaire(record.get(f"{who}Questions"), f"{who}Questions", path, line)
+        for who in ("initiator", "respondent")})
+
+
+def questionnaire(value, field: str, path: Path, line: int) -> dict[str, dict[str, int]]:
+    """A ``*Questions`` object → movie id → {"liked", "seen"} as ints (malformed entries are left out, with a
+    warning; an empty list, as some records have, means no answers)."""
+    answers = {}
+    for movie_id, answer in _as_dict(value, field, path, line).items():
+        try:
+            answers[str(movie_id)] = {key: int(answer[key]) for key in ("liked", "seen")}
+        except (KeyError, TypeError, ValueError):
+            warn(f"skipped a malformed {field} answer for movie {movie_id}", path, line)
+    return answers
 
 
 def load_dialogues(paths: Iterable[str | Path], catalog: dict[str, CatalogItem]) -> list[Dialogue]:

@@ -1,14 +1,15 @@
 """Run one system under one protocol and write a predictions file and a report (PROTOCOLS.md).
 
 Predictions: JSON Lines ``{"sample_id": ..., "ranked": [50 distinct catalogue ids, best first]}``.
-Report: the protocol, the metrics, the command line, the model paths and the data files (with hashes).
+Report: the protocol, the metrics (on ReDial also the user-centric SR and RDL, ``llmkb.evaluation.user_centric``), the
+command line, the model paths and the data files (with hashes).
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -17,6 +18,7 @@ from llmkb.data.dataset import Dataset
 from llmkb.data.io import atomic_write_json, atomic_write_jsonl
 from llmkb.data.records import Sample
 from llmkb.evaluation.metrics import aggregate, sample_metrics
+from llmkb.evaluation.user_centric import READING, user_centric
 from llmkb.postprocess.ranking import finalize_ranking
 
 RANKED_LENGTH = 50
@@ -52,6 +54,10 @@ def evaluate(dataset: Dataset, run: Run, system, predictions: Path, report: Path
                 per_sample.append(sample_metrics(ranked, sample.gold))
             bar.update(len(batch))
     metrics = aggregate(per_sample)
+    if run.dataset == "redial":  # its questionnaires give the user-centric metrics
+        metrics["user_centric"] = {**user_centric(dataset.dialogues(run.split), samples,
+                                                  {row["sample_id"]: row["ranked"] for row in rows}),
+                                   "reading": asdict(READING)}
     atomic_write_jsonl(predictions, rows)
     result = {
         "protocol": f"{run.dataset}-{run.protocol}", "split": run.split, "system": run.system,
