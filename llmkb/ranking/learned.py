@@ -63,8 +63,12 @@ class LearnedRanker:
     def rank(self, candidates: Candidates, state: TurnState, priors: TrainingPriors,
              facts: FactIndex) -> list[tuple[str, float]]:
         """Candidates best first with their scores (those only left-out sources proposed are dropped)."""
-        matrix, kept = ablate(feature_matrix(candidates, state, priors, facts), FEATURES, self.without)
-        ids = [item for item, keep in zip(candidates.ids, kept) if keep]
+        return self.order(candidates.ids, feature_matrix(candidates, state, priors, facts))
+
+    def order(self, ids: Sequence[str], matrix: np.ndarray) -> list[tuple[str, float]]:
+        """``ids`` (rows of the full feature ``matrix``) best first with their scores, after the ablation."""
+        matrix, kept = ablate(matrix, FEATURES, self.without)
+        ids = [item for item, keep in zip(ids, kept) if keep]
         scores = self.scores(matrix)
         return [(ids[i], float(scores[i])) for i in np.argsort(-scores, kind="stable")]
 

@@ -97,9 +97,7 @@ def score_rounds(booster, rows: SampleRows, samples: Sequence[Sample], stages: S
         ranker = LearnedRanker(booster, rounds, without)
         total = mentioned = 0.0
         for n, (sample, state) in enumerate(zip(samples, states)):
-            matrix, kept = ablate(rows.rows(n), FEATURES, without)
-            ids = [item for item, keep in zip(rows.ids[n], kept) if keep]
-            ranked = [ids[i] for i in np.argsort(-ranker.scores(matrix), kind="stable")]
+            ranked = [item for item, _ in ranker.order(rows.ids[n], rows.rows(n))]
             if stages.config.constraints:
                 ranked = stages.constrain(ranked, state)
             total += objective(ranked, sample.gold)
