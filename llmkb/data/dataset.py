@@ -15,7 +15,7 @@ from llmkb.data import inspired, redial
 from llmkb.data.io import sha256_file
 from llmkb.data.kg import KnowledgeGraph, load_kg
 from llmkb.data.records import CatalogItem, Dialogue, Sample
-from llmkb.data.samples import build_samples, mention_counts
+from llmkb.data.samples import build_samples, by_mentions
 from llmkb.paths import data_dir
 
 DATASETS = ("redial", "inspired")
@@ -115,8 +115,7 @@ class Dataset:
     @cached_property
     def popularity(self) -> list[str]:
         """The whole catalogue by mention count in the training split (ties by id, so it is deterministic)."""
-        counts = mention_counts(self.train)
-        return sorted(self.catalog, key=lambda item: (-counts[item], item))
+        return by_mentions(self.catalog, self.train)
 
     @cached_property
     def item_entities(self) -> dict[str, int]:

@@ -38,5 +38,11 @@ def mention_counts(dialogues: Iterable[Dialogue]) -> Counter:
     return Counter(item for dialogue in dialogues for turn in dialogue.turns for item in turn.items)
 
 
+def by_mentions(catalog: Iterable[str], dialogues: Iterable[Dialogue]) -> list[str]:
+    """The catalogue ids by how often ``dialogues`` mention them, most first (ties by id, so it is deterministic)."""
+    counts = mention_counts(dialogues)
+    return sorted(catalog, key=lambda item: (-counts[item], item))
+
+
 def count_pairs(samples: Iterable[Sample]) -> int:
     return sum(len(sample.gold) for sample in samples)

@@ -41,7 +41,7 @@ import numpy as np
 
 from llmkb.data.io import atomic_write_json
 from llmkb.data.records import Dialogue
-from llmkb.data.samples import mention_counts
+from llmkb.data.samples import by_mentions
 from llmkb.errors import LLMKBError
 from llmkb.kb.documents import co_mention_counts
 from llmkb.kb.facts import FactIndex
@@ -173,8 +173,7 @@ class TrainingPriors:
         """``training`` must be training dialogues only (a fold's, for out-of-fold priors); ``catalog``: every item
         id. With ``facts``, the item representations are learnt too (``llmkb.ranking.items``: seconds for
         item2vec, about half a minute for the graph of ReDial; kept in ``cache`` by their inputs)."""
-        counts = mention_counts(training)
-        popularity = sorted(catalog, key=lambda item: (-counts[item], item))
+        popularity = by_mentions(catalog, training)
         co_mentions = co_mention_counts(list(training))
         vectors = {}
         if facts is not None:
@@ -202,8 +201,8 @@ def signals(candidates: Candidates, mentioned: Sequence[str], priors: TrainingPr
     else:
         llm[np.isnan(llm)] = np.nanmin(llm)
     return np.column_stack([
-        _standardise(np.asarray(candidates.retriever, dtype=float)),
-        _standardise(llm),
+        standardise(np.asarray(candidates.retriever, dtype=float)),
+        standardise(llm),
         [recency.get(item, 0.0) for item in candidates.ids],
         [priors.popularity.get(item, 0.0) for item in candidates.ids],
         [co_mention.get(item, 0.0) for item in candidates.ids],
@@ -224,6 +223,7 @@ def rank_candidates(candidates: Candidates, mentioned: Sequence[str], priors: Tr
     return [(candidates.ids[i], float(scores[i])) for i in fuse(matrix, weights)]
 
 
-def _standardise(values: np.ndarray) -> np.ndarray:
+def standardise(values: np.ndarray) -> np.ndarray:
+    """Zero mean, unit spread within one candidate list (all zeros when the values do not vary)."""
     spread = values.std()
     return (values - values.mean()) / spread if spread > 1e-9 else np.zeros_like(values)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from llmkb.kb.facts import FactIndex
-from llmkb.pipeline.fusion import SOURCES, Candidates, TrainingPriors
+from llmkb.pipeline.fusion import SOURCES, Candidates, TrainingPriors, standardise
 from llmkb.ranking.items import preference_nodes
 from llmkb.retrieval.query import TurnState
 
@@ -47,9 +47,8 @@ def feature_matrix(candidates: Candidates, state: TurnState, priors: TrainingPri
     ids, n = candidates.ids, len(candidates.ids)
     columns: dict[str, np.ndarray | float] = {}
     cosine = np.asarray(candidates.retriever, dtype=float)
-    spread = cosine.std() if n else 0.0
     columns["retriever"] = cosine
-    columns["retriever_z"] = (cosine - cosine.mean()) / spread if spread > 1e-9 else np.zeros(n)
+    columns["retriever_z"] = standardise(cosine) if n else cosine
     columns["retriever_rank"] = np.argsort(np.argsort(-cosine, kind="stable"), kind="stable").astype(float)
     proposed = np.zeros(n)
     for source in SOURCES:

@@ -127,7 +127,7 @@ def fold_retrievers(stages: Stages, progress: bool = True) -> tuple[list, str]:
         linear, curve = train_map(torch.from_numpy(embedded[kept]), torch.from_numpy(embedded[len(train):]),
                                   documents, pairs, golds, config, progress=False)
         best = max(curve, key=lambda point: (point["valid_recall@50"], -point["epoch"]))
-        retrievers.append(MappedRetriever(linear(best["epoch"]), base, dict(by_text)))
+        retrievers.append(MappedRetriever(linear(best["epoch"]), base, by_text))
     return retrievers, f"calibration maps trained without each fold ({FOLDS} folds, {record['config']})"
 
 

@@ -27,7 +27,7 @@ from llmkb.data.records import Sample
 from llmkb.errors import LLMKBError
 from llmkb.pipeline.fusion import trained_ranker_path
 from llmkb.pipeline.stages import Stages
-from llmkb.ranking.features import FEATURES
+from llmkb.ranking.features import FEATURES, feature_matrix
 from llmkb.ranking.folds import SampleRows, training_rows
 from llmkb.ranking.learned import LearnedRanker, ablate
 
@@ -77,7 +77,6 @@ def labelled(rows: SampleRows, golds: dict[str, set[str]], without: Sequence[str
 def valid_rows(stages: Stages, samples: Sequence[Sample]) -> SampleRows:
     """The validation samples' candidates (as evaluation finds them, from the score cache) and their features."""
     from llmkb.evaluation.rag import cached_candidates
-    from llmkb.ranking.features import feature_matrix
 
     found = cached_candidates(stages, list(samples), "valid", llm=False)
     states = stages.states([s.context for s in samples])
