@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import sys
 import time
@@ -111,38 +112,42 @@ def _stages(args, use_llm: bool = True):
     return Stages.load(_config(args, use_llm, reply_int8=False))
 
 
-def cmd_evaluate(args) -> None:
-    from llmkb.evaluation import Run, evaluate, make_system
+def _system(args, dataset, split: str | None):
+    """The system ``args.system`` names, and what it loads (for the report). ``split`` None: it ranks simulated
+    conversations, so nothing is read from or written to the split's score caches."""
+    from llmkb.evaluation import make_system
     from llmkb.evaluation.rag import fusion_weights, learned_ranker, make_rag_system
-    from llmkb.paths import artifacts_dir
     from llmkb.retrieval import QueryConfig
+
+    if args.system not in RAG_SYSTEMS:
+        models = {"retriever": str(args.retriever)} if args.retriever else {}
+        return make_system(args.system, dataset, args.retriever, QueryConfig.parse(args.query)), models
+    stages = _stages(args, use_llm=args.system not in ("rag-no-llm", "rag-ranker"))
+    ranking = None
+    models = {"setup": stages.config.setup, "retriever": str(stages.config.retriever),
+              "llm": str(args.llm or "packaged SmolLM2-135M-Instruct") if stages.uses_llm else None,
+              "lora": str(args.lora) if args.lora else None}
+    if args.system in ("rag", "rag-no-llm"):
+        ranking, path = fusion_weights(stages, args.protocol, args.retune, args.tune_samples)
+        print(f"fusion weights: {path}", file=sys.stderr)
+        models.update(fusion_weights=ranking.__dict__, fusion_weights_file=str(path))
+    if args.system == "rag-ranker":
+        ranking = learned_ranker(stages, args.protocol, _sources(args.without), args.retune)
+        print(f"learned ranker: {ranking.path}", file=sys.stderr)
+        models.update(ranker_file=str(ranking.path), ranker_rounds=ranking.rounds, without=list(ranking.without))
+    return make_rag_system(args.system, stages, args.protocol, split, ranking), models
+
+
+def cmd_evaluate(args) -> None:
+    from llmkb.evaluation import Run, evaluate
+    from llmkb.paths import artifacts_dir
 
     dataset = _dataset(args)
     stem = f"{args.dataset}-{args.protocol}-{args.split}-{args.system}" + ("-excl" if args.exclude_mentioned else "")
-    stem += "-lora" if args.lora else ""
-    stem += "-no-kb-candidates" if args.no_kb_candidates else ""
-    stem += "-no-constraints" if args.no_constraints else ""
-    stem += "".join(f"-without-{source}" for source in sorted(_sources(args.without)))
+    stem += _variant_suffix(args)
     predictions = args.predictions or artifacts_dir() / "runs" / f"{stem}.predictions.jsonl"
     report = args.report or predictions.with_name(f"{stem}.report.json")
-    models = {"retriever": str(args.retriever)} if args.retriever else {}
-    if args.system in RAG_SYSTEMS:
-        stages = _stages(args, use_llm=args.system not in ("rag-no-llm", "rag-ranker"))
-        ranking = None
-        models = {"setup": stages.config.setup, "retriever": str(stages.config.retriever),
-                  "llm": str(args.llm or "packaged SmolLM2-135M-Instruct") if stages.uses_llm else None,
-                  "lora": str(args.lora) if args.lora else None}
-        if args.system in ("rag", "rag-no-llm"):
-            ranking, path = fusion_weights(stages, args.protocol, args.retune, args.tune_samples)
-            print(f"fusion weights: {path}", file=sys.stderr)
-            models.update(fusion_weights=ranking.__dict__, fusion_weights_file=str(path))
-        if args.system == "rag-ranker":
-            ranking = learned_ranker(stages, args.protocol, _sources(args.without), args.retune)
-            print(f"learned ranker: {ranking.path}", file=sys.stderr)
-            models.update(ranker_file=str(ranking.path), ranker_rounds=ranking.rounds, without=list(ranking.without))
-        system = make_rag_system(args.system, stages, args.protocol, args.split, ranking)
-    else:
-        system = make_system(args.system, dataset, args.retriever, QueryConfig.parse(args.query))
+    system, models = _system(args, dataset, args.split)
     run = Run(args.dataset, args.protocol, args.split, args.system, args.exclude_mentioned, args.limit, models)
     result = evaluate(dataset, run, system, predictions, report)
     m = result["metrics"]
@@ -152,6 +157,57 @@ def cmd_evaluate(args) -> None:
           f"(pair R@10 {m['pair_recall@10']:.4f})" +
           (f"  SR {m['user_centric']['SR']:.4f}  RDL {m['user_centric']['RDL']:.4f}" if "user_centric" in m else ""))
     print(f"predictions: {predictions}\nreport: {report}")
+
+
+def _variant_suffix(args) -> str:
+    """What a run's file names add for the recommender options it changes."""
+    return (("-lora" if args.lora else "") + ("-no-kb-candidates" if args.no_kb_candidates else "")
+            + ("-no-constraints" if args.no_constraints else "")
+            + "".join(f"-without-{source}" for source in sorted(_sources(args.without))))
+
+
+def cmd_simulate(args) -> None:
+    from llmkb.evaluation.interactive import Simulation, simulate
+    from llmkb.paths import artifacts_dir
+
+    if args.rounds < 1 or args.targets < 1:
+        raise LLMKBError("--rounds and --targets must be at least 1")
+    dataset = _dataset(args)
+    stem = (f"{args.dataset}-{args.system}{_variant_suffix(args)}-{args.simulator}-{args.setting}"
+            f"-r{args.rounds}-n{args.targets}-s{args.seed}")
+    transcripts = args.out or artifacts_dir() / "simulations" / f"{stem}.transcripts.jsonl"
+    report = transcripts.with_name(transcripts.name.replace(".transcripts.jsonl", "") + ".report.json")
+    system, models = _system(args, dataset, split=None)
+    simulator = _simulator(args, dataset.name)
+    models["simulator_llm"] = getattr(simulator, "model_name", None)
+    run = Simulation(args.dataset, args.system, args.simulator, args.setting, args.rounds, args.shown, args.targets,
+                     args.seed, models)
+    result = simulate(dataset, system, simulator, run, transcripts, report)
+    m = result["metrics"]
+    print(f"{args.dataset} {args.system} × {args.simulator} user, {args.setting}, {m['targets']} targets, "
+          f"{args.rounds} rounds: " + "  ".join(
+              f"S@{k} {m[f'success@{k}']['rate']:.3f} [{m[f'success@{k}']['low']:.3f}, {m[f'success@{k}']['high']:.3f}]"
+              for k in (1, 5, 10, 50)) +
+          f"  mean rounds {m['mean_rounds']['mean']:.2f}  leaks caught {m['leaks']['caught']}, scored "
+          f"{m['leaks']['scored']}  ({result['seconds']:.0f} s)")
+    print(f"transcripts: {transcripts}\nreport: {report}")
+
+
+def _simulator(args, dataset: str):
+    from llmkb.evaluation.simulator import KBSimulator, LLMSimulator
+
+    if args.simulator == "kb":
+        return KBSimulator(args.seed)
+    from llmkb.data.io import AppendCache
+    from llmkb.generation import load_llm
+    from llmkb.models import default_llm_path
+    from llmkb.paths import artifacts_dir
+
+    path = args.simulator_llm or default_llm_path()
+    model, tokenizer = load_llm(path)
+    key = hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:12]
+    return LLMSimulator(model, tokenizer, args.seed,
+                        AppendCache(artifacts_dir() / "simulations" / "llm-phrasings" / f"{key}.jsonl"), str(path))
 
 
 def cmd_compare(args) -> None:
@@ -311,6 +367,25 @@ def _add_recommender_options(parser) -> None:
                         help="the LLM scores this many top retrieved and top co-mentioned candidates, and the mentioned movies")
 
 
+def _add_system_options(parser) -> None:
+    """How ``evaluate`` and ``simulate`` build the system they run."""
+    _add_recommender_options(parser)
+    parser.add_argument("--weights", type=Path, default=None,
+                        help="fusion weights JSON for rag from `llmkb tune-fusion` (default: those tuned for this "
+                             "setup and protocol, tuned on the validation split first when missing)")
+    parser.add_argument("--retune", action="store_true",
+                        help="tune rag's fusion weights (rag-ranker: train its ranker) again (scores are cached)")
+    parser.add_argument("--tune-samples", type=int, default=None,
+                        help="tune the fusion on the first N validation samples only (default: all; LLM scoring "
+                             "costs seconds per sample on a CPU)")
+    parser.add_argument("--without", default=None,
+                        help="rag-ranker ablation: a comma list of candidate sources the ranker is trained and "
+                             "run without (retriever, co_mention, kb, item2vec, graph, mentioned)")
+    parser.add_argument("--query", default="all",
+                        help="query parts for bm25/retriever: 'all' or a comma list of mentions,sentiment,"
+                             "preferences,dialogue,roles")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llmkb", description=__doc__.split(":", 1)[1].strip(),
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -353,22 +428,35 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=int, default=None, help="evaluate only the first N samples (a quick look)")
     evaluate.add_argument("--exclude-mentioned", action="store_true",
                           help="system option: never recommend a movie already mentioned (the protocol is unchanged)")
-    _add_recommender_options(evaluate)
-    evaluate.add_argument("--weights", type=Path, default=None,
-                          help="fusion weights JSON for rag from `llmkb tune-fusion` (default: those tuned for this "
-                               "setup and protocol, tuned on the validation split first when missing)")
-    evaluate.add_argument("--retune", action="store_true",
-                          help="tune rag's fusion weights (rag-ranker: train its ranker) again (scores are cached)")
-    evaluate.add_argument("--tune-samples", type=int, default=None,
-                          help="tune the fusion on the first N validation samples only (default: all; LLM scoring "
-                               "costs seconds per sample on a CPU)")
-    evaluate.add_argument("--without", default=None,
-                          help="rag-ranker ablation: a comma list of candidate sources the ranker is trained and "
-                               "run without (retriever, co_mention, kb, item2vec, graph, mentioned)")
-    evaluate.add_argument("--query", default="all",
-                          help="query parts for bm25/retriever: 'all' or a comma list of mentions,sentiment,"
-                               "preferences,dialogue,roles")
+    _add_system_options(evaluate)
     evaluate.set_defaults(run=cmd_evaluate)
+
+    about = ("talk to a system with a simulated user who hides a target movie (PROTOCOLS.md, Interactive "
+             "evaluation): up to --rounds rounds; each round the user reads the top 5, accepts the target or turns "
+             "them down and reveals one attribute (genre, lead actor, director, decade, plot keyword), never the "
+             "title. Writes transcripts (JSONL) and a report with success@1/5/10/50 and 95% intervals")
+    simulate = commands.add_parser("simulate", help=about.split(" (")[0], description=about,
+                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    simulate.add_argument("--dataset", choices=["redial", "inspired"], required=True)
+    simulate.add_argument("--system", choices=SYSTEMS + ("rag", "rag-no-llm", "rag-ranker"), required=True,
+                          help="rag-ranker is the served system; rag scores with the LLM (about 1.3 s a round)")
+    simulate.add_argument("--simulator", choices=["kb", "llm"], default="kb",
+                          help="kb: seeded templates (deterministic); llm: a local LLM phrases the same feedback")
+    simulate.add_argument("--simulator-llm", type=Path, default=None,
+                          help="the llm simulator's model (HF dir or GGUF; default: the packaged SmolLM2)")
+    simulate.add_argument("--setting", choices=["free-chat", "cold-start"], default="free-chat",
+                          help="start from the real dialogue before the target turn, or from a generic opener")
+    simulate.add_argument("--rounds", type=int, default=5)
+    simulate.add_argument("--shown", type=int, default=5, help="movies the user reads each round")
+    simulate.add_argument("--targets", type=int, default=300,
+                          help="test std samples drawn with --seed (all of them when fewer)")
+    simulate.add_argument("--seed", type=int, default=0, help="draws the targets and the user's phrasings")
+    simulate.add_argument("--protocol", choices=["std", "dedup"], default="std",
+                          help="which tuned fusion weights / trained ranker the rag systems use")
+    simulate.add_argument("--out", type=Path, default=None,
+                          help="transcripts JSONL (default artifacts/simulations/...; the report beside it)")
+    _add_system_options(simulate)
+    simulate.set_defaults(run=cmd_simulate)
 
     compare = commands.add_parser("compare", help="two prediction files of the same samples: Recall@k of each, their "
                                   "paired difference and its standard error",

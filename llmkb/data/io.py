@@ -147,3 +147,41 @@ def atomic_write_json(path: str | Path, data: Any) -> None:
 
 def atomic_write_jsonl(path: str | Path, rows: list[dict]) -> None:
     atomic_write_text(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+
+
+class AppendCache:
+    """key → a JSON object, persisted as append-only JSON lines ``{"key": ..., **row}`` so an interrupted job keeps
+    what it finished (a torn last line is ignored); ``path=None`` keeps it in memory only.
+
+    >>> cache = AppendCache(None)
+    >>> cache.add({"a": {"n": 1}}); "a" in cache, cache["a"]
+    (True, {'n': 1})
+    """
+
+    def __init__(self, path: str | Path | None, key: str = "key"):
+        self.path, self.key = (Path(path) if path else None), key
+        self.rows: dict[str, dict] = {}
+        if self.path and self.path.is_file():
+            for line in self.path.read_text(encoding="utf-8").splitlines():
+                try:
+                    row = json.loads(line)
+                    self.rows[row.pop(key)] = row
+                except (ValueError, KeyError, TypeError, AttributeError):
+                    continue  # a line cut short by an interruption: its key is computed again
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.rows
+
+    def __getitem__(self, key: str) -> dict:
+        return self.rows[key]
+
+    def add(self, rows: dict[str, dict]) -> None:
+        """Keep ``rows`` and append them to the file, synced to disk."""
+        self.rows.update(rows)
+        if self.path is None or not rows:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as out:
+            out.writelines(json.dumps({self.key: key, **row}, ensure_ascii=False) + "\n" for key, row in rows.items())
+            out.flush()
+            os.fsync(out.fileno())

@@ -21,13 +21,12 @@ weights are the file ``--weights`` names, else those ``llmkb tune-fusion`` wrote
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from llmkb.data.io import AppendCache
 from llmkb.data.records import Sample
 from llmkb.errors import LLMKBError
 from llmkb.paths import artifacts_dir
@@ -39,35 +38,20 @@ from llmkb.ranking.learned import LearnedRanker
 RAG_SYSTEMS = ("rag", "rag-no-llm", "rag-ranker", "llm-zeroshot", "rag-no-postprocess")
 
 
-class SampleCache:
-    """sample id → a JSON object computed for it, persisted as append-only JSON lines (a torn last line is ignored)."""
+class SampleCache(AppendCache):
+    """sample id → a JSON object computed for it (an :class:`AppendCache` keyed by ``sample_id``)."""
 
     def __init__(self, path: Path):
-        self.path = path
-        self.rows: dict[str, dict] = {}
-        if path.is_file():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                try:
-                    row = json.loads(line)
-                    self.rows[row.pop("sample_id")] = row
-                except (ValueError, KeyError):
-                    continue  # a line cut short by an interruption: recomputed below
+        super().__init__(path, key="sample_id")
 
     def get(self, samples: list[Sample], compute: Callable[[list[Sample]], list[dict]],
             progress: bool = False, batch: int = 8) -> list[dict]:
         missing = [s for s in dict.fromkeys(samples) if s.sample_id not in self.rows]
-        if missing:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a", encoding="utf-8") as out, \
-                    tqdm(total=len(missing), desc="LLM scoring", unit="sample", disable=not progress) as bar:
-                for start in range(0, len(missing), batch):
-                    chunk = missing[start:start + batch]
-                    for sample, row in zip(chunk, compute(chunk)):
-                        self.rows[sample.sample_id] = row
-                        out.write(json.dumps({"sample_id": sample.sample_id, **row}) + "\n")
-                    out.flush()
-                    os.fsync(out.fileno())
-                    bar.update(len(chunk))
+        with tqdm(total=len(missing), desc="LLM scoring", unit="sample", disable=not progress or not missing) as bar:
+            for start in range(0, len(missing), batch):
+                chunk = missing[start:start + batch]
+                self.add({sample.sample_id: row for sample, row in zip(chunk, compute(chunk))})
+                bar.update(len(chunk))
         return [self.rows[s.sample_id] for s in samples]
 
 
@@ -109,18 +93,22 @@ def fusion_weights(stages: Stages, protocol: str, retune: bool = False, samples_
 class Fused:
     """``rag`` / ``rag-no-llm`` / ``rag-ranker``: the ranking of the given fusion weights or learned ranker, its
     first ``config.k`` new items constrained by each context's explicit request and dislikes as in chat (unless the
-    config turns constraints off); samples are LLM-scored only where the ranking needs it (as in chat)."""
+    config turns constraints off); samples are LLM-scored only where the ranking needs it (as in chat). ``split``
+    None: contexts that are not the split's samples (simulated conversations), scored without the cache."""
 
     batch_size = 8
 
-    def __init__(self, stages: Stages, ranking: FusionWeights | LearnedRanker, split: str):
+    def __init__(self, stages: Stages, ranking: FusionWeights | LearnedRanker, split: str | None):
         self.stages, self.ranking, self.split = stages, ranking, split
-        self.cache = candidate_cache(stages, split, ranking.needs_llm)
+        self.cache = candidate_cache(stages, split, ranking.needs_llm) if split else None
 
     def rank(self, samples: list[Sample]) -> list[list[str]]:
         stages = self.stages
-        rows = cached_candidates(stages, samples, self.split, llm=self.ranking.needs_llm, cache=self.cache)
         states = stages.states([s.context for s in samples])
+        if self.cache is None:
+            rows = stages.scored_candidates(states, llm=self.ranking.needs_llm)
+        else:
+            rows = cached_candidates(stages, samples, self.split, llm=self.ranking.needs_llm, cache=self.cache)
         ranked = [[item for item, _ in self.ranking.rank(c, state, stages.priors, stages.facts)]
                   for c, state in zip(rows, states)]
         if not stages.config.constraints:
@@ -161,7 +149,7 @@ class Generated:
         return [row["ids"] for row in self.cache.get(samples, compute)]
 
 
-def make_rag_system(name: str, stages: Stages, protocol: str, split: str,
+def make_rag_system(name: str, stages: Stages, protocol: str, split: str | None,
                     ranking: FusionWeights | LearnedRanker | None = None):
     """``ranking``: for ``rag`` / ``rag-no-llm`` the fusion weights (see :func:`fusion_weights`), for ``rag-ranker``
     the learned ranker (see :func:`learned_ranker`)."""
