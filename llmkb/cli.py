@@ -167,16 +167,13 @@ def _variant_suffix(args) -> str:
 
 
 def cmd_simulate(args) -> None:
-    from llmkb.evaluation.interactive import Simulation, simulate
-    from llmkb.paths import artifacts_dir
+    from llmkb.evaluation.interactive import Simulation, simulate, simulation_paths
 
     if args.rounds < 1 or args.targets < 1:
         raise LLMKBError("--rounds and --targets must be at least 1")
     dataset = _dataset(args)
-    stem = (f"{args.dataset}-{args.system}{_variant_suffix(args)}-{args.simulator}-{args.setting}"
-            f"-r{args.rounds}-n{args.targets}-s{args.seed}")
-    transcripts = args.out or artifacts_dir() / "simulations" / f"{stem}.transcripts.jsonl"
-    report = transcripts.with_name(transcripts.name.replace(".transcripts.jsonl", "") + ".report.json")
+    transcripts, report = simulation_paths(args.dataset, args.system, args.simulator, args.setting, args.rounds,
+                                           args.targets, args.seed, _variant_suffix(args), args.out)
     system, models = _system(args, dataset, split=None)
     simulator = _simulator(args, dataset.name)
     models["simulator_llm"] = getattr(simulator, "model_name", None)

@@ -1,3 +1,5 @@
+import json
+
 from llmkb.cli import main
 
 
@@ -20,3 +22,16 @@ def test_data_stats(tiny_root, capsys):
     assert main(["--data-dir", str(tiny_root), "data", "stats"]) == 0
     out = capsys.readouterr().out
     assert "| redial | test | 2 | 12 | 3 | 4 | 3 | 3 |" in out
+
+
+def test_simulate_writes_transcripts_and_a_report(tiny_root, tmp_path, capsys):
+    out = tmp_path / "sim.transcripts.jsonl"
+    argv = ["--data-dir", str(tiny_root), "simulate", "--dataset", "redial", "--system", "popularity",
+            "--setting", "cold-start", "--targets", "2", "--out", str(out)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "2 targets" in printed and "S@1" in printed and "scored 0" in printed
+    report = json.loads((tmp_path / "sim.report.json").read_text())
+    assert report["metrics"]["targets"] == 2 and report["system"] == "popularity" and report["simulator"] == "kb"
+    assert len(out.read_text().splitlines()) == 2
+    assert main([*argv[:-2], "--rounds", "0"]) == 2 and "--rounds" in capsys.readouterr().err

@@ -40,6 +40,7 @@ from llmkb.data.records import RECOMMENDER, SEEKER, Sample, Turn
 from llmkb.evaluation.harness import RANKED_LENGTH
 from llmkb.evaluation.simulator import ACCEPT, KBSimulator, LeakGuard, TargetProfile, Vocabulary, target_profile
 from llmkb.kb import build_kb, load_kb
+from llmkb.paths import artifacts_dir
 from llmkb.postprocess.ranking import finalize_ranking
 
 SETTINGS = ("free-chat", "cold-start")
@@ -64,6 +65,16 @@ class Simulation:
         """What makes two runs the same: a finished conversation of another run is never reused."""
         fields = {k: v for k, v in asdict(self).items() if k != "targets"}
         return hashlib.sha1(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def simulation_paths(dataset: str, system: str, simulator: str, setting: str, rounds: int = 5, targets: int = 300,
+                     seed: int = 0, variant: str = "", out: Path | None = None) -> tuple[Path, Path]:
+    """Where ``llmkb simulate`` writes the transcripts and the report of a run (``out``: the transcripts there, the
+    report beside them)."""
+    stem = f"{dataset}-{system}{variant}-{simulator}-{setting}-r{rounds}-n{targets}-s{seed}"
+    transcripts = out or artifacts_dir() / "simulations" / f"{stem}.transcripts.jsonl"
+    return transcripts, transcripts.with_name(transcripts.name.removesuffix(".jsonl").removesuffix(".transcripts")
+                                              + ".report.json")
 
 
 def draw_targets(samples: Sequence[Sample], n: int, seed: int) -> list[Sample]:

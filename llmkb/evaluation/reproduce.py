@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from llmkb.data.io import atomic_write_text
 from llmkb.errors import LLMKBError
-from llmkb.evaluation.tables import read_reports, requests_table, results_tables
+from llmkb.evaluation.tables import read_reports, requests_table, results_tables, simulation_table
 from llmkb.paths import artifacts_dir, data_dir
 
 DATASETS = ("inspired", "redial")
@@ -57,8 +57,12 @@ SYSTEMS = tuple(EVALUATE_MINUTES)
 LLM_SYSTEMS = ("rag", "llm-zeroshot", "rag-no-postprocess")  # left out by --quick
 EXCLUDE_MENTIONED = ("bm25", "retriever-zeroshot", "retriever-calibrated", "retriever")  # also run excl. on dedup
 REQUESTS = "requests"  # the request benchmark's name for --only
+SIMULATE = "simulate"  # the interactive evaluation's name for --only
+SIMULATED = ("popularity", "retriever-calibrated", "rag-ranker")  # systems the simulated users talk to
+SIMULATE_MINUTES = {"kb": 0.5, "llm": 1}  # per run; the first llm run of a dataset also phrases its attributes (+3)
 # Which systems use what a setup step builds (--only keeps a setup step only for them).
-CALIBRATED_USERS = frozenset({"retriever-calibrated", "rag-no-llm", "rag", "rag-no-postprocess", REQUESTS, "rag-ranker",
+CALIBRATED_USERS = frozenset({"retriever-calibrated", "rag-no-llm", "rag", "rag-no-postprocess", REQUESTS, SIMULATE,
+                              "rag-ranker",
                               *(f"rag-ranker-without-{source}" for source in ABLATED)})
 FINETUNED_USERS = CALIBRATED_USERS - {"retriever-calibrated"} | {"retriever"}
 CALIBRATE_MINUTES = 3  # llmkb.retrieval.calibrate: 2-3 min on ReDial
@@ -152,13 +156,29 @@ def _dataset_steps(dataset: str, quick: bool, full_finetune: bool) -> list[Step]
     steps.append(Step(f"{dataset} evaluate-requests", ("evaluate-requests", "--dataset", dataset, "--no-llm",
                                                       "--per-type", "25", "--variants", "all", "--out", str(out)),
                       out, REQUESTS_MINUTES, frozenset({REQUESTS}), after=(calibrated,)))
+    return steps + _simulation_steps(dataset, quick, calibrated)
+
+
+def _simulation_steps(dataset: str, quick: bool, calibrated: Path) -> list[Step]:
+    """Both simulated users (the kb one only with ``quick``) in both settings, with each of ``SIMULATED``."""
+    from llmkb.evaluation.interactive import SETTINGS, simulation_paths
+
+    steps = []
+    for simulator in ("kb",) if quick else ("kb", "llm"):
+        for i, (setting, system) in enumerate((setting, system) for setting in SETTINGS for system in SIMULATED):
+            report = simulation_paths(dataset, system, simulator, setting)[1]
+            minutes = SIMULATE_MINUTES[simulator] + (3 if simulator == "llm" and i == 0 else 0)
+            steps.append(Step(report.name.removesuffix(".report.json"),
+                              ("simulate", "--dataset", dataset, "--system", system, "--simulator", simulator,
+                               "--setting", setting), report, minutes, frozenset({SIMULATE}), after=(calibrated,)))
     return steps
 
 
 def _only(steps: list[Step], only: set[str]) -> list[Step]:
-    unknown = only - {*SYSTEMS, REQUESTS}
+    unknown = only - {*SYSTEMS, REQUESTS, SIMULATE}
     if unknown:
-        raise LLMKBError(f"--only: unknown {', '.join(sorted(unknown))}; choose from {', '.join([*SYSTEMS, REQUESTS])}")
+        raise LLMKBError(f"--only: unknown {', '.join(sorted(unknown))}; choose from "
+                         f"{', '.join([*SYSTEMS, REQUESTS, SIMULATE])}")
     kept = [s for s in steps if s.serves is None or s.serves & only]
     missing = only - set().union(*(s.serves for s in kept if s.serves))
     if missing:
@@ -238,10 +258,12 @@ def write_tables(out: Path | None = None) -> Path:
     every = plan(full_finetune=True)
     evaluations = read_reports(s.marker for s in every if s.done() and s.argv[0] == "evaluate")
     requests = read_reports(s.marker for s in every if s.done() and s.argv[0] == "evaluate-requests")
+    simulations = read_reports(s.marker for s in every if s.done() and s.argv[0] == "simulate")
     out = out or artifacts_dir() / "results" / "tables.md"
-    body = "\n\n".join(part for part in (results_tables(evaluations), requests_table(requests)) if part)
+    body = "\n\n".join(part for part in (results_tables(evaluations), requests_table(requests),
+                                          simulation_table(simulations)) if part)
     atomic_write_text(out, f"# Results tables\n\nWritten by `llmkb reproduce` on {time.strftime('%Y-%m-%d')} from "
-                           f"{len(evaluations) + len(requests)} reports (docs/RESULTS.md says what they mean).\n\n"
+                           f"{len(evaluations) + len(requests) + len(simulations)} reports (docs/RESULTS.md says what they mean).\n\n"
                            f"{body or '(no reports yet)'}\n")
     return out
 
@@ -289,8 +311,8 @@ def add_reproduce_command(commands) -> None:
                         "evaluate it as `retriever`")
     p.add_argument("--datasets", type=_names(DATASETS), default=None,
                    help="comma list of datasets (default: inspired,redial; inspired with --quick)")
-    p.add_argument("--only", type=_names([*SYSTEMS, REQUESTS]), default=None, metavar="SYSTEM[,SYSTEM]",
-                   help=f"only these systems and the set-up they need ({', '.join(SYSTEMS)}, {REQUESTS})")
+    p.add_argument("--only", type=_names([*SYSTEMS, REQUESTS, SIMULATE]), default=None, metavar="SYSTEM[,SYSTEM]",
+                   help=f"only these systems and the set-up they need ({', '.join(SYSTEMS)}, {REQUESTS}, {SIMULATE}: the simulated users)")
     p.add_argument("--list", action="store_true", help="print the plan (done or not, estimates, hours left); run nothing")
     p.add_argument("--force", action="store_true", help="run the steps that are done again")
     p.add_argument("--keep-going", action="store_true",

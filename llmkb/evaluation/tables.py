@@ -1,4 +1,5 @@
-"""Markdown results tables from the reports that ``llmkb evaluate`` and ``llmkb evaluate-requests`` write.
+"""Markdown results tables from the reports that ``llmkb evaluate``, ``llmkb evaluate-requests`` and ``llmkb simulate``
+write.
 
 One table per dataset-protocol, test split only, a row per system with the metrics of PROTOCOLS.md, the exact
 command that produced them and its date:
@@ -99,3 +100,35 @@ def _cell(numbers: Mapping, interval: bool = False) -> str:
         return "–"
     ci = " [{:.3f}, {:.3f}]".format(*numbers["precision@5 95% CI"]) if interval else ""
     return f"{numbers['precision@5']:.3f}{ci} / {numbers['hit@5']:.2f}"
+
+
+def simulation_table(reports: list[Mapping]) -> str:
+    """Markdown: interactive evaluation (``llmkb simulate``), a row per dataset, setting, simulated user and system:
+    success@1/10 within the rounds with 95% Wilson intervals, success@5/50, the mean rounds to success, success@1/10
+    /50 after the first round (before any feedback: iEvaLM's "before"), and the leaks the guard caught (and left: 0); "" without reports.
+
+    >>> rate = {"rate": 0.5, "low": 0.2, "high": 0.8}
+    >>> report = {"dataset": "inspired", "setting": "cold-start", "simulator": "kb", "system": "popularity",
+    ...           "rounds": 5, "command": "llmkb simulate ...", "date": "2026-11-30", "metrics": {"targets": 227,
+    ...           **{f"success@{k}": rate for k in (1, 5, 10, 50)}, "mean_rounds": {"mean": 2.0},
+    ...           "curve": {"success@1": [0.1], "success@10": [0.3], "success@50": [0.4]}, "leaks": {"caught": 3, "scored": 0}}}
+    >>> print(simulation_table([report]).splitlines()[-1])
+    | inspired | cold-start | kb | popularity | 227 | 0.500 [0.200, 0.800] | 0.500 | 0.500 [0.200, 0.800] | 0.500 | 2.00 | 0.100 / 0.300 / 0.400 | 3 / 0 | `llmkb simulate ...` | 2026-11-30 |
+    """
+    if not reports:
+        return ""
+    rounds = reports[0]["rounds"]
+    lines = [f"### Interactive evaluation (`llmkb simulate`): success within {rounds} rounds, 95% Wilson intervals", "",
+             "| dataset | setting | user | system | targets | S@1 | S@5 | S@10 | S@50 | mean rounds | round 1: S@1 / 10 / 50 "
+             "| leaks caught / scored | command | date |", "|---" * 14 + "|"]
+    key = lambda r: (r["dataset"], r["setting"], r["simulator"], ORDER.index(r["system"]) if r["system"] in ORDER  # noqa: E731
+                     else len(ORDER))
+    for r in sorted(reports, key=key):
+        m = r["metrics"]
+        rate = lambda k, interval=False: f"{m[f'success@{k}']['rate']:.3f}" + (  # noqa: E731
+            f" [{m[f'success@{k}']['low']:.3f}, {m[f'success@{k}']['high']:.3f}]" if interval else "")
+        lines.append(f"| {r['dataset']} | {r['setting']} | {r['simulator']} | {r['system']} | {m['targets']} | "
+                     f"{rate(1, True)} | {rate(5)} | {rate(10, True)} | {rate(50)} | {m['mean_rounds']['mean']:.2f} | "
+                     + " / ".join(f"{m['curve'][f'success@{k}'][0]:.3f}" for k in (1, 10, 50)) + " | "
+                     f"{m['leaks']['caught']} / {m['leaks']['scored']} | `{r['command']}` | {r['date']} |")
+    return "\n".join(lines)

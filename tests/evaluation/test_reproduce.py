@@ -60,7 +60,10 @@ def test_default_plan_in_order(artifacts):
         assert {e for e in evaluated(steps) if e[0] == dataset} == expected
         assert (f"llmkb evaluate-requests --dataset {dataset} --no-llm --per-type 25 --variants all --out "
                 f"{artifacts / 'requests' / f'{dataset}-no-llm-report.json'}") in cmds
-    assert len(steps) == 2 + 2 * (1 + 15 * 2 + 3 + 1)
+    simulations = [c for c in cmds if c.startswith("llmkb simulate")]
+    assert len(simulations) == 2 * 2 * 2 * 3  # datasets × users × settings × systems
+    assert "llmkb simulate --dataset redial --system rag-ranker --simulator llm --setting cold-start" in simulations
+    assert len(steps) == 2 + 2 * (1 + 15 * 2 + 3 + 1) + len(simulations)
     assert cmds.index("llmkb evaluate --dataset inspired --protocol std --system popularity") < \
         cmds.index("llmkb evaluate --dataset inspired --protocol std --system rag")
     bm25 = next(s for s in steps if s.command.endswith("--protocol dedup --system bm25 --exclude-mentioned"))
@@ -77,6 +80,7 @@ def test_quick_plan_is_inspired_without_llm_systems_and_under_30_minutes():
     assert systems == {"popularity", "copy-context", "bm25", "retriever-zeroshot", "retriever-calibrated",
                        "rag-no-llm", "rag-ranker"}
     assert "llmkb evaluate-requests" in " ".join(commands(steps))
+    assert {c.split("--simulator ")[1].split()[0] for c in commands(steps) if "simulate" in c} == {"kb"}
     assert total_minutes(steps) <= 30
     assert total_minutes(plan(["inspired"])) > 30  # the LLM systems are what --quick saves
 
@@ -139,8 +143,8 @@ def test_done_steps_are_skipped_and_said_so(capsys):
     run_plan(steps, record_runs(ran))
     assert ran == ["data fetch", "kb build"]
     assert total_minutes(steps) == 1 + 3
-    assert "21 steps, 2 to run: about 4 min" in format_plan(steps)
-    assert format_plan(steps).splitlines()[4].startswith("[ 5/21] done ")
+    assert "27 steps, 2 to run: about 4 min" in format_plan(steps)
+    assert format_plan(steps).splitlines()[4].startswith("[ 5/27] done ")
 
 
 def test_a_limited_report_is_not_done(artifacts):
