@@ -195,7 +195,9 @@ def simulate(dataset: Dataset, system, simulator: KBSimulator, run: Simulation, 
         "exclusion": "movies the user turned down are left out of later rounds, for every system",
         "command": " ".join(["llmkb", *sys.argv[1:]]) if sys.argv and sys.argv[0].endswith("llmkb") else " ".join(sys.argv),
         "transcripts": str(transcripts), "data_files": dataset.file_hashes(),
-        "seconds": round(time.time() - started, 1), "date": time.strftime("%Y-%m-%d"),
+        "seconds": round(time.time() - started, 1),  # this invocation's, over the conversations it ran
+        "resumed": len(targets) - len(todo),  # conversations an interrupted invocation had finished
+        "date": time.strftime("%Y-%m-%d"),
     }
     atomic_write_json(report, result)
     return result
