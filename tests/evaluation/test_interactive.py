@@ -103,8 +103,9 @@ def test_an_interrupted_run_resumes_and_another_runs_results_are_not_reused(redi
     partial = tmp_path / "t.transcripts.jsonl.partial"
     partial.write_text("".join(json.dumps({**r, "sample_id": r["sample_id"]}) + "\n" for r in rows[:2])
                        + '{"sample_id": "torn"')  # two finished conversations, then an interruption
-    _, resumed, system = _run(redial, tmp_path)
+    report, resumed, system = _run(redial, tmp_path)
     assert resumed == rows and {s.sample_id.split("#")[0] for s in system.seen} == {"901:2"}
+    assert report["resumed"] == 2 and report["metrics"] == result["metrics"]
     assert not partial.exists()
     partial.write_text("".join(json.dumps(r) + "\n" for r in rows))  # written by the run with seed 0
     _, other, system = _run(redial, tmp_path, seed=1)
