@@ -50,7 +50,7 @@ def test_llm_user_on_real_targets(mirror, tmp_path):
         warnings.simplefilter("ignore")
         dataset = load_dataset("inspired", mirror)
         model, tokenizer = load_llm()
-        result, rows = _simulate(dataset, LLMSimulator(model, tokenizer, 0, progress=False), tmp_path, 24, "cold-start")
+        result, rows = _simulate(dataset, LLMSimulator(model, tokenizer, 0, progress=False), tmp_path, 8, "cold-start")
     assert result["metrics"]["leaks"]["scored"] == 0
     said = [r for row in rows for r in row["rounds"] if r.get("user")]
     assert sum(r["source"] == "llm" for r in said) >= 0.6 * len(said)  # most phrasings pass the checks
