@@ -52,8 +52,8 @@ def test_llm_user_on_real_targets(mirror, tmp_path):
         model, tokenizer = load_llm()
         result, rows = _simulate(dataset, LLMSimulator(model, tokenizer, 0, progress=False), tmp_path, 8, "cold-start")
     assert result["metrics"]["leaks"]["scored"] == 0
-    said = [r for row in rows for r in row["rounds"] if r.get("user")]
-    assert sum(r["source"] == "llm" for r in said) >= 0.6 * len(said)  # most phrasings pass the checks
+    revealed = [r for row in rows for r in row["rounds"] if r.get("source") in ("llm", "template")]
+    assert sum(r["source"] == "llm" for r in revealed) >= 0.5 * len(revealed)  # most pass the checks (8 of 12 here)
     for row in rows:
         for r, attribute in zip(row["rounds"], row["attributes"]):
             if r.get("source") == "llm":  # the phrasing states the value it reveals
