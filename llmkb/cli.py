@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import json
 import sys
 import time
@@ -175,7 +174,7 @@ def cmd_simulate(args) -> None:
     transcripts, report = simulation_paths(args.dataset, args.system, args.simulator, args.setting, args.rounds,
                                            args.targets, args.seed, _variant_suffix(args), args.out)
     system, models = _system(args, dataset, split=None)
-    simulator = _simulator(args, dataset.name)
+    simulator = _simulator(args)
     models["simulator_llm"] = getattr(simulator, "model_name", None)
     run = Simulation(args.dataset, args.system, args.simulator, args.setting, args.rounds, args.shown, args.targets,
                      args.seed, models)
@@ -190,7 +189,8 @@ def cmd_simulate(args) -> None:
     print(f"transcripts: {transcripts}\nreport: {report}")
 
 
-def _simulator(args, dataset: str):
+def _simulator(args):
+    """The simulated user; the llm one keeps its phrasings in a cache per model (by the model's fingerprint)."""
     from llmkb.evaluation.simulator import KBSimulator, LLMSimulator
 
     if args.simulator == "kb":
@@ -199,12 +199,12 @@ def _simulator(args, dataset: str):
     from llmkb.generation import load_llm
     from llmkb.models import default_llm_path
     from llmkb.paths import artifacts_dir
+    from llmkb.retrieval.index import model_fingerprint
 
     path = args.simulator_llm or default_llm_path()
     model, tokenizer = load_llm(path)
-    key = hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:12]
-    return LLMSimulator(model, tokenizer, args.seed,
-                        AppendCache(artifacts_dir() / "simulations" / "llm-phrasings" / f"{key}.jsonl"), str(path))
+    cache = artifacts_dir() / "simulations" / "llm-phrasings" / f"{model_fingerprint(path)[:16]}.jsonl"
+    return LLMSimulator(model, tokenizer, args.seed, AppendCache(cache), str(path))
 
 
 def cmd_compare(args) -> None:
