@@ -62,10 +62,15 @@ def evaluate(dataset: Dataset, run: Run, system, predictions: Path, report: Path
     result = {
         "protocol": f"{run.dataset}-{run.protocol}", "split": run.split, "system": run.system,
         "exclude_mentioned": run.exclude_mentioned, "limit": run.limit, "metrics": metrics,
-        "command": " ".join(["llmkb", *sys.argv[1:]]) if sys.argv and sys.argv[0].endswith("llmkb") else " ".join(sys.argv),
+        "command": command_line(),
         "models": run.models, "predictions": str(predictions),
         "data_files": dataset.file_hashes(),
         "seconds": round(time.time() - started, 1), "date": time.strftime("%Y-%m-%d"),
     }
     atomic_write_json(report, result)
     return result
+
+
+def command_line() -> str:
+    """The command that is running, as a report records it: ``llmkb ...`` when run through the entry point."""
+    return " ".join(["llmkb", *sys.argv[1:]]) if sys.argv and sys.argv[0].endswith("llmkb") else " ".join(sys.argv)

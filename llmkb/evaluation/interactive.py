@@ -26,7 +26,6 @@ import hashlib
 import json
 import math
 import random
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -37,11 +36,12 @@ from tqdm.auto import tqdm
 from llmkb.data.dataset import Dataset
 from llmkb.data.io import AppendCache, atomic_write_json, atomic_write_jsonl
 from llmkb.data.records import RECOMMENDER, SEEKER, Sample, Turn
-from llmkb.evaluation.harness import RANKED_LENGTH
+from llmkb.evaluation.harness import RANKED_LENGTH, command_line
 from llmkb.evaluation.simulator import ACCEPT, KBSimulator, LeakGuard, TargetProfile, Vocabulary, target_profile
 from llmkb.kb import build_kb, load_kb
 from llmkb.paths import artifacts_dir
 from llmkb.postprocess.ranking import finalize_ranking
+from llmkb.postprocess.reply import listing
 
 SETTINGS = ("free-chat", "cold-start")
 SUCCESS_KS = (1, 5, 10, 50)
@@ -190,10 +190,10 @@ def simulate(dataset: Dataset, system, simulator: KBSimulator, run: Simulation, 
     atomic_write_jsonl(transcripts, rows)
     partial.path.unlink(missing_ok=True)
     result = {
-        "protocol": f"{run.dataset}-interactive", "split": "test", **{k: v for k, v in asdict(run).items()},
+        "protocol": f"{run.dataset}-interactive", "split": "test", **asdict(run),
         "metrics": metrics,
         "exclusion": "movies the user turned down are left out of later rounds, for every system",
-        "command": " ".join(["llmkb", *sys.argv[1:]]) if sys.argv and sys.argv[0].endswith("llmkb") else " ".join(sys.argv),
+        "command": command_line(),
         "transcripts": str(transcripts), "data_files": dataset.file_hashes(),
         "seconds": round(time.time() - started, 1),  # this invocation's, over the conversations it ran
         "resumed": len(targets) - len(todo),  # conversations an interrupted invocation had finished
@@ -216,8 +216,7 @@ def _answer(conversation: Conversation, ranked: list[str], round_: int, run: Sim
     shown = ranked[:run.shown]
     rank = ranked.index(target) + 1 if target in ranked else None
     titles = [catalog[i].display for i in shown]
-    conversation.turns.append(Turn(RECOMMENDER, f"How about {', '.join(titles[:-1])} or {titles[-1]}?"
-                                   if len(titles) > 1 else f"How about {titles[0]}?", tuple(shown)))
+    conversation.turns.append(Turn(RECOMMENDER, f"How about {listing(titles)}?", tuple(shown)))
     record = {"round": round_, "rank": rank, "ranked": ranked}
     conversation.rounds.append(record)
     if rank is not None and rank <= run.shown:

@@ -25,7 +25,6 @@ import dataclasses
 import math
 import random
 import re
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -38,6 +37,7 @@ from tqdm.auto import tqdm
 
 from llmkb.data.io import atomic_write_json
 from llmkb.errors import LLMKBError
+from llmkb.evaluation.harness import command_line
 from llmkb.kb.documents import KBDocument
 from llmkb.kb.facts import PEOPLE, FactIndex, Preference, fold, value_key
 from llmkb.pipeline.config import RecommenderConfig
@@ -496,7 +496,7 @@ def evaluate_requests(config: RecommenderConfig, variants: str | Sequence[str] =
     dataset = stages.dataset
     report = {
         "benchmark": "requests", "dataset": dataset.name,
-        "command": " ".join(["llmkb", *sys.argv[1:]]) if sys.argv[0].endswith("llmkb") else " ".join(sys.argv),
+        "command": command_line(),
         "date": time.strftime("%Y-%m-%d"),
         "data_files": dataset.file_hashes(),
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(base.config).items()},

@@ -39,6 +39,7 @@ from rapidfuzz import fuzz
 from llmkb.data.io import AppendCache
 from llmkb.kb.documents import KBDocument
 from llmkb.postprocess.normalize import fold, normalize_title
+from llmkb.postprocess.reply import listing
 
 ATTRIBUTE_ORDER = ("genre", "actor", "director", "decade", "keyword")
 PARTIAL_RATIO_LEAK = 90  # rapidfuzz partial_ratio of title vs utterance at which an utterance leaks
@@ -190,7 +191,7 @@ class KBSimulator:
         guard = guard or LeakGuard(profile.title, frozenset())
         rejections = [("", ())]
         if shown:
-            named = rng_for(self.seed, profile.item_id, round_).choice(REJECT).format(_listing(shown))
+            named = rng_for(self.seed, profile.item_id, round_).choice(REJECT).format(listing(shown))
             rejections = [(named, tuple(shown_ids)), (REJECT_UNNAMED, ()), *rejections]
         def options() -> Iterator[tuple[str, str, Attribute | None]]:  # text, source, the attribute it must state
             if round_ <= len(profile.attributes):
@@ -287,10 +288,6 @@ class LLMSimulator(KBSimulator):
                                self.temperatures[attempt], seed)
         self.cache.add({self._key(a, attempt): {"text": _first_sentence(clean_generation(text))}
                         for a, text in zip(attributes, texts)})
-
-
-def _listing(titles: Sequence[str]) -> str:
-    return titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " or " + titles[-1]
 
 
 def _first_sentence(text: str) -> str:

@@ -41,8 +41,16 @@ def template_reply(items: Sequence[CatalogItem], n: int = TEMPLATE_ITEMS) -> str
     names = [item.display for item in items[:n]]
     if not names:
         return "I could not find a movie to recommend yet. Tell me more about what you like?"
-    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
-    return f"You might enjoy {listed}."
+    return f"You might enjoy {listing(names)}."
+
+
+def listing(names: Sequence[str]) -> str:
+    """``"A, B or C"``; one name alone.
+
+    >>> listing(["Heat (1995)"]), listing(["A", "B", "C"])
+    ('Heat (1995)', 'A, B or C')
+    """
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def align_reply(
