@@ -226,7 +226,7 @@ class EntityLinker:
     @staticmethod
     def _role(before: str) -> str | None:
         tail = " ".join(before.split()[-3:])
-        hits = [(tail.rfind(cue), len(cue), role) for role, cues in ROLE_CUES.items() for cue in cues
+        hits = [(tail.rfind(cue) + len(cue), len(cue), role) for role, cues in ROLE_CUES.items() for cue in cues
                 if re.search(rf"\b{re.escape(cue)}$", tail) or re.search(rf"\b{re.escape(cue)}\s+\w+$", tail)]
         return max(hits)[2] if hits else None
 

@@ -209,6 +209,28 @@ class TitleMatcher:
                 break
 
 
+def canonical_titles(text: str, items: Sequence[CatalogItem]) -> str:
+    """``text`` with each of ``items`` named as the catalogue names it, ``Title (Year)``, wherever its title stands
+    as whole words (with or without a year); nothing else is touched (for human replies: no line is read as a title).
+
+    >>> canonical_titles("Alien and  Aliens (86), both scary", [CatalogItem("1", "Alien", 1979), CatalogItem("2", "Aliens", 1986)])
+    'Alien (1979) and Aliens (1986), both scary'
+    """
+    text = " ".join(text.split())
+    by_title = {item.title.lower(): item for item in sorted(items, key=lambda i: -len(i.title)) if item.title.strip()}
+    if not by_title:
+        return text
+    pattern = re.compile(r"(?<!\w)(" + "|".join(map(re.escape, by_title)) + r")(?!\w)(?:\s*\(\d{2,4}\))?", re.I)
+    return pattern.sub(lambda m: by_title[m.group(1).lower()].display, text)
+
+
+def outside_names(matches: TitleMatches, names: Sequence[tuple[int, int]]) -> TitleMatches:
+    """``matches`` without the yearless titles inside a longer person's name (``names``: their spans), such as
+    "Marshall" in "Rawson Marshall Thurber"."""
+    return TitleMatches(tuple(m for m in matches.mentions if m.year is not None or not any(
+        a < m.end and m.start < b and b - a > m.end - m.start for a, b in names)))
+
+
 def match_titles(text: str, catalog: Iterable[CatalogItem] | TitleMatcher) -> TitleMatches:
     """One-off convenience: ``TitleMatcher(catalog).match(text)`` (reuse a matcher when matching many texts)."""
     return as_matcher(catalog).match(text)

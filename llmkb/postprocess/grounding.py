@@ -1,0 +1,157 @@
+"""Check what a reply says about its movies against the KB: every stated fact must be one the movie holds.
+
+A *claim* is a KB fact the reply states (read with the KB's entity linker: a director, an actor, a genre in
+everyday words, a year or a decade), or a name given a role the KB does not know ("starring John Smith"). It is
+about the movies named in the same sentence; a sentence naming none speaks of the movies of the sentence before
+("Try Heat (1995). It stars Al Pacino."), or before any is named, of the next ones ("Love crime films? Try Heat"). A claim *holds* when one of those movies has the fact in its KB document.
+A named movie is *explained* when at least one claim about it holds.
+
+>>> from llmkb.kb.documents import KBDocument
+>>> from llmkb.kb.facts import FactIndex
+>>> from llmkb.kb.linking import EntityLinker
+>>> heat = CatalogItem("1", "Heat", 1995)
+>>> facts = FactIndex.from_documents([KBDocument("1", "Heat", 1995, {"starring": ["Al Pacino"], "genre": ["crime"]}),
+...                                   KBDocument("2", "Alien", 1979, {"starring": ["Sigourney Weaver"]})])
+>>> checker = GroundingChecker(EntityLinker(facts, surname_items=1), facts)
+>>> check = checker("Try Heat (1995), a crime classic. It stars Al Pacino.", [heat])
+>>> [str(c) for c in check.claims], check.grounded, check.explained
+(['1: genre crime', '1: starring Al Pacino'], True, ('1',))
+>>> checker("Heat (1995) stars Sigourney Weaver.", [heat]).false_claims[0].preference.value
+'Sigourney Weaver'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from llmkb.data.records import CatalogItem
+from llmkb.kb.facts import PEOPLE, FactIndex, Preference
+from llmkb.kb.linking import EntityLinker
+from llmkb.postprocess.titles import Mention, TitleMatcher, outside_names
+
+INITIAL = re.compile(r"(?:^|\s)[A-Z]\.$")  # a sentence end that is a name's initial
+SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'“])|\n+")
+# a capitalised name given a role: a claim even when the KB does not know the name (then it cannot hold)
+ROLE_NAME = re.compile(r"\b(?:directed by|starring|stars|featuring|written by|music by|produced by)\s+"
+                       r"((?:[A-Z][\w'.-]+)(?:\s+[A-Z][\w'.-]+)+)")
+
+
+@dataclass(frozen=True)
+class Claim:
+    preference: Preference  # the fact as stated (relation, value; polarity -1 for "not ...")
+    items: tuple[str, ...]  # the movies it is about
+    holds: bool
+
+    def __str__(self) -> str:
+        return f"{','.join(self.items) or '-'}: {self.preference}"
+
+
+@dataclass(frozen=True)
+class Grounding:
+    named: tuple[str, ...]  # catalogue ids the reply names, in order
+    claims: tuple[Claim, ...]
+
+    @property
+    def false_claims(self) -> list[Claim]:
+        return [claim for claim in self.claims if not claim.holds]
+
+    @property
+    def grounded(self) -> bool:
+        """Every claim holds."""
+        return not self.false_claims
+
+    @property
+    def explained(self) -> tuple[str, ...]:
+        """The named movies that at least one holding claim is about."""
+        return tuple(i for i in self.named if any(c.holds and i in c.items for c in self.claims))
+
+    @property
+    def says_why(self) -> bool:
+        """Every named movie gets a reason (and it names at least one)."""
+        return bool(self.named) and set(self.explained) == set(self.named)
+
+
+class GroundingChecker:
+    """``checker(reply, items)``: the :class:`Grounding` of a reply that recommends ``items`` (a list or catalogue
+    the titles are matched against; a title outside it is not a movie the reply can be checked on)."""
+
+    def __init__(self, linker: EntityLinker, facts: FactIndex):
+        self.linker, self.facts = linker, facts
+
+    def __call__(self, text: str, items: Sequence[CatalogItem],
+                 catalog: TitleMatcher | None = None) -> Grounding:
+        """``items``: the movies the reply recommends, found by their exact titles first; ``catalog``: also find
+        other catalogue movies it names (elsewhere, fuzzily)."""
+        mentions = [m for m in self.movies(text, items, catalog) if m.item_id is not None]
+        titles = [(m.start, m.end) for m in mentions]
+        claims, named, previous = [], list(dict.fromkeys(m.item_id for m in mentions)), ()
+        sentences = _sentences(text, titles)
+        movies = [tuple(dict.fromkeys(m.item_id for m in mentions if start <= m.start < end)) for start, end in sentences]
+        for number, (start, end) in enumerate(sentences):
+            # a sentence naming no movie speaks of the last ones named, or before any, of the next ones
+            about = movies[number] or previous or next((m for m in movies[number:] if m), ())
+            previous = about
+            skip = [(max(s, start) - start, min(e, end) - start) for s, e in titles if s < end and e > start]
+            sentence = text[start:end]
+            for a, b in skip:  # a title's words say nothing ("You Don't Mess with the Zohan" negates nothing)
+                sentence = sentence[:a] + " " * (b - a) + sentence[b:]
+            found = [self._stated_role(p, sentence) for p in self.linker.link(sentence, skip=skip)]
+            readings: dict[tuple[int, int], list[Preference]] = {}  # "fantasy film": the genre, or Fantasy Films
+            for preference in found:
+                if preference.relation == "genre" and text[start + preference.span[1]:].startswith(" by "):
+                    continue  # "music by ...": a role, not the genre
+                if preference.relation != "movie":
+                    readings.setdefault(preference.span, []).append(preference)
+            for alternatives in readings.values():
+                holding = [p for p in alternatives if self._holds(p, about)]
+                preference = (holding or alternatives)[0]
+                said = {(c.preference.key, c.items) for c in claims}  # "a hilarious comedy" states one fact
+                if (preference.key, about) not in said:
+                    claims.append(Claim(preference, about, bool(holding)))
+            linked = [p.span for p in found]
+            for match in ROLE_NAME.finditer(text[start:end]):
+                span = match.span(1)
+                if not any(s < span[1] and span[0] < e for s, e in [*linked, *skip]):
+                    claims.append(Claim(Preference("person", match.group(1), span=span), about, False))
+        return Grounding(tuple(named), tuple(claims))
+
+    def movies(self, text: str, items: Sequence[CatalogItem], catalog: TitleMatcher | None = None) -> list[Mention]:
+        """The titles ``text`` names, in text order: ``items`` first, then other ``catalog`` titles where no item is
+        named, leaving alone yearless titles inside a person's name."""
+        names = self.linker.person_spans(text)
+        found = [Mention(item.display, at.start(), at.end(), item.item_id, 100.0, item.year)
+                 for item in items for at in re.finditer(re.escape(item.display), text)]
+        found += [m for m in outside_names(TitleMatcher(items).match(text), names).mentions
+                  if m.item_id and all(m.end <= f.start or m.start >= f.end for f in found)]
+        if catalog is not None:
+            found += [m for m in outside_names(catalog.match(text), names).mentions
+                      if all(m.end <= f.start or m.start >= f.end for f in found)]
+        return sorted(found, key=lambda m: m.start)
+
+    def _stated_role(self, preference: Preference, sentence: str) -> Preference:
+        """A person in the role the words before the name give ("written by Fred Wolf"), which the linker, reading
+        a seeker, may have replaced with the person's only role."""
+        role = EntityLinker._role(sentence[: preference.span[0]]) if preference.relation in (*PEOPLE, "person") else None
+        return dataclasses.replace(preference, relation=role) if role else preference
+
+    def _holds(self, preference: Preference, about: Sequence[str]) -> bool:
+        if not about:
+            return False
+        positive = Preference(preference.relation, preference.value, years=preference.years)
+        held = [self.facts.satisfies(item, positive) for item in about]
+        return any(held) if preference.polarity > 0 else not all(held)
+
+
+def _sentences(text: str, titles: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Character spans of the sentences of ``text``: not cut inside a title ("Go! (1999)") or after an initial
+    ("J. J. Abrams")."""
+    bounds, start = [], 0
+    for cut in SENTENCE.finditer(text):
+        if INITIAL.search(text, 0, cut.start()) or any(a < cut.start() < b for a, b in titles):
+            continue
+        bounds.append((start, cut.start()))
+        start = cut.end()
+    return [*bounds, (start, len(text))]

@@ -1,0 +1,101 @@
+import pytest
+
+from llmkb.data.records import CatalogItem
+from llmkb.kb.documents import KBDocument
+from llmkb.kb.facts import FactIndex
+from llmkb.kb.linking import EntityLinker
+from llmkb.postprocess.grounding import GroundingChecker
+
+DOCS = [
+    KBDocument("heat", "Heat", 1995, {"director": ["Michael Mann"], "starring": ["Al Pacino", "Robert De Niro"],
+                                      "genre": ["crime", "thriller"]}),
+    KBDocument("alien", "Alien", 1979, {"director": ["Ridley Scott"], "starring": ["Sigourney Weaver"],
+                                        "genre": ["horror", "sci-fi"]}),
+    KBDocument("up", "Up", 2009, {"director": ["Pete Docter"], "genre": ["animation", "comedy"]}),
+]
+ITEMS = [CatalogItem(d.item_id, d.title, d.year) for d in DOCS]
+
+
+@pytest.fixture(scope="module")
+def checker():
+    facts = FactIndex.from_documents(DOCS)
+    return GroundingChecker(EntityLinker(facts, surname_items=1), facts)
+
+
+@pytest.mark.parametrize("reply, claims", [
+    ("Heat (1995) is a tense crime thriller directed by Michael Mann.",
+     ["heat: genre crime", "heat: genre thriller", "heat: director Michael Mann"]),
+    ("Try Heat (1995). It stars Al Pacino and Robert De Niro.",  # the next sentence speaks of the same movie
+     ["heat: starring Al Pacino", "heat: starring Robert De Niro"]),
+    ("Alien (1979) came out in 1979 and is scary.", ["alien: year 1979", "alien: genre horror"]),
+    ("Up (2009) is not scary at all. It is funny.", ["up: not genre horror", "up: genre comedy"]),
+    ("Heat (1995) or Alien (1979), with Sigourney Weaver?",  # said of both: it holds for one of them
+     ["heat,alien: starring Sigourney Weaver"]),
+])
+def test_true_facts_hold_and_explain_the_movies(checker, reply, claims):
+    check = checker(reply, ITEMS)
+    assert [str(c) for c in check.claims] == claims
+    assert check.grounded and check.says_why
+
+
+@pytest.mark.parametrize("reply, false", [
+    ("Heat (1995) was directed by Ridley Scott.", "heat: director Ridley Scott"),
+    ("Try Alien (1979). It stars Al Pacino.", "alien: starring Al Pacino"),
+    ("Heat (1995) is a hilarious comedy.", "heat: genre comedy"),
+    ("Up (2009) is a classic from the 80s.", "up: year 1980s"),
+    ("Heat (1995), starring John Smithers, is great.", "heat: person John Smithers"),  # a name the KB lacks
+    ("Up (2009) is not animated.", "up: not genre animation"),
+])
+def test_a_fact_the_kb_does_not_hold_is_caught(checker, reply, false):
+    check = checker(reply, ITEMS)
+    assert [str(c) for c in check.false_claims] == [false]
+    assert not check.grounded
+
+
+def test_naming_a_movie_without_a_reason_is_grounded_but_says_no_why(checker):
+    check = checker("You should watch Heat (1995) and Up (2009)! Up (2009) is animated.", ITEMS)
+    assert check.named == ("heat", "up") and check.explained == ("up",)
+    assert check.grounded and not check.says_why
+    assert not checker("Sure, I can help with that.", ITEMS).says_why  # names nothing
+
+
+def test_the_year_in_a_title_is_not_a_claim(checker):
+    assert checker("Heat (1995)!", ITEMS).claims == ()
+
+
+def test_sentences_are_not_cut_at_initials_or_inside_titles():
+    docs = [KBDocument("go", "Go!", 1999, {"director": ["J. J. Abrams"], "music composer": ["Bea Stone"]}),
+            KBDocument("x", "Other", 2000, {"director": ["Pete Docter"]})]
+    facts = FactIndex.from_documents(docs)
+    check = GroundingChecker(EntityLinker(facts, surname_items=1), facts)
+    items = [CatalogItem("go", "Go!", 1999)]
+    assert check("Try Go! (1999), directed by J. J. Abrams.", items).says_why
+    assert check("Try Go! (1999): music by Bea Stone.", items).grounded  # "music by" is a role, not the genre
+
+
+def test_a_yearless_list_title_is_found_and_a_catalogue_title_outside_the_list_is_named(checker):
+    from llmkb.postprocess import TitleMatcher
+
+    yearless = [CatalogItem("up", "Up")]
+    check = checker("Watch Up, a comedy, or Heat (1995) with Al Pacino.", yearless, TitleMatcher(ITEMS))
+    assert check.named == ("up", "heat") and check.grounded
+
+
+def test_a_phrase_with_two_readings_holds_when_one_does():
+    docs = [KBDocument("sw", "Star Wars", 1977, {"genre": ["fantasy"], "production company": ["Fantasy Films"]}),
+            KBDocument("up", "Up", 2009, {"genre": ["animation"]})]
+    facts = FactIndex.from_documents(docs)
+    check = GroundingChecker(EntityLinker(facts, surname_items=1), facts)
+    assert check("Star Wars (1977) — fantasy film.", [CatalogItem("sw", "Star Wars", 1977)]).grounded
+    assert not check("Up (2009) — fantasy film.", [CatalogItem("up", "Up", 2009)]).grounded
+
+
+def test_the_stated_role_is_checked_and_title_words_negate_nothing():
+    docs = [KBDocument("z", "You Don't Mess with the Zohan", 2008, {"starring": ["Adam Sandler"], "writer": ["Judd Apatow"]}),
+            KBDocument("k", "Knocked Up", 2007, {"director": ["Judd Apatow"]})]
+    facts = FactIndex.from_documents(docs)
+    check = GroundingChecker(EntityLinker(facts, surname_items=1), facts)
+    zohan = [CatalogItem("z", "You Don't Mess with the Zohan", 2008)]
+    assert check("You Don't Mess with the Zohan (2008) — stars Adam Sandler.", zohan).says_why
+    assert check("You Don't Mess with the Zohan (2008), written by Judd Apatow.", zohan).grounded
+    assert not check("You Don't Mess with the Zohan (2008), directed by Judd Apatow.", zohan).grounded
