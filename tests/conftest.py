@@ -60,7 +60,7 @@ def make_recommender(tiny_root, tiny_models, tmp_path, monkeypatch):
     def make(**options) -> Recommender:
         config = RecommenderConfig(**{"dataset": "redial", "retriever": tiny_models["retriever"],
                                       "llm": tiny_models["llm"], "data_dir": tiny_root, "reply_tokens": 12,
-                                      "prompt_tokens": 4096, **options})  # byte tokens: a long budget
+                                      "prompt_tokens": 4096, "reply_prompt_tokens": 4096, **options})  # byte tokens: a long budget
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the tiny world's deliberate data defects
             return Recommender(config, progress=False)

@@ -137,8 +137,10 @@ def int8_copy(model):
     Greedy decoding on a CPU reads every weight once per token, so it is bound by memory traffic: for SmolLM2-135M
     a token takes ~14 ms instead of ~40 ms in float32 (``benchmarks/chat_latency.py``). The copy shares every
     other parameter (embeddings, norms) with ``model`` and adds only the int8 weights; ``model`` is left as it is.
+    Weights are quantized per output channel, and the output layer (``lm_head``) stays float32: quantized per
+    tensor, or with the output layer, the small model's replies fall apart (docs/RESULTS.md, issue 19).
     """
-    from torch.ao.quantization import quantize_dynamic
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
     shared = {id(p): p for p in model.parameters()}
     duplicate = copy.deepcopy(model, memo=shared)
@@ -146,4 +148,6 @@ def int8_copy(model):
         # torch.ao.quantization is deprecated in favour of torchao (not a dependency); the pinned torch 2.13 ships it
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.filterwarnings("ignore", message=".*quantized tensor creation functions.*")
-        return quantize_dynamic(duplicate, {torch.nn.Linear}, dtype=torch.qint8, inplace=True).eval()
+        layers = {name: per_channel_dynamic_qconfig for name, module in duplicate.named_modules()
+                  if isinstance(module, torch.nn.Linear) and name != "lm_head"}
+        return quantize_dynamic(duplicate, layers, dtype=torch.qint8, inplace=True).eval()

@@ -40,7 +40,8 @@ class RecommenderConfig:
     llm: Path | None = None  # default: the packaged SmolLM2-135M-Instruct (GGUF)
     use_llm: bool = True  # False: retriever + dialogue signals only, template reply
     llm_scoring: bool = True  # the LLM scores the top candidates (a fusion signal); False: it only writes replies
-    lora: Path | None = None  # a LoRA adapter from `llmkb train-llm`
+    lora: Path | None = None  # a LoRA adapter from `llmkb train-llm` (scoring and replies)
+    reply_lora: Path | None = None  # a reply-writer adapter from `llmkb train-replies` (replies only)
     weights: Path | None = None  # fusion weights from `llmkb tune-fusion`; None: the built-in defaults
     ranker: Path | None = None  # a learned ranker from `llmkb train-ranker`: it ranks instead of the fusion weights
     k: int = 5
@@ -48,6 +49,7 @@ class RecommenderConfig:
     kb_documents: int = 3  # KB documents of the top candidates shown to the LLM
     prompt_tokens: int = 384  # the prompt's forward pass dominates the cost of a turn on a CPU
     reply_tokens: int = MAX_NEW_TOKENS
+    reply_prompt_tokens: int = 320  # the reply's prompt: the dialogue and the items' reasons (no plots)
     reply_int8: bool = True  # write replies with an int8 copy of the LLM (~3x faster on a CPU); scoring stays float32
     exclude_mentioned: bool = True
     kb_candidates: bool = True  # items holding the linked preferences join the candidates (the KB's inverted index)

@@ -112,8 +112,8 @@ class Recommender:
         started = time.perf_counter()
         items = found.items
         seconds = dict(found.seconds)
-        for reply in self.stages.replies.stream(found.state, [r.item for r in items],
-                                                {r.item.item_id: r.evidence for r in items}):
+        request = self.stages.reply_request(found.state, [r.item for r in items])
+        for reply in self.stages.replies.stream(request):
             seconds.setdefault("first_text", found.seconds.get("cards", 0.0) + time.perf_counter() - started)
             if isinstance(reply, str):
                 yield " ".join(filter(None, [found.reply, reply]))

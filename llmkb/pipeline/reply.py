@@ -1,65 +1,157 @@
-"""Write the conversational reply that goes with the final recommendation list.
+"""Write the conversational reply that goes with the final recommendation list, and check it.
 
-The LLM is prompted with the dialogue and the chosen items (as the only candidates, with their KB documents) and
-asked to recommend them; ``llmkb.postprocess.align_reply`` then makes the reply agree with the list, so it never
-names a movie outside it, and falls back to a template when the LLM names none.
+The LLM is prompted with the dialogue and the chosen items (as the only candidates, each with the KB facts that say
+why it fits) and asked to recommend them. Its reply must then pass two checks, or the template replaces it:
+- it names only movies of the list (``llmkb.postprocess.align_reply`` rewrites other titles) and at least one;
+- every fact it states about a movie is in that movie's KB document (``llmkb.postprocess.grounding``).
+Each movie it names must also get a reason, a KB fact that holds: where the LLM gave none, the movie's first reason
+is added after the reply ("Troy (2004) — stars Brad Pitt."), and the reply says which (``Reply.completed``).
+The template names the top items, each with its first reason, so it passes the same checks.
 
 >>> from llmkb.data.records import SEEKER, CatalogItem, Turn
->>> items = [CatalogItem("1", "Heat", 1995), CatalogItem("2", "Alien", 1979)]
->>> reply = write_reply(model, tokenizer, [Turn(SEEKER, "A tense thriller?")], items, items, max_new_tokens=8)
+>>> items = (CatalogItem("1", "Heat", 1995), CatalogItem("2", "Alien", 1979))
+>>> request = ReplyRequest((Turn(SEEKER, "A tense thriller?"),), items, {"1": ("crime film",)})
+>>> reply = write_reply(model, tokenizer, request, items, max_new_tokens=8)
 >>> set(reply.named_ids) <= {"1", "2"}  # it never names a movie outside the list (the template when it names none)
 True
->>> *drafts, final = stream_reply(model, tokenizer, [Turn(SEEKER, "A tense thriller?")], items, items, max_new_tokens=8)
+>>> *drafts, final = stream_reply(model, tokenizer, request, items, max_new_tokens=8)
 >>> final == reply and all(isinstance(draft, str) for draft in drafts)  # drafts as it writes, then the same reply
 True
+>>> template_reply(items, {"1": ("crime film",)})
+'You might enjoy Heat (1995) — crime film; or Alien (1979).'
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from tqdm.auto import tqdm
 
 from llmkb.data.records import CatalogItem, Turn
-from llmkb.generation.generate import MAX_NEW_TOKENS, clean_generation, first_paragraph_done, reply_task, stream_text
+from llmkb.errors import LLMKBError
+from llmkb.generation.generate import (MAX_NEW_TOKENS, clean_generation, first_paragraph_done, generate_texts,
+                                       reply_task, stream_text)
 from llmkb.generation.prompt import Prompt, PromptBudget, build_prompt
 from llmkb.postprocess import AlignedReply, TitleMatcher, align_reply
+from llmkb.postprocess.titles import as_matcher
+from llmkb.postprocess.grounding import GroundingChecker
+from llmkb.postprocess.reply import TEMPLATE_ITEMS, template_reply
+
+BATCH = 8  # prompts generated together by write_replies (~2x the throughput of one at a time on 2 cores)
+
+
+@dataclass(frozen=True)
+class ReplyRequest:
+    """What a reply is written from: the dialogue, the final list (best first) and what is known about its items."""
+
+    dialogue: tuple[Turn, ...]
+    items: tuple[CatalogItem, ...]
+    reasons: Mapping[str, Sequence[str]] = field(default_factory=dict)  # id → why it fits: its KB facts
+    preferences: tuple[str, ...] = ()  # what the seeker likes, as read from the dialogue
+
+    @property
+    def recommended(self) -> tuple[CatalogItem, ...]:
+        """The items the reply may name: the top of the list."""
+        return self.items[:TEMPLATE_ITEMS]
 
 
 @dataclass(frozen=True)
 class Reply(AlignedReply):
     tokens: int = 0  # tokens the LLM processed: its prompt and what it generated
+    fallback: str = ""  # why the template replaced the LLM's reply ("" when it did not, or there is no LLM)
+    draft: str = ""  # what the LLM wrote, before the checks
+    completed: tuple[str, ...] = ()  # named movies the LLM gave no reason for: the KB's first reason was added
 
 
-def write_reply(
-    model,
-    tokenizer,
-    dialogue: Sequence[Turn],
-    items: Sequence[CatalogItem],
-    catalog: Iterable[CatalogItem] | TitleMatcher,
-    documents: Mapping[str, str] | None = None,
-    preferences: str | Sequence[str] = (),
-    max_new_tokens: int = MAX_NEW_TOKENS,
-    budget: PromptBudget = PromptBudget(),
-) -> Reply:
-    """Generate a greedy reply recommending ``items`` (the final list, best first) and align it with them.
+def reply_prompt(tokenizer, request: ReplyRequest, budget: PromptBudget = PromptBudget()) -> Prompt:
+    """The reply prompt: the recommended items as the candidates, each with its reasons (KB facts)."""
+    docs = [(item.display, "; ".join(request.reasons.get(item.item_id, ()))) for item in request.recommended]
+    task = reply_task(request.recommended)
+    try:
+        return build_prompt(tokenizer, request.dialogue, docs, request.preferences, task=task, budget=budget)
+    except LLMKBError:  # many preferences: the reasons say which ones each item holds
+        return build_prompt(tokenizer, request.dialogue, docs, (), task=task, budget=budget)
 
-    ``documents``: optional item id → compact KB document, shown to the model as evidence.
-    """
-    *_, reply = stream_reply(model, tokenizer, dialogue, items, catalog, documents, preferences, max_new_tokens,
-                             budget)
+
+def check_reply(text: str, request: ReplyRequest, catalog: Iterable[CatalogItem] | TitleMatcher,
+                checker: GroundingChecker | None = None, tokens: int = 0) -> Reply:
+    """The LLM's ``text`` aligned with the list, or the template when it fails a check (see module docstring)."""
+    items = list(request.recommended)
+    aligned = align_reply(text, items, catalog, checker.linker.person_spans(text) if checker else ())
+    failure = "it names no movie of the list" if aligned.templated else ""
+    completed: tuple[str, ...] = ()
+    if not failure and checker is not None:
+        grounding = checker(aligned.text, items, as_matcher(catalog))
+        outside = [i for i in grounding.named if i not in {item.item_id for item in items}]
+        if outside:  # a title the alignment read differently ("Guardians of the Galaxy Vol." for Vol. 2)
+            failure = f"it names a movie outside the list: {outside[0]}"
+        elif grounding.false_claims:
+            failure = f"it states a fact the KB does not hold: {grounding.false_claims[0]}"
+        completed = tuple(i for i in grounding.named if i not in grounding.explained and request.reasons.get(i))
+    if not failure:
+        by_id = {item.item_id: item for item in items}
+        reasons = " ".join(f"{by_id[i].display} — {request.reasons[i][0]}." for i in completed)
+        return Reply(**{**vars(aligned), "text": " ".join(filter(None, [aligned.text, reasons]))}, tokens=tokens,
+                     draft=text, completed=completed)
+    return Reply(template_reply(items, request.reasons), tuple(i.item_id for i in items), aligned.removed, True,
+                 tokens, failure, text)
+
+
+def write_reply(model, tokenizer, request: ReplyRequest, catalog: Iterable[CatalogItem] | TitleMatcher,
+                checker: GroundingChecker | None = None, max_new_tokens: int = MAX_NEW_TOKENS,
+                budget: PromptBudget = PromptBudget()) -> Reply:
+    """Generate a greedy reply recommending the request's items, and check it."""
+    *_, reply = stream_reply(model, tokenizer, request, catalog, checker, max_new_tokens, budget)
     return reply
 
 
-def stream_reply(model, tokenizer, dialogue: Sequence[Turn], items: Sequence[CatalogItem],
-                 catalog: Iterable[CatalogItem] | TitleMatcher, documents: Mapping[str, str] | None = None,
-                 preferences: str | Sequence[str] = (), max_new_tokens: int = MAX_NEW_TOKENS,
+def stream_reply(model, tokenizer, request: ReplyRequest, catalog: Iterable[CatalogItem] | TitleMatcher,
+                 checker: GroundingChecker | None = None, max_new_tokens: int = MAX_NEW_TOKENS,
                  budget: PromptBudget = PromptBudget()) -> Iterator[str | Reply]:
-    """:func:`write_reply` as it is written (greedy): the cleaned draft after each token, then the aligned
+    """:func:`write_reply` as it is written (greedy): the cleaned draft after each token, then the checked
     :class:`Reply` (which may differ from the last draft: titles outside the list replaced, or the template)."""
-    docs = [(item.display, (documents or {}).get(item.item_id, "")) for item in items]
-    prompt: Prompt = build_prompt(tokenizer, dialogue, docs, preferences, task=reply_task(items), budget=budget)
+    prompt = _prompt(tokenizer, request, budget)
+    if isinstance(prompt, Reply):
+        yield prompt
+        return
     raw = ""
     for raw in stream_text(model, tokenizer, prompt.text, max_new_tokens, stop=first_paragraph_done):
         yield clean_generation(raw)
-    generated = min(len(tokenizer.encode(raw, add_special_tokens=False)), max_new_tokens)  # re-encoded: ±1 token
-    yield Reply(**vars(align_reply(clean_generation(raw), items, catalog)), tokens=prompt.n_tokens + generated)
+    yield check_reply(clean_generation(raw), request, catalog, checker, _tokens(tokenizer, prompt, raw, max_new_tokens))
+
+
+def write_replies(model, tokenizer, requests: Sequence[ReplyRequest], catalog: Iterable[CatalogItem] | TitleMatcher,
+                  checker: GroundingChecker | None = None, max_new_tokens: int = MAX_NEW_TOKENS,
+                  budget: PromptBudget = PromptBudget(), progress: bool = False) -> list[Reply]:
+    """:func:`write_reply` for many requests, generated :data:`BATCH` at a time (for evaluation)."""
+    matcher, replies = as_matcher(catalog), []
+    with tqdm(total=len(requests), desc="replies", unit="reply", disable=not progress) as bar:
+        for start in range(0, len(requests), BATCH):
+            batch = requests[start : start + BATCH]
+            prompts = [_prompt(tokenizer, request, budget) for request in batch]
+            fitting = [(request, p) for request, p in zip(batch, prompts) if isinstance(p, Prompt)]
+            texts = iter(generate_texts(model, tokenizer, [p.text for _, p in fitting], max_new_tokens) if fitting else [])
+            for request, prompt in zip(batch, prompts):
+                if isinstance(prompt, Reply):
+                    replies.append(prompt)
+                    continue
+                text = next(texts)
+                replies.append(check_reply(clean_generation(text), request, matcher, checker,
+                                           _tokens(tokenizer, prompt, text, max_new_tokens)))
+            bar.update(len(batch))
+    return replies
+
+
+def _prompt(tokenizer, request: ReplyRequest, budget: PromptBudget) -> Prompt | Reply:
+    """The reply prompt, or, when the budget cannot hold even the instruction, the template saying so."""
+    try:
+        return reply_prompt(tokenizer, request, budget)
+    except LLMKBError as error:
+        items = request.recommended
+        return Reply(template_reply(items, request.reasons), tuple(i.item_id for i in items), (), True,
+                     fallback=f"the reply prompt does not fit: {error}")
+
+
+def _tokens(tokenizer, prompt: Prompt, generated: str, max_new_tokens: int) -> int:
+    return prompt.n_tokens + min(len(tokenizer.encode(generated, add_special_tokens=False)), max_new_tokens)  # ±1

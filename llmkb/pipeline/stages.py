@@ -19,6 +19,7 @@ evaluation runs the same ones on its samples.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,9 +35,10 @@ from llmkb.kb.facts import FactIndex, Preference, describe
 from llmkb.kb.linking import EntityLinker
 from llmkb.pipeline.config import RecommenderConfig
 from llmkb.pipeline.fusion import Candidates, TrainingPriors, items_cache
-from llmkb.pipeline.reply import Reply, stream_reply
+from llmkb.pipeline.reply import Reply, ReplyRequest, stream_reply, write_replies
 from llmkb.postprocess import TitleMatcher, normalize_title, template_reply
-from llmkb.postprocess.titles import TitleMatches
+from llmkb.postprocess.grounding import GroundingChecker
+from llmkb.postprocess.titles import outside_names
 from llmkb.postprocess.reply import TEMPLATE_ITEMS
 from llmkb.ranking.items import preference_nodes
 from llmkb.retrieval import DenseRetriever, TurnState
@@ -47,6 +49,8 @@ CO_MENTIONED = 50  # candidates added from training co-mentions with the dialogu
 KB_CANDIDATES = 50  # candidates added from the KB's inverted index: the items holding the linked preferences
 LEARNT_CANDIDATES = 50  # candidates added from each item representation (item2vec, graph) nearest the dialogue
 MAX_CUES = 4
+DEFAULT_REASONS = ("director", "starring", "genre")  # the KB facts a reply may give when none was asked for
+REASONS = (*DEFAULT_REASONS, "writer", "year")  # the seeker's preferences a reply may say an item holds
 
 
 class MessageReader:
@@ -64,9 +68,7 @@ class MessageReader:
         text = text[:MAX_MESSAGE_CHARS]
         matches = self.matcher.match(text)
         if self.linker:
-            names = self.linker.person_spans(text)
-            matches = TitleMatches(tuple(m for m in matches.mentions if m.year is not None or not any(
-                a < m.end and m.start < b and b - a > m.end - m.start for a, b in names)))
+            matches = outside_names(matches, self.linker.person_spans(text))
         return [*history, Turn(SEEKER, text, tuple(matches.item_ids))], list(matches.dropped)
 
 
@@ -235,27 +237,46 @@ class Explainer:
                 cues.append(f"related to {item.display}")
         return cues[:MAX_CUES]
 
+    def reasons(self, item_id: str, state: TurnState) -> list[str]:
+        """KB facts that say why the item fits, for the reply: the seeker's preferences it holds, then its director,
+        lead star and first genre (facts only: a reply names no movie outside its list)."""
+        doc = self.documents.get(item_id)
+        if doc is None:
+            return []
+        matched = [describe(p) for p in self.facts.matched(item_id, state.stated) if p.relation in REASONS]
+        known = [describe(Preference(relation, doc.facts[relation][0])) for relation in DEFAULT_REASONS
+                 if doc.facts.get(relation)]
+        return list(dict.fromkeys(matched + known))[:MAX_CUES]
+
 
 class ReplyWriter:
-    """The reply that goes with the final list: written by the LLM and aligned with the list, or the template."""
+    """The reply that goes with the final list: written by the LLM and checked (``llmkb.pipeline.reply``), or the
+    template (with reasons) without an LLM."""
 
-    def __init__(self, model, tokenizer, matcher: TitleMatcher, max_new_tokens: int, prompt_tokens: int):
-        self.model, self.tokenizer, self.matcher = model, tokenizer, matcher
+    def __init__(self, model, tokenizer, matcher: TitleMatcher, checker: GroundingChecker, max_new_tokens: int,
+                 prompt_tokens: int):
+        self.model, self.tokenizer, self.matcher, self.checker = model, tokenizer, matcher, checker
         self.max_new_tokens, self.budget = max_new_tokens, PromptBudget(max_tokens=prompt_tokens)
 
-    def __call__(self, state: TurnState, items: Sequence[CatalogItem], evidence: Mapping[str, str]) -> Reply:
-        *_, reply = self.stream(state, items, evidence)
-        return reply
-
-    def stream(self, state: TurnState, items: Sequence[CatalogItem],
-               evidence: Mapping[str, str]) -> Iterator[str | Reply]:
-        """Drafts as the LLM writes them, then the aligned :class:`Reply` (only the template without an LLM)."""
+    def stream(self, request: ReplyRequest) -> Iterator[str | Reply]:
+        """Drafts as the LLM writes them, then the checked :class:`Reply` (only the template without an LLM)."""
         if self.model is None:
-            named = tuple(item.item_id for item in items[:TEMPLATE_ITEMS])
-            yield Reply(template_reply(list(items)), named, (), templated=True)
+            yield self.template(request)
             return
-        yield from stream_reply(self.model, self.tokenizer, state.turns, items[:3], self.matcher, evidence,
-                                [str(p) for p in state.stated], self.max_new_tokens, budget=self.budget)
+        yield from stream_reply(self.model, self.tokenizer, request, self.matcher, self.checker,
+                                self.max_new_tokens, self.budget)
+
+    def __call__(self, requests: Sequence[ReplyRequest], progress: bool = False) -> list[Reply]:
+        """The replies to many requests (batched generation, for evaluation)."""
+        if self.model is None:
+            return [self.template(request) for request in requests]
+        return write_replies(self.model, self.tokenizer, requests, self.matcher, self.checker,
+                             self.max_new_tokens, self.budget, progress)
+
+    @staticmethod
+    def template(request: ReplyRequest) -> Reply:
+        items = request.recommended
+        return Reply(template_reply(items, request.reasons), tuple(i.item_id for i in items), (), templated=True)
 
 
 @dataclass
@@ -299,7 +320,12 @@ class Stages:
                 from llmkb.generation.lora import load_lora
 
                 model = load_lora(model, config.lora, merge=True)
-            reply_model = int8_copy(model) if config.reply_int8 else model
+            reply_model = model
+            if config.reply_lora:
+                from llmkb.generation.lora import load_lora
+
+                reply_model = load_lora(copy.deepcopy(model), config.reply_lora, merge=True)
+            reply_model = int8_copy(reply_model) if config.reply_int8 else reply_model
         prompts = PromptWriter(tokenizer, catalog, documents, config.prompt_tokens)
         llm = model is not None and config.llm_scoring
         return cls(
@@ -308,7 +334,8 @@ class Stages:
             LLMScorer(model, tokenizer, prompts, config.llm_candidates, config.kb_documents) if llm else None,
             TitleWriter(model, tokenizer, prompts, retriever, config.kb_documents) if llm else None,
             RequestFilter(facts), Explainer(catalog, documents, facts),
-            ReplyWriter(reply_model, tokenizer, matcher, config.reply_tokens, config.prompt_tokens),
+            ReplyWriter(reply_model, tokenizer, matcher, GroundingChecker(retriever.query_builder.linker, facts),
+                        config.reply_tokens, config.reply_prompt_tokens),
             {i: ids for ids in by_title.values() for i in ids})
 
     @property
@@ -332,6 +359,12 @@ class Stages:
     def writes_replies(self) -> bool:
         """The LLM writes the replies (else the template does)."""
         return self.replies.model is not None
+
+    def reply_request(self, state: TurnState, items: Sequence[CatalogItem]) -> ReplyRequest:
+        """What the reply to ``state`` recommending ``items`` (the final list) is written from."""
+        top = items[:TEMPLATE_ITEMS]
+        return ReplyRequest(state.turns, tuple(items), {i.item_id: tuple(self.explainer.reasons(i.item_id, state))
+                                                         for i in top}, tuple(str(p) for p in state.stated))
 
     def mentioned_twins(self, state: TurnState) -> list[str]:
         """The dialogue's movies with every item of the same title ("Heat (1995)" and "Heat (1986)")."""

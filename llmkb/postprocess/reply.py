@@ -12,11 +12,11 @@ catalogue) are replaced by list items the reply does not name yet, or removed wh
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from llmkb.data.records import CatalogItem
-from llmkb.postprocess.titles import TitleMatcher, as_matcher
+from llmkb.postprocess.titles import TitleMatcher, as_matcher, outside_names
 
 TEMPLATE_ITEMS = 3
 _SEPARATOR_BEFORE = re.compile(r"(?:,\s*(?:and|or)?|\s+(?:and|or))\s*$")  # "A, B and |removed|"
@@ -36,12 +36,22 @@ class AlignedReply:
     templated: bool  # True when the template reply was used
 
 
-def template_reply(items: Sequence[CatalogItem], n: int = TEMPLATE_ITEMS) -> str:
-    """``"You might enjoy A (2001), B (1999) or C (2003)."`` from the top ``n`` items."""
-    names = [item.display for item in items[:n]]
-    if not names:
+def template_reply(items: Sequence[CatalogItem], reasons: Mapping[str, Sequence[str]] | None = None,
+                   n: int = TEMPLATE_ITEMS) -> str:
+    """``"You might enjoy A (2001), B (1999) or C (2003)."`` from the top ``n`` items; with ``reasons`` (item id →
+    why it fits), each item that has one is followed by its first: ``"A (2001) — crime film; or B (1999)."``.
+
+    >>> template_reply([CatalogItem("1", "Heat", 1995), CatalogItem("2", "Alien", 1979)], {"1": ["crime film"]})
+    'You might enjoy Heat (1995) — crime film; or Alien (1979).'
+    """
+    items = items[:n]
+    if not items:
         return "I could not find a movie to recommend yet. Tell me more about what you like?"
-    return f"You might enjoy {listing(names)}."
+    why = [(reasons or {}).get(item.item_id) for item in items]
+    if not any(why):
+        return f"You might enjoy {listing([item.display for item in items])}."
+    parts = [f"{item.display} — {first[0]}" if first else item.display for item, first in zip(items, why)]
+    return "You might enjoy " + (parts[0] if len(parts) == 1 else "; ".join(parts[:-1]) + "; or " + parts[-1]) + "."
 
 
 def listing(names: Sequence[str]) -> str:
@@ -54,12 +64,14 @@ def listing(names: Sequence[str]) -> str:
 
 
 def align_reply(
-    reply_text: str, final_items: Sequence[CatalogItem], catalog: Iterable[CatalogItem] | TitleMatcher
+    reply_text: str, final_items: Sequence[CatalogItem], catalog: Iterable[CatalogItem] | TitleMatcher,
+    names: Sequence[tuple[int, int]] = (),
 ) -> AlignedReply:
-    """Rewrite ``reply_text`` so that it names only ``final_items`` (see module docstring)."""
+    """Rewrite ``reply_text`` so that it names only ``final_items`` (see module docstring). ``names``: spans of
+    people's names, where a yearless title is part of the name, not a movie."""
     matcher = as_matcher(catalog)
     allowed = {item.item_id: item for item in final_items}
-    mentions = matcher.match(reply_text).mentions
+    mentions = outside_names(matcher.match(reply_text), names).mentions
     named = [m.item_id for m in mentions if m.item_id in allowed]
     spare = [item for item in final_items if item.item_id not in named]
     text, cursor, removed, order = "", 0, [], []

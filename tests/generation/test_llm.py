@@ -39,7 +39,8 @@ def test_int8_copy_quantizes_the_copy_only_and_stays_close(tokenizer):
     assert all(torch.equal(p, before[name]) for name, p in model.named_parameters())
     assert all(type(m) is torch.nn.Linear for m in model.modules() if isinstance(m, torch.nn.Linear))
     quantized = [m for m in fast.modules() if m._get_name() == "DynamicQuantizedLinear"]
-    assert len(quantized) == sum(isinstance(m, torch.nn.Linear) for m in model.modules())
+    assert len(quantized) == sum(isinstance(m, torch.nn.Linear) for m in model.modules()) - 1  # all but the output
+    assert type(fast.lm_head) is torch.nn.Linear
     assert fast.get_input_embeddings().weight is model.get_input_embeddings().weight  # shared, not copied
     ids = torch.tensor([tokenizer.encode("Heat (1995) is a heist movie")])
     with torch.no_grad():

@@ -9,7 +9,7 @@ from llmkb.data.records import RECOMMENDER, SEEKER, CatalogItem, Turn
 from llmkb.generation import load_llm
 from llmkb.generation.generate import generate_text, generate_texts
 from llmkb.generation.prompt import build_prompt
-from llmkb.pipeline.reply import write_reply
+from llmkb.pipeline.reply import ReplyRequest, write_reply
 from llmkb.generation.scorer import rank_candidates, score_candidates
 from llmkb.postprocess import TitleMatcher
 
@@ -47,7 +47,8 @@ def test_scores_candidates_and_writes_aligned_replies(llm):
         scores = score_candidates(model, tokenizer, prompt.text, [i.display for i in CATALOG])
         assert all(s.sum_logprob < 0 and s.n_tokens > 0 for s in scores)
         ranked = [CATALOG[i] for i in rank_candidates(scores)]
-        reply = write_reply(model, tokenizer, dialogue, ranked[:2], matcher, documents=DOCS)
+        request = ReplyRequest(tuple(dialogue), tuple(ranked[:2]), {i.item_id: (DOCS[i.item_id],) for i in ranked[:2]})
+        reply = write_reply(model, tokenizer, request, matcher)
         assert reply.text and set(matcher.match(reply.text).item_ids) <= {i.item_id for i in ranked[:2]}
         assert reply.named_ids
 

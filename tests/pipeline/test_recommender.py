@@ -20,7 +20,7 @@ def test_turn_recommends_k_distinct_catalogue_items_with_evidence(make_recommend
     # tokens read and written this turn: scoring the candidates, then the reply's prompt and text
     assert 0 < out.tokens["retriever"] <= s.retriever.model.max_seq_length
     scoring = s.scored_candidates(s.states([out.turns[:1]]))[0].llm_tokens
-    assert scoring < out.tokens["llm"] <= scoring + rec.config.prompt_tokens + rec.config.reply_tokens
+    assert scoring < out.tokens["llm"] <= scoring + rec.config.reply_prompt_tokens + rec.config.reply_tokens
     named = s.matcher.match(out.reply).item_ids
     assert named and set(named) <= set(ids[:3])  # the reply names only items of the list
 
