@@ -30,7 +30,8 @@ from tqdm.auto import tqdm
 
 from llmkb.data.io import atomic_write_text
 from llmkb.errors import LLMKBError
-from llmkb.evaluation.tables import read_reports, requests_table, results_tables, simulation_table
+from llmkb.evaluation.tables import (conversation_table, read_reports, requests_table, results_tables,
+                                     simulation_table)
 from llmkb.paths import artifacts_dir, data_dir
 
 DATASETS = ("inspired", "redial")
@@ -60,9 +61,14 @@ REQUESTS = "requests"  # the request benchmark's name for --only
 SIMULATE = "simulate"  # the interactive evaluation's name for --only
 SIMULATED = ("popularity", "retriever-calibrated", "rag-ranker")  # systems the simulated users talk to
 SIMULATE_MINUTES = {"kb": 0.5, "llm": 1}  # per run; the first llm run of a dataset also phrases its attributes (+3)
+CONVERSE = "conversation"  # the conversation task's name for --only: the reply writer and its evaluation
+CONVERSATION_SYSTEMS = ("template", "llm", "llm-trained")
+CONVERSATION_SAMPLES = {"redial": 300}  # a seeded subset (a float32 reply takes 1-2 s here); INSPIRED: all 227
+CONVERSATION_MINUTES = {"template": 1, "llm": 6, "llm-trained": 6}  # per dataset, perplexity included
+REPLY_TRAINING_MINUTES = 25
 # Which systems use what a setup step builds (--only keeps a setup step only for them).
 CALIBRATED_USERS = frozenset({"retriever-calibrated", "rag-no-llm", "rag", "rag-no-postprocess", REQUESTS, SIMULATE,
-                              "rag-ranker",
+                              "rag-ranker", CONVERSE,
                               *(f"rag-ranker-without-{source}" for source in ABLATED)})
 FINETUNED_USERS = CALIBRATED_USERS - {"retriever-calibrated"} | {"retriever"}
 CALIBRATE_MINUTES = 3  # llmkb.retrieval.calibrate: 2-3 min on ReDial
@@ -126,6 +132,8 @@ def plan(datasets: Iterable[str] = DATASETS, quick: bool = False, full_finetune:
              Step("kb build", ("kb", "build"), None, KB_MINUTES)]
     for dataset in sorted(datasets, key=DATASETS.index):
         steps += _dataset_steps(dataset, quick, full_finetune)
+    if not quick:
+        steps += _conversation_steps(sorted(datasets, key=DATASETS.index))
     if data_dir:
         steps = [replace(step, options=("--data-dir", str(data_dir))) for step in steps]
     return steps if only is None else _only(steps, set(only))
@@ -150,8 +158,10 @@ def _dataset_steps(dataset: str, quick: bool, full_finetune: bool) -> list[Step]
             named, _, without = system.partition("-without-")
             argv = ("evaluate", "--dataset", dataset, "--protocol", protocol, "--system", named,
                     *(("--without", without) if without else ()), *("--exclude-mentioned",) * exclude)
+            lists = {CONVERSE} if (system, protocol) == ("rag-ranker", "std") else set()  # the replies' lists
             steps.append(Step(path.name.removesuffix(".report.json"), argv, path,
-                              minutes[column + PROTOCOLS.index(protocol)], frozenset({system}), after=uses(system)))
+                              minutes[column + PROTOCOLS.index(protocol)], frozenset({system, *lists}),
+                              after=uses(system)))
     out = artifacts_dir() / "requests" / f"{dataset}-no-llm-report.json"
     steps.append(Step(f"{dataset} evaluate-requests", ("evaluate-requests", "--dataset", dataset, "--no-llm",
                                                       "--per-type", "25", "--variants", "all", "--out", str(out)),
@@ -174,11 +184,28 @@ def _simulation_steps(dataset: str, quick: bool, calibrated: Path) -> list[Step]
     return steps
 
 
+def _conversation_steps(datasets: list[str]) -> list[Step]:
+    """The reply writer's training (both catalogues), then the conversation task of each reply writer."""
+    from llmkb.evaluation.conversation import conversation_report
+
+    steps = [Step("train-replies", ("train-replies",), None, REPLY_TRAINING_MINUTES, frozenset({CONVERSE}))]
+    for dataset in datasets:
+        samples = CONVERSATION_SAMPLES.get(dataset)
+        for system in CONVERSATION_SYSTEMS:
+            report = conversation_report(dataset, "test", system, samples=samples)
+            steps.append(Step(report.name.removesuffix(".report.json"),
+                              ("evaluate-conversation", "--dataset", dataset, "--system", system,
+                               *(("--samples", str(samples)) if samples else ())), report,
+                              CONVERSATION_MINUTES[system], frozenset({CONVERSE}),
+                              after=(report_path(dataset, "std", "rag-ranker"),)))
+    return steps
+
+
 def _only(steps: list[Step], only: set[str]) -> list[Step]:
-    unknown = only - {*SYSTEMS, REQUESTS, SIMULATE}
+    unknown = only - {*SYSTEMS, REQUESTS, SIMULATE, CONVERSE}
     if unknown:
         raise LLMKBError(f"--only: unknown {', '.join(sorted(unknown))}; choose from "
-                         f"{', '.join([*SYSTEMS, REQUESTS, SIMULATE])}")
+                         f"{', '.join([*SYSTEMS, REQUESTS, SIMULATE, CONVERSE])}")
     kept = [s for s in steps if s.serves is None or s.serves & only]
     missing = only - set().union(*(s.serves for s in kept if s.serves))
     if missing:
@@ -259,11 +286,13 @@ def write_tables(out: Path | None = None) -> Path:
     evaluations = read_reports(s.marker for s in every if s.done() and s.argv[0] == "evaluate")
     requests = read_reports(s.marker for s in every if s.done() and s.argv[0] == "evaluate-requests")
     simulations = read_reports(s.marker for s in every if s.done() and s.argv[0] == "simulate")
+    conversations = read_reports(s.marker for s in every if s.done() and s.argv[0] == "evaluate-conversation")
     out = out or artifacts_dir() / "results" / "tables.md"
     body = "\n\n".join(part for part in (results_tables(evaluations), requests_table(requests),
-                                          simulation_table(simulations)) if part)
+                                          simulation_table(simulations), conversation_table(conversations)) if part)
+    count = len(evaluations) + len(requests) + len(simulations) + len(conversations)
     atomic_write_text(out, f"# Results tables\n\nWritten by `llmkb reproduce` on {time.strftime('%Y-%m-%d')} from "
-                           f"{len(evaluations) + len(requests) + len(simulations)} reports (docs/RESULTS.md says what they mean).\n\n"
+                           f"{count} reports (docs/RESULTS.md says what they mean).\n\n"
                            f"{body or '(no reports yet)'}\n")
     return out
 
@@ -312,7 +341,8 @@ def add_reproduce_command(commands) -> None:
     p.add_argument("--datasets", type=_names(DATASETS), default=None,
                    help="comma list of datasets (default: inspired,redial; inspired with --quick)")
     p.add_argument("--only", type=_names([*SYSTEMS, REQUESTS, SIMULATE]), default=None, metavar="SYSTEM[,SYSTEM]",
-                   help=f"only these systems and the set-up they need ({', '.join(SYSTEMS)}, {REQUESTS}, {SIMULATE}: the simulated users)")
+                   help=f"only these systems and the set-up they need ({', '.join(SYSTEMS)}, {REQUESTS}, {SIMULATE}: the "
+                        f"simulated users, {CONVERSE}: the reply writer and the conversation task)")
     p.add_argument("--list", action="store_true", help="print the plan (done or not, estimates, hours left); run nothing")
     p.add_argument("--force", action="store_true", help="run the steps that are done again")
     p.add_argument("--keep-going", action="store_true",

@@ -132,3 +132,35 @@ def simulation_table(reports: list[Mapping]) -> str:
                      + " / ".join(f"{m['curve'][f'success@{k}'][0]:.3f}" for k in (1, 10, 50)) + " | "
                      f"{m['leaks']['caught']} / {m['leaks']['scored']} | `{r['command']}` | {r['date']} |")
     return "\n".join(lines)
+
+
+def conversation_table(reports: list[Mapping]) -> str:
+    """Markdown: the conversation task (``llmkb evaluate-conversation``), a row per dataset and reply writer: BLEU-2/4
+    with 95% bootstrap intervals, Dist-2/3/4, perplexity, item ratio, the share templated, and consistency and
+    grounding of the replies the LLM wrote; "" without reports.
+
+    >>> report = {"dataset": "inspired", "system": "template", "samples": None, "command": "llmkb ...",
+    ...           "date": "2026-11-30", "models": {"int8": False}, "metrics": {"replies": 227, "bleu2": [0.02, 0.01, 0.03],
+    ...           "bleu4": [0.001, 0.0, 0.002], "dist2": 6.1, "dist3": 9.0, "dist4": 11.5, "item_ratio": 1.0,
+    ...           "templated": 1.0, "consistency": float("nan"), "grounding": float("nan"), "says_why": float("nan")}}
+    >>> print(conversation_table([report]).splitlines()[-1])
+    | inspired | template | 227 | .020 [.010, .030] | .0010 | 6.10 / 9.00 / 11.50 | – | 1.000 | 1.000 | – / – | `llmkb ...` | 2026-11-30 |
+    """
+    if not reports:
+        return ""
+    lines = ["### Conversation task (`llmkb evaluate-conversation`): test replies against the human ones", "",
+             "| dataset | reply writer | replies | BLEU-2 [95%] | BLEU-4 | Dist-2 / 3 / 4 | perplexity [95%] | item ratio "
+             "| templated | consistency / grounding (LLM-written) | command | date |", "|---" * 12 + "|"]
+    order = ("template", "llm", "llm-trained")
+    key = lambda r: (r["dataset"], order.index(r["system"]) if r["system"] in order else 3, r["models"].get("int8"))  # noqa: E731
+    share = lambda value: "–" if value != value else f"{value:.3f}"  # noqa: E731 (NaN: no LLM-written reply)
+    for r in sorted(reports, key=key):
+        m = r["metrics"]
+        ppl = m.get("perplexity")
+        ppl = f"{ppl['perplexity']:.1f} [{ppl['interval'][0]:.1f}, {ppl['interval'][1]:.1f}]" if ppl else "–"
+        writer = r["system"] + (" (int8)" if r["models"].get("int8") else "")
+        lines.append(f"| {r['dataset']} | {writer} | {m['replies']:,} | {m['bleu2'][0]:.3f} [{m['bleu2'][1]:.3f}, "
+                     f"{m['bleu2'][2]:.3f}] | {m['bleu4'][0]:.4f} | {m['dist2']:.2f} / {m['dist3']:.2f} / "
+                     f"{m['dist4']:.2f} | {ppl} | {m['item_ratio']:.3f} | {m['templated']:.3f} | "
+                     f"{share(m['consistency'])} / {share(m['grounding'])} | `{r['command']}` | {r['date']} |")
+    return "\n".join(lines).replace(" 0.", " .").replace("[0.", "[.")
