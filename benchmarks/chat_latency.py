@@ -4,15 +4,17 @@
     python benchmarks/chat_latency.py --dataset redial --turns 30
 
 Runs the opening seeker turns of validation dialogues through the served recommender (``llmkb.app.build``: the
-calibrated retriever and the learned ranker once built, ranking without LLM scores, the reply streamed from the int8
-LLM copy) and, in the same run and turn by turn, through the build the demo served before issue 17 (packaged
-retriever, built-in weights, LLM scoring on). Two warm-up turns each are not timed. Prints p50/p95 of the three
-times per build and the ratios, as JSON (also written to artifacts/benchmarks/chat-latency-DATASET.json).
+calibrated retriever and the learned ranker once built, ranking without LLM scores, the reply streamed from the
+trained reply writer in float32 once trained) and, in the same run and turn by turn, through the same recommender
+writing its replies as it did before issue 19 (the base LLM's int8 copy). Two warm-up turns each are not timed.
+Prints p50/p95 of the three times per build and the ratios, as JSON (also written to
+artifacts/benchmarks/chat-latency-DATASET.json).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -25,9 +27,8 @@ from llmkb.app.build import served_config
 from llmkb.data.io import atomic_write_json
 from llmkb.machine import cpu_name
 from llmkb.data.records import SEEKER
-from llmkb.models import default_retriever_path
 from llmkb.paths import artifacts_dir
-from llmkb.pipeline import Recommender, RecommenderConfig
+from llmkb.pipeline import Recommender
 
 TIMES = ("cards", "first_text", "turn")
 
@@ -50,15 +51,11 @@ def main() -> None:
     parser.add_argument("--dataset", choices=["redial", "inspired"], default="redial")
     parser.add_argument("--turns", type=int, default=30, help="timed turns per build")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch CPU threads")
-    parser.add_argument("--float32-reply", action="store_true", help="write replies with the float32 LLM, not int8")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     torch.set_num_threads(args.threads)
-    builds = {
-        "served": served_config(args.dataset, reply_int8=not args.float32_reply),
-        "before": RecommenderConfig(dataset=args.dataset, retriever=default_retriever_path(),
-                                    reply_int8=not args.float32_reply),
-    }
+    served = served_config(args.dataset)
+    builds = {"served": served, "before": dataclasses.replace(served, reply_lora=None, reply_int8=True)}
     recommenders = {name: Recommender(config, progress=False) for name, config in builds.items()}
     openers = [turn.text for d in recommenders["served"].stages.dataset.valid for turn in d.turns[:1]
                if turn.role == SEEKER]
@@ -80,8 +77,9 @@ def main() -> None:
             "retriever": str(recommenders[name].config.retriever), "weights": str(recommenders[name].config.weights),
             "ranker": str(recommenders[name].config.ranker),
             "llm_scoring": recommenders[name].stages.uses_llm, "setup": recommenders[name].config.setup,
+            "reply_lora": str(recommenders[name].config.reply_lora), "reply_int8": recommenders[name].config.reply_int8,
         } for name, rows in runs.items()},
-        "reply_int8": not args.float32_reply, "threads": args.threads,
+        "threads": args.threads,
         "machine": f"{cpu_name()}, {os.cpu_count()} cores", "load_average": os.getloadavg(),
         "date": time.strftime("%Y-%m-%d"),
     }

@@ -13,6 +13,7 @@ from pathlib import Path
 from llmkb.errors import LLMKBError
 from llmkb.evaluation.rag import RAG_SYSTEMS
 from llmkb.evaluation.systems import SYSTEMS
+from llmkb.data.io import read_jsonl
 from llmkb.paths import data_dir
 from llmkb.evaluation.reproduce import add_reproduce_command
 from llmkb.prune import add_rram_commands
@@ -294,14 +295,15 @@ def cmd_chat(args) -> None:
     from llmkb.app.session import llm_label, ranking_label
     from llmkb.pipeline import Recommender
     from llmkb.pipeline.fusion import with_tuned_ranking
+    from llmkb.pipeline.reply_data import with_reply_writer
 
     print(f"Loading the {args.dataset} recommender (the first run builds the KB, the index, the LLM cache, the "
           "calibrated retriever and the tuned weights: about 5 minutes on 2 cores)...", file=sys.stderr)
     if not (args.no_build or args.retriever):
         build_served(args.dataset, args.data_dir)
-    recommender = Recommender(with_tuned_ranking(
-        _config(args, k=args.k, exclude_mentioned=not args.keep_mentioned, reply_int8=not args.float32_reply,
-                llm_scoring=args.llm_scoring)))
+    config = with_tuned_ranking(_config(args, k=args.k, exclude_mentioned=not args.keep_mentioned,
+                                        reply_int8=not args.float32_reply, llm_scoring=args.llm_scoring))
+    recommender = Recommender(with_reply_writer(config) if not args.base_replies else config)
     print(f"Retriever {recommender.config.retriever}; {llm_label(recommender)}; {ranking_label(recommender.config)}. "
           "Tell me about movies you like; 'reset' starts over, 'quit' ends.")
     turns = []
@@ -345,6 +347,54 @@ def cmd_train_llm(args) -> None:
     print(f"trained LoRA (rank {args.rank}) on {len(pairs):,} prompt → target pairs in "
           f"{(time.time() - started) / 60:.1f} min\nadapter: {out}\n"
           f"evaluate with: llmkb evaluate --dataset {args.dataset} --system rag --lora {out}")
+
+
+def cmd_train_replies(args) -> None:
+    from llmkb.pipeline.reply_data import train_reply_writer
+
+    started = time.time()
+    out = train_reply_writer(args.data_dir, args.llm, args.datasets.split(","), max_steps=args.max_steps)
+    about = json.loads((out / "about.json").read_text()) if (out / "about.json").is_file() else {}
+    print(f"reply writer: {out} ({about.get('pairs', '?')} training pairs, {about.get('steps', '?')} steps; "
+          f"{(time.time() - started) / 60:.1f} min this run)\n"
+          f"evaluate with: llmkb evaluate-conversation --dataset redial --system llm-trained")
+
+
+def cmd_evaluate_conversation(args) -> None:
+    from llmkb.evaluation.conversation import ConversationRun, conversation_report, evaluate_conversation
+    from llmkb.paths import artifacts_dir
+    from llmkb.pipeline import Stages
+    from llmkb.pipeline.reply_data import reply_writer_key, reply_writer_path
+
+    runs = artifacts_dir() / "runs"
+    predictions = args.predictions or runs / f"{args.dataset}-std-{args.split}-{args.ranking}.predictions.jsonl"
+    if not predictions.is_file():
+        raise LLMKBError(f"no ranked lists at {predictions}; run llmkb evaluate --dataset {args.dataset} --protocol "
+                         f"std --split {args.split} --system {args.ranking} first (or pass --predictions)")
+    lists = {row["sample_id"]: row["ranked"] for _, row in read_jsonl(predictions, dict)}
+    reply_lora = None
+    if args.system == "llm-trained":
+        reply_lora = args.reply_lora or reply_writer_path(reply_writer_key(args.data_dir, args.llm))
+        if not (reply_lora / "adapter_config.json").is_file():
+            raise LLMKBError(f"no trained reply writer at {reply_lora}; run llmkb train-replies first")
+    int8 = args.int8_reply and args.system != "template"
+    config = _config(args, use_llm=args.system != "template", llm_scoring=False, reply_int8=int8, reply_lora=reply_lora)
+    stages = Stages.load(config)
+    run = ConversationRun(args.dataset, args.system, args.ranking, args.split, args.limit, args.samples,
+                          args.perplexity_samples)
+    report = conversation_report(args.dataset, args.split, args.system, int8, args.samples)
+    models = {"llm": str(args.llm or "packaged SmolLM2-135M-Instruct") if args.system != "template" else None,
+              "reply_lora": str(reply_lora) if reply_lora else None, "int8": int8,
+              "ranking": str(predictions)}
+    replies = report.with_name(report.name.removesuffix(".report.json") + ".replies.jsonl")
+    report = evaluate_conversation(stages, run, lists, replies, report, models)
+    m = report["metrics"]
+    ppl = m.get("perplexity", {}).get("perplexity")
+    print(f"{args.dataset} {args.split} ({m['replies']:,} replies) {args.system}: BLEU-2 {m['bleu2'][0]:.4f}  "
+          f"BLEU-4 {m['bleu4'][0]:.4f}  Dist-2/3/4 {m['dist2']:.3f}/{m['dist3']:.3f}/{m['dist4']:.3f}  "
+          f"item ratio {m['item_ratio']:.3f}  templated {m['templated']:.3f}  consistency {m['consistency']:.3f}  "
+          f"grounding {m['grounding']:.3f}" + (f"  PPL {ppl:.2f}" if ppl else ""))
+    print(f"replies: {report['replies']}")
 
 
 def _add_recommender_options(parser) -> None:
@@ -561,6 +611,8 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--llm-scoring", action="store_true",
                       help="the LLM also scores the candidates (a fusion signal; ~0.7 s a turn). Off by default: its "
                            "tuned weight is 0 on most setups (docs/RESULTS.md)")
+    chat.add_argument("--base-replies", action="store_true",
+                      help="replies from the base LLM, not the trained reply writer (`llmkb train-replies`)")
     chat.add_argument("--no-build", action="store_true",
                       help="use what is built; do not calibrate the retriever or tune the weights first")
     chat.set_defaults(run=cmd_chat)
@@ -575,6 +627,36 @@ def build_parser() -> argparse.ArgumentParser:
     lora.add_argument("--out", type=Path, default=None, help="adapter dir (default artifacts/lora/DATASET)")
     _add_recommender_options(lora)
     lora.set_defaults(run=cmd_train_llm)
+    about = ("train the reply writer: LoRA on SmolLM2 from the training splits' recommender turns whose human reply "
+             "gives a grounded reason (prompt as the recommender writes it → the human reply); resumes; ~25 min")
+    replies = commands.add_parser("train-replies", help=about.split(" (")[0], description=about,
+                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    replies.add_argument("--datasets", default="redial,inspired", help="training splits it learns from")
+    replies.add_argument("--llm", type=Path, default=None, help="base LLM (default: packaged SmolLM2-135M-Instruct)")
+    replies.add_argument("--max-steps", type=int, default=None, help="stop after N steps (default: one epoch)")
+    replies.set_defaults(run=cmd_train_replies)
+    about = ("the conversation task (CRSLab/UniCRS): a reply to every std test turn, recommending the top of the "
+             "ranking's list; BLEU-2/4 against the human reply, Dist-2/3/4, perplexity, item ratio, consistency, "
+             "grounding; writes the replies (JSONL) and a report")
+    conv = commands.add_parser("evaluate-conversation", help=about.split(";")[0], description=about,
+                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    conv.add_argument("--dataset", choices=["redial", "inspired"], required=True)
+    conv.add_argument("--system", choices=["template", "llm", "llm-trained"], default="llm-trained",
+                      help="the reply writer: the template, the base LLM, or the trained reply writer")
+    conv.add_argument("--ranking", default="rag-ranker", help="the system whose std predictions give the lists")
+    conv.add_argument("--predictions", type=Path, default=None, help="ranked lists (default: the ranking's run file)")
+    conv.add_argument("--split", default="test", choices=["valid", "test"])
+    conv.add_argument("--limit", type=int, default=None, help="the first N samples only")
+    conv.add_argument("--perplexity-samples", type=int, default=500,
+                      help="perplexity on this many seeded samples (a forward pass each); 0: none")
+    conv.add_argument("--reply-lora", type=Path, default=None,
+                      help="llm-trained: the adapter (default: the one `llmkb train-replies` trains)")
+    conv.add_argument("--int8-reply", action="store_true",
+                      help="write with an int8 copy of the LLM (faster; it loses much of the trained writer's skill)")
+    conv.add_argument("--samples", type=int, default=None,
+                      help="a seeded subset of N samples (the same N gives the same subset for every system)")
+    _add_recommender_options(conv)
+    conv.set_defaults(run=cmd_evaluate_conversation)
     add_rram_commands(commands)
     add_reproduce_command(commands)
     return parser

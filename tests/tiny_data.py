@@ -117,7 +117,8 @@ def write_tiny_data(root: Path) -> Path:
     write_jsonl(uni / "train_data_dbpedia.jsonl", [
         [inspired_turn(REC, "Hi! What do you like?"), inspired_turn(S, "Pixar, like Toy Story", ["Toy_Story"]),
          inspired_turn(REC, "Then Up is for you", ["Up_(2009_film)"])],
-        [inspired_turn(S, "Scary please"), inspired_turn(REC, "Alien and Aliens", ["Alien_(film)", "Aliens_(film)"])]])
+        [inspired_turn(S, "Scary please"), inspired_turn(REC, "Alien and Aliens, both scary, with Sigourney Weaver",
+                                                         ["Alien_(film)", "Aliens_(film)"])]])
     write_jsonl(uni / "valid_data_dbpedia.jsonl", [
         [inspired_turn(S, "Crime?"), inspired_turn(REC, "Fargo", ["Fargo_(1996_film)"])]])
     write_jsonl(uni / "test_data_dbpedia.jsonl", [

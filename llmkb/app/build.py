@@ -14,7 +14,8 @@ it costs 0.7 s a turn. The LLM still writes the replies. ``llmkb chat --llm-scor
 >>> build = Build()
 >>> build.at(0.4) or build.status()
 'checking what is built: 40%'
->>> config = build_served("inspired", data_dir, build, progress=False, retriever=encoder_path)   # the tiny world
+>>> config = build_served("inspired", data_dir, build, progress=False, retriever=encoder_path,  # the tiny world
+...                       replies=False)  # (True: then train the reply writer, ~25 min)
 >>> build.status(), config.ranker is not None, config.llm_scoring
 ('built', True, False)
 """
@@ -22,18 +23,20 @@ it costs 0.7 s a turn. The LLM still writes the replies. ``llmkb chat --llm-scor
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 from llmkb.data import load_dataset
 from llmkb.pipeline import RecommenderConfig, Stages
 from llmkb.pipeline.fusion import with_tuned_ranking
+from llmkb.pipeline.reply_data import train_reply_writer, with_reply_writer
 from llmkb.retrieval import DenseRetriever
 from llmkb.retrieval.calibrate import ensure_calibrated
 from llmkb.retrieval.retriever import calibration_base
 
 SERVED = {"llm_scoring": False}
 TUNED_ON = "dedup"
-CALIBRATING, TRAINING = "calibrating the retriever", "training the ranker"
+CALIBRATING, TRAINING, WRITING = "calibrating the retriever", "training the ranker", "training the reply writer"
 
 
 class Build:
@@ -41,6 +44,19 @@ class Build:
 
     def __init__(self) -> None:
         self.step, self.fraction, self.finished, self.error = "checking what is built", 0.0, False, None
+        self.on_ranked: Callable[[RecommenderConfig], None] | None = None  # the service swaps the ranker in
+        self.ranked = False  # the retriever and ranker are built (and swapped in); the reply writer may still train
+        self.loading = False  # what was built is being loaded to be served
+
+    def rank_ready(self, config: RecommenderConfig) -> None:
+        """The retriever and the ranker are built: serve them while the reply writer trains."""
+        self.loading = True
+        try:
+            if self.on_ranked is not None:
+                self.on_ranked(config)
+        finally:
+            self.loading = False
+        self.ranked = True
 
     def at(self, fraction: float, step: str | None = None) -> None:
         self.step, self.fraction = step or self.step, min(max(fraction, 0.0), 1.0)
@@ -59,14 +75,18 @@ class Build:
 
 def served_config(dataset: str, **options) -> RecommenderConfig:
     """The served recommender's config for ``dataset`` with what is built so far: the calibrated retriever once
-    built, and the learned ranker trained for its setup once trained (else the tuned or built-in fusion weights)."""
-    return with_tuned_ranking(RecommenderConfig(dataset=dataset, **{**SERVED, **options}))
+    built, the learned ranker trained for its setup once trained (else the tuned or built-in fusion weights), and
+    the trained reply writer once trained."""
+    return with_reply_writer(with_tuned_ranking(RecommenderConfig(dataset=dataset, **{**SERVED, **options})))
 
 
 def build_served(dataset: str, data_dir: Path | None = None, build: Build | None = None, progress: bool = True,
-                 retriever: Path | None = None) -> RecommenderConfig:
+                 retriever: Path | None = None, replies: bool = True, llm: Path | None = None,
+                 **reply_options) -> RecommenderConfig:
     """Build what the served recommender of ``dataset`` still lacks; returns its config. ``retriever``: the base
-    to calibrate (default: :func:`calibration_base`)."""
+    to calibrate (default: :func:`calibration_base`). ``replies``: then train the reply writer of ``llm`` (default:
+    the packaged one) on both catalogues' training splits, ~25 min on 2 cores (``reply_options``:
+    ``RecommenderConfig`` fields for the stages its training pairs come from)."""
     build = build or Build()
     try:
         loaded = load_dataset(dataset, data_dir)
@@ -74,13 +94,18 @@ def build_served(dataset: str, data_dir: Path | None = None, build: Build | None
         base = DenseRetriever.for_dataset(loaded, retriever or calibration_base(dataset), progress=progress)
         calibrated = ensure_calibrated(loaded, base, report=build.at, progress=progress)
         build.at(0.0, TRAINING)
-        config = served_config(dataset, data_dir=data_dir, retriever=calibrated)
+        config = served_config(dataset, data_dir=data_dir, retriever=calibrated, llm=llm)
         if config.ranker is None:
             from llmkb.ranking.train import train_ranker
 
             train_ranker(Stages.load(dataclasses.replace(config, use_llm=False), progress), TUNED_ON,
                          report=build.at, progress=progress)
-            config = served_config(dataset, data_dir=data_dir, retriever=calibrated)
+            config = served_config(dataset, data_dir=data_dir, retriever=calibrated, llm=llm)
+        build.rank_ready(config)
+        if replies and config.reply_lora is None:
+            build.at(0.0, WRITING)
+            train_reply_writer(data_dir, llm, progress=progress, report=build.at, **reply_options)
+            config = served_config(dataset, data_dir=data_dir, retriever=calibrated, llm=llm)
     except Exception as exc:
         build.error = str(exc) or type(exc).__name__
         raise

@@ -6,7 +6,7 @@
 
 >>> from functools import partial
 >>> load = partial(load_engine, data_dir=data_dir, retriever=encoder_path, llm=llm_path, progress=False,
-...                prompt_tokens=4096, reply_tokens=8)   # default: the packaged models and ./data
+...                prompt_tokens=4096, reply_prompt_tokens=4096, reply_tokens=8)  # default: the packaged models
 >>> service = ChatService(load)
 >>> session = service.respond(Session("redial", "dense"), "I loved Heat (1995)")
 >>> [m["role"] for m in session.messages], len(session.cards), session.turns[0].items
@@ -108,6 +108,8 @@ def load_engine(dataset: str, backbone: str, data_dir: Path | None = None, k: in
                            **{k: v for k, v in options.items() if k != "reply_int8"})
     options.setdefault("weights", source.weights)
     options.setdefault("ranker", source.ranker)
+    if source.reply_lora and "llm" not in bb.pruned and "reply_lora" not in options:
+        options.update(reply_lora=source.reply_lora, reply_int8=False)  # the trained writer, as trained
     config = RecommenderConfig(dataset=dataset, retriever=bb.retriever, llm=bb.llm, k=k, data_dir=data_dir, **options)
     return Engine(Recommender(config, progress=progress), bb)
 
@@ -124,17 +126,19 @@ def serves(engine: Engine, config: RecommenderConfig) -> bool:
     """The engine already serves what ``config`` names: its retriever and its ranking (a build that found
     everything built changes nothing, and the engine need not be loaded again)."""
     served = engine.recommender.config
-    return (served.retriever, served.weights, served.ranker) == (config.resolved().retriever, config.weights,
-                                                                  config.ranker)
+    return (served.retriever, served.weights, served.ranker, served.reply_lora) == (
+        config.resolved().retriever, config.weights, config.ranker, config.reply_lora)
 
 
 def llm_label(recommender: Recommender) -> str:
     """What the LLM does in a recommender, for status lines."""
-    stages, int8 = recommender.stages, " (int8)" if recommender.config.reply_int8 else ""
+    stages, int8 = recommender.stages, ", int8" if recommender.config.reply_int8 else ""
     if not stages.writes_replies:
         return "LLM off (template replies)"
-    return f"LLM scores and writes the replies{int8}" if stages.uses_llm else \
-        f"LLM writes the replies{int8}, ranking without LLM scores"
+    writer = f"trained reply writer {short_path(recommender.config.reply_lora)}" if recommender.config.reply_lora \
+        else "base LLM"
+    return f"LLM scores and writes the replies ({writer}{int8})" if stages.uses_llm else \
+        f"LLM writes the replies ({writer}{int8}), ranking without LLM scores"
 
 
 def short_path(path: Path) -> str:
@@ -194,20 +198,24 @@ class ChatService:
 
     def _run_build(self, dataset: str) -> None:
         build = self.builds[dataset]
+        build.on_ranked = lambda config: self._swap(dataset, config)
         try:
-            built = self.build(dataset, build)
-            before = self.engines.get((dataset, "dense"))
-            if before is None or built is None or not serves(before, built):
-                fresh = self.load(dataset, "dense")
-                with self._guard:  # the other backbones load again on their next use, from what was built
-                    for key in [key for key in self.engines if key[0] == dataset]:
-                        del self.engines[key]
-                    self.engines[(dataset, "dense")] = fresh
+            self._swap(dataset, self.build(dataset, build))
         except Exception as exc:  # the partial system keeps serving; the status line says what failed
             build.error = build.error or str(exc) or type(exc).__name__
             log.exception("building the %s system failed", dataset)
         finally:
             self._built[dataset].set()
+
+    def _swap(self, dataset: str, built: RecommenderConfig | None) -> None:
+        """Serve what was built, unless the engine already does."""
+        before = self.engines.get((dataset, "dense"))
+        if before is None or built is None or not serves(before, built):
+            fresh = self.load(dataset, "dense")
+            with self._guard:  # the other backbones load again on their next use, from what was built
+                for key in [key for key in self.engines if key[0] == dataset]:
+                    del self.engines[key]
+                self.engines[(dataset, "dense")] = fresh
 
     def wait_built(self, dataset: str, timeout: float | None = None) -> bool:
         """Block until ``dataset``'s build has ended (True), or ``timeout`` seconds (False); True without one."""
@@ -218,9 +226,12 @@ class ChatService:
         engine = self.engine(session.dataset, session.backbone)
         rec = engine.recommender
         build = self.builds.get(session.dataset)
+        after = ""
         if build is None or (self._built[session.dataset].is_set() and not build.error):
             state = "Ready"  # "Ready" only once what was built is also the engine that answers
-        elif build.finished:
+        elif build.ranked and build.running:
+            state, after = "Ready", f" · {build.status()}"  # ranking as built; the reply writer trains
+        elif build.finished or build.loading:
             state = "Ready with a partial system · loading the full one"
         elif build.running:
             state = f"Ready with a partial system · building the full one: {build.status()}"
@@ -228,7 +239,7 @@ class ChatService:
             state = f"Ready with a partial system · {build.status()}"
         return (f"{state} · {DATASETS[session.dataset]} catalogue ({len(rec.stages.catalog):,} movies) · "
                 f"{BACKBONES[session.backbone]} · retriever {short_path(rec.config.retriever)} · "
-                f"{llm_label(rec)} · {ranking_label(rec.config)}")
+                f"{llm_label(rec)} · {ranking_label(rec.config)}{after}")
 
     def switch(self, session: Session, dataset: str, backbone: str) -> Session:
         """A new catalogue starts a new conversation; a new backbone keeps it (ids stay valid)."""

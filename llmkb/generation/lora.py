@@ -18,15 +18,18 @@ import dataclasses
 import json
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from datasets import Dataset
 from peft import LoraConfig, PeftModel, get_peft_model
-from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments
+from transformers import DataCollatorForSeq2Seq, Trainer, TrainerCallback, TrainingArguments
+from transformers.trainer_utils import get_last_checkpoint
 
 from llmkb.errors import LLMKBError, ModelError
+
+CHECKPOINT_STEPS = 10
 
 
 @dataclass(frozen=True)
@@ -43,12 +46,16 @@ class LoraSettings:
 
 def train_lora(
     model, tokenizer, pairs: Sequence[tuple[str, str]], out_dir: str | Path, max_steps: int = 100,
-    settings: LoraSettings = LoraSettings(),
+    settings: LoraSettings = LoraSettings(), resume: bool = False, about: dict | None = None,
+    report: Callable[[float], None] | None = None,
 ):
     """Fine-tune LoRA adapters on ``pairs`` of (rendered prompt, target text) for ``max_steps`` steps.
 
     Returns the trained ``PeftModel`` (``model`` is modified in place: peft wraps its layers). The target gets
-    the tokenizer's EOS appended so the model learns to stop.
+    the tokenizer's EOS appended so the model learns to stop. ``resume``: save a checkpoint every
+    ``CHECKPOINT_STEPS`` steps in ``.<out_dir name>-checkpoints`` beside ``out_dir`` and go on from the last one
+    (pass the same pairs and settings). ``about``: written to ``about.json`` with the adapter. ``report``: called
+    with the fraction of steps done after each step.
     """
     if not pairs:
         raise LLMKBError("no (prompt, target) pairs to train on; build them from the training samples first")
@@ -61,14 +68,22 @@ def train_lora(
     peft_model = get_peft_model(model, config)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    checkpoints = out_dir.parent / f".{out_dir.name}-checkpoints"
+    saving = dict(save_strategy="steps", save_steps=CHECKPOINT_STEPS, save_total_limit=1) if resume else \
+        dict(save_strategy="no")
     args = TrainingArguments(
-        output_dir=str(tmp / "trainer"), max_steps=max_steps, per_device_train_batch_size=settings.batch_size,
-        learning_rate=settings.learning_rate, logging_steps=1, save_strategy="no", report_to=[], use_cpu=True,
-        seed=settings.seed, remove_unused_columns=False, disable_tqdm=max_steps < 10,
+        output_dir=str(checkpoints if resume else tmp / "trainer"), max_steps=max_steps,
+        per_device_train_batch_size=settings.batch_size, learning_rate=settings.learning_rate, logging_steps=1,
+        report_to=[], use_cpu=True, seed=settings.seed, remove_unused_columns=False, disable_tqdm=max_steps < 10,
+        **saving,
     )
     collator = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100)
-    trainer = Trainer(model=peft_model, args=args, train_dataset=dataset, data_collator=collator)
-    trainer.train()
+    trainer = Trainer(model=peft_model, args=args, train_dataset=dataset, data_collator=collator,
+                      callbacks=[_Progress(report, max_steps)] if report else None)
+    last = get_last_checkpoint(str(checkpoints)) if resume and checkpoints.is_dir() else None
+    if last:
+        print(f"resuming LoRA training from {last}")
+    trainer.train(resume_from_checkpoint=last)
     peft_model.eval()
     try:
         peft_model.save_pretrained(tmp)
@@ -76,13 +91,23 @@ def train_lora(
         (tmp / "lora_settings.json").write_text(json.dumps(dataclasses.asdict(settings), indent=2))
         losses = [{"step": e["step"], "loss": e["loss"]} for e in trainer.state.log_history if "loss" in e]
         (tmp / "loss_curve.json").write_text(json.dumps(losses, indent=2))
+        (tmp / "about.json").write_text(json.dumps(about or {}, indent=2))
         shutil.rmtree(tmp / "trainer", ignore_errors=True)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         tmp.rename(out_dir)
+        shutil.rmtree(checkpoints, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return peft_model
+
+
+class _Progress(TrainerCallback):
+    def __init__(self, report: Callable[[float], None], steps: int):
+        self.report, self.steps = report, steps
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.report(state.global_step / self.steps)
 
 
 def load_lora(model, adapter_dir: str | Path, merge: bool = False):

@@ -25,7 +25,8 @@ def service(tiny_root, tiny_models, artifacts):
     """One real ChatService over the tiny world (engines load once per module)."""
     load = partial(load_engine, data_dir=tiny_root, retriever=tiny_models["retriever"], llm=tiny_models["llm"],
                    backbones_root=artifacts / "backbones", progress=False, recipe=TINY_RECIPE,
-                   reply_tokens=12, prompt_tokens=4096)  # byte-level tokens: a long prompt budget
+                   reply_tokens=12, prompt_tokens=4096,  # byte-level tokens: long prompt budgets
+                   reply_prompt_tokens=4096)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the tiny world's deliberate data defects
         yield ChatService(load)

@@ -25,12 +25,12 @@ def tiny_base(tiny_models, monkeypatch, tmp_path):
 def test_the_page_serves_the_partial_system_then_switches_to_the_built_one(tiny_root, tiny_models, tiny_base,
                                                                             tmp_path):
     load = partial(load_engine, data_dir=tiny_root, llm=tiny_models["llm"], backbones_root=tmp_path / "backbones",
-                   progress=False, reply_tokens=4, prompt_tokens=4096)
+                   progress=False, reply_tokens=4, prompt_tokens=4096, reply_prompt_tokens=4096)
     go = threading.Event()
 
     def build(dataset, state):
         assert go.wait(60)
-        build_served(dataset, tiny_root, state, progress=False)
+        build_served(dataset, tiny_root, state, progress=False, replies=False)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the tiny world's deliberate data defects
@@ -53,7 +53,7 @@ def test_the_page_serves_the_partial_system_then_switches_to_the_built_one(tiny_
     counted = lambda dataset, backbone: loads.append(backbone) or load(dataset, backbone)  # noqa: E731
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        again = ChatService(counted, lambda dataset, state: build_served(dataset, tiny_root, state, progress=False))
+        again = ChatService(counted, lambda dataset, state: build_served(dataset, tiny_root, state, progress=False, replies=False))
         assert again.status(Session("inspired")).startswith("Ready with a partial system")  # until it has checked
         assert again.wait_built("inspired", 120) and again.status(Session("inspired")).startswith("Ready · INSPIRED")
     assert loads == ["dense"]
@@ -63,7 +63,7 @@ def test_ready_only_once_the_built_system_answers(tiny_root, tiny_models, tiny_b
     """The build ends before the built engine is loaded; until it is swapped in, the page says so (CI once read
     "Ready" in that gap and found the partial system)."""
     load = partial(load_engine, data_dir=tiny_root, llm=tiny_models["llm"], backbones_root=tmp_path / "backbones",
-                   progress=False, reply_tokens=4, prompt_tokens=4096)
+                   progress=False, reply_tokens=4, prompt_tokens=4096, reply_prompt_tokens=4096)
     reloading, release = threading.Event(), threading.Event()
 
     def slow_reload(dataset, backbone):
@@ -77,7 +77,7 @@ def test_ready_only_once_the_built_system_answers(tiny_root, tiny_models, tiny_b
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         service = ChatService(slow_reload, lambda dataset, state: build_served(dataset, tiny_root, state,
-                                                                                progress=False))
+                                                                                progress=False, replies=False))
         session = Session("inspired")
         service.status(session)
         assert reloading.wait(120)
@@ -91,7 +91,7 @@ def test_ready_only_once_the_built_system_answers(tiny_root, tiny_models, tiny_b
 
 def test_a_failed_build_leaves_the_partial_system_serving_and_says_why(tiny_root, tiny_models, tiny_base, tmp_path):
     load = partial(load_engine, data_dir=tiny_root, llm=tiny_models["llm"], backbones_root=tmp_path / "backbones",
-                   progress=False, reply_tokens=4, prompt_tokens=4096)
+                   progress=False, reply_tokens=4, prompt_tokens=4096, reply_prompt_tokens=4096)
 
     def build(dataset, state):
         state.at(0.4, "calibrating the retriever")
@@ -116,3 +116,35 @@ def test_build_progress_reads_as_a_status():
     assert build.fraction == 1.0 and build.step == "calibrating the retriever"
     build.finished = True
     assert build.status() == "built" and not build.running
+
+
+def test_the_reply_writer_trains_while_the_built_ranker_serves(tiny_root, tiny_models, tiny_base, tmp_path,
+                                                               monkeypatch):
+    load = partial(load_engine, data_dir=tiny_root, llm=tiny_models["llm"], backbones_root=tmp_path / "backbones",
+                   progress=False, reply_tokens=4, prompt_tokens=4096, reply_prompt_tokens=4096)
+    gate, train = threading.Event(), build_module.train_reply_writer
+
+    def gated(*args, **kwargs):
+        assert gate.wait(120)
+        return train(*args, **kwargs)
+
+    monkeypatch.setattr(build_module, "train_reply_writer", gated)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        service = ChatService(load, lambda dataset, state: build_served(
+            dataset, tiny_root, state, progress=False, llm=tiny_models["llm"], reply_prompt_tokens=4096))
+        session = Session("inspired")
+        service.status(session)
+        for _ in range(600):
+            if service.builds["inspired"].ranked:
+                break
+            threading.Event().wait(0.2)
+        during = service.status(session)
+        gate.set()
+        assert service.wait_built("inspired", 120)
+        after = service.status(session)
+    assert during.startswith("Ready · INSPIRED") and during.endswith("training the reply writer"), during
+    assert "learned ranker" in during and "(base LLM" in during
+    assert after.startswith("Ready · INSPIRED") and "trained reply writer" in after and "int8" not in after, after
+    served = service.engine("inspired", "dense").recommender.config
+    assert served.reply_lora is not None and not served.reply_int8

@@ -49,7 +49,7 @@ def server(browser, mirror, tmp_path_factory):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     log = tmp_path_factory.mktemp("app") / "app.log"
-    env = {**os.environ, "LLMKB_DATA_SOURCE": str(mirror), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    env = {**os.environ, "LLMKB_DATA_SOURCE": str(mirror)}  # both cores, as `make demo` builds
     with open(log, "w") as out:
         proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--no-warmup"], cwd=REPO, env=env,
                                 stdout=out, stderr=subprocess.STDOUT)

@@ -87,9 +87,9 @@ def test_switching_backbone_keeps_the_conversation_and_catalogue_starts_over(ser
     assert pruned.turns == session.turns and pruned.backbone == "rram-all"
     assert "RRAM-pruned retriever + LLM" in service.status(pruned)
     # the pruned LLM writes its own replies; the dense one hands them to its int8 copy
-    assert "· LLM writes the replies, ranking without LLM scores ·" in service.status(pruned)
+    assert "· LLM writes the replies (base LLM), ranking without LLM scores ·" in service.status(pruned)
     assert "built-in fusion weights" in service.status(pruned)
-    assert "· LLM writes the replies (int8), ranking without LLM scores ·" in service.status(session)
+    assert "· LLM writes the replies (base LLM, int8), ranking without LLM scores ·" in service.status(session)
     pruned_stages = service.engine("redial", "rram-all").recommender.stages
     assert pruned_stages.scorer is None and not pruned_stages.config.reply_int8 and pruned_stages.writes_replies
     again = service.respond(pruned, "and Alien?")

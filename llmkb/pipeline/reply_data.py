@@ -1,0 +1,124 @@
+"""The reply writer trained on the dialogues: LoRA on SmolLM2 from training-split recommender turns only.
+
+Each pair is the reply prompt exactly as the recommender writes it (the dialogue so far, the movies the human
+recommended with why they fit and their KB documents) → the human reply, its movies written as the catalogue writes
+them (``canonical_titles``). Only turns whose human reply says why are kept: it names a catalogue movie, states at least one KB fact
+about each movie it names, and states nothing the KB does not hold (``llmkb.postprocess.grounding``). So the
+writer learns the dialogues' voice and to give grounded reasons, which the checks then require.
+
+The adapter is keyed by what it is trained from (base model, data files, KB and this module's version, settings),
+under ``<artifacts>/reply-writer/<key>``; training saves checkpoints and resumes from the last one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import random
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from llmkb.errors import LLMKBError
+from llmkb.generation.lora import LoraSettings, train_lora
+from llmkb.kb.build import KB_VERSION
+from llmkb.models import default_llm_path
+from llmkb.paths import artifacts_dir
+from llmkb.pipeline.config import RecommenderConfig
+from llmkb.pipeline.reply import reply_prompt
+from llmkb.pipeline.stages import Stages
+from llmkb.postprocess.titles import canonical_titles
+from llmkb.retrieval.index import model_fingerprint
+
+REPLY_DATA_VERSION = 3  # 2: reasons are the linkable facts, sentences without a movie speak of the next ones;
+# 3: human replies keep their words (only their titles are written as the catalogue writes them)
+DATASETS = ("redial", "inspired")
+SETTINGS = LoraSettings(r=16, alpha=32, target_modules=("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
+                                                        "up_proj", "down_proj"), learning_rate=5e-4, batch_size=8)
+EPOCHS = 1
+MAX_PAIRS = 480  # 60 steps of 8: about 25 minutes on 2 cores (the issue allows 45)
+
+
+def reply_pairs(stages: Stages, progress: bool = True) -> list[tuple[str, str]]:
+    """(rendered reply prompt, human reply) for the training turns whose human reply says why (module docstring)."""
+    catalog, writer = stages.catalog, stages.replies
+    kept = []
+    for sample in stages.dataset.samples("train", "std"):
+        gold = [catalog[i] for i in sample.gold if i in catalog]
+        if not gold:
+            continue
+        human = canonical_titles(sample.gold_turn.text, gold)
+        grounding = writer.checker(human, gold)
+        if grounding.grounded and grounding.says_why:
+            kept.append((sample, human))
+    states = stages.states([sample.context for sample, _ in kept])
+    pairs = []
+    for (sample, target), state in tqdm(list(zip(kept, states)), desc=f"reply pairs ({stages.dataset.name})",
+                                        disable=not progress):
+        request = stages.reply_request(state, [catalog[i] for i in sample.gold if i in catalog])
+        pairs.append((reply_prompt(writer.tokenizer, request, writer.budget).text, target))
+    return pairs
+
+
+def trained_reply_writer(data_dir: Path | None = None, llm: Path | None = None) -> Path | None:
+    """The reply writer trained for these inputs, or None when it is not trained (or the data is missing)."""
+    try:
+        path = reply_writer_path(reply_writer_key(data_dir, llm))
+    except LLMKBError:
+        return None
+    return path if (path / "adapter_config.json").is_file() else None
+
+
+def with_reply_writer(config: RecommenderConfig) -> RecommenderConfig:
+    """``config`` writing its replies with the trained reply writer when it is trained (in float32: the int8 copy
+    loses what it learned, docs/RESULTS.md), else as it is."""
+    if not config.use_llm or config.reply_lora is not None:
+        return config
+    path = trained_reply_writer(config.data_dir, config.llm)
+    return dataclasses.replace(config, reply_lora=path, reply_int8=False) if path else config
+
+
+@functools.lru_cache(maxsize=8)
+def reply_writer_key(data_dir: Path | None = None, llm: Path | None = None, datasets: Sequence[str] = DATASETS,
+                     settings: LoraSettings = SETTINGS) -> str:
+    """What the adapter is trained from, hashed (16 hex digits)."""
+    from llmkb.data import load_dataset
+
+    files = {name: load_dataset(name, data_dir) for name in datasets}  # names and sizes: hashing takes seconds
+    inputs = {"llm": model_fingerprint(llm or default_llm_path())[:16], "kb": KB_VERSION, "version": REPLY_DATA_VERSION,
+              "data": {name: sorted((str(p.relative_to(d.root)), p.stat().st_size) for p in d.input_files())
+                       for name, d in files.items()},
+              "settings": settings.__dict__, "epochs": EPOCHS, "pairs": MAX_PAIRS}
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=list).encode()).hexdigest()[:16]
+
+
+def reply_writer_path(key: str) -> Path:
+    return artifacts_dir() / "reply-writer" / key
+
+
+def train_reply_writer(data_dir: Path | None = None, llm: Path | None = None, datasets: Sequence[str] = DATASETS,
+                       settings: LoraSettings = SETTINGS, max_steps: int | None = None, progress: bool = True,
+                       report: Callable[[float], None] | None = None, **options) -> Path:
+    """Train the reply writer on the training splits of ``datasets`` (resuming), unless it is trained; its path.
+    ``max_steps``: stop early (tests, quick looks); the default is one epoch over the pairs. ``report``: the
+    fraction done, as it trains. ``options``: more ``RecommenderConfig`` fields for the stages the pairs come from."""
+    out = reply_writer_path(reply_writer_key(data_dir, llm, tuple(datasets), settings))
+    out = out.with_name(f"{out.name}-{max_steps}-steps") if max_steps else out  # never taken for the full one
+    if max_steps is None and (out / "adapter_config.json").is_file():
+        return out
+    pairs: list[tuple[str, str]] = []
+    model = tokenizer = None
+    for name in datasets:
+        stages = Stages.load(RecommenderConfig(**{"dataset": name, "llm": llm, "llm_scoring": False,
+                                                  "reply_int8": False, "data_dir": data_dir, **options}), progress)
+        pairs += reply_pairs(stages, progress)
+        model, tokenizer = stages.replies.model, stages.replies.tokenizer
+    random.Random(settings.seed).shuffle(pairs)
+    available, pairs = len(pairs), pairs[:MAX_PAIRS]
+    steps = max_steps or max(1, EPOCHS * len(pairs) // settings.batch_size)
+    about = {"pairs": len(pairs), "of": available, "datasets": list(datasets), "steps": steps, "epochs": EPOCHS}
+    train_lora(model, tokenizer, pairs, out, steps, settings, resume=max_steps is None, about=about, report=report)
+    return out

@@ -1,0 +1,38 @@
+import warnings
+
+from llmkb.pipeline.reply import ReplyRequest
+from llmkb.pipeline.reply_data import reply_pairs, train_reply_writer, trained_reply_writer, with_reply_writer
+
+
+def test_pairs_are_reply_prompts_to_human_replies_that_give_grounded_reasons(make_stages):
+    stages = make_stages(dataset="inspired", llm_scoring=False)
+    pairs = reply_pairs(stages, progress=False)
+    assert pairs, "the tiny world's training split has human replies that say why"
+    for prompt, target in pairs:
+        assert prompt.startswith("<|im_start|>system") and "Reply to the seeker" in prompt
+        named = stages.replies.checker.movies(target, list(stages.catalog.values()))
+        items = [stages.catalog[m.item_id] for m in named]
+        check = stages.replies.checker(target, items)
+        assert check.grounded and check.says_why, target
+    kept = {target for _, target in pairs}
+    humans = [s.gold_turn.text for s in stages.dataset.samples("train", "std")]
+    assert len(kept) < len(humans)  # replies without a reason are left out
+
+
+def test_the_trained_writer_is_found_for_its_inputs_only_when_fully_trained(tiny_root, tiny_models, tmp_path,
+                                                                            monkeypatch):
+    monkeypatch.setenv("LLMKB_ARTIFACTS", str(tmp_path))
+    options = dict(retriever=tiny_models["retriever"], reply_prompt_tokens=4096)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tiny world's deliberate data defects
+        quick = train_reply_writer(tiny_root, tiny_models["llm"], max_steps=1, progress=False, **options)
+        assert (quick / "adapter_config.json").is_file() and trained_reply_writer(tiny_root, tiny_models["llm"]) is None
+        steps = []
+        full = train_reply_writer(tiny_root, tiny_models["llm"], progress=False, report=steps.append, **options)
+    assert trained_reply_writer(tiny_root, tiny_models["llm"]) == full != quick and steps[-1] == 1.0
+    from llmkb.pipeline import RecommenderConfig
+
+    config = with_reply_writer(RecommenderConfig(dataset="inspired", llm=tiny_models["llm"], data_dir=tiny_root))
+    assert config.reply_lora == full and not config.reply_int8  # served in float32
+    assert with_reply_writer(RecommenderConfig(use_llm=False, data_dir=tiny_root)).reply_lora is None
+    assert isinstance(ReplyRequest((), ()).recommended, tuple)
