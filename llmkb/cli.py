@@ -647,7 +647,7 @@ def build_parser() -> argparse.ArgumentParser:
     conv.add_argument("--predictions", type=Path, default=None, help="ranked lists (default: the ranking's run file)")
     conv.add_argument("--split", default="test", choices=["valid", "test"])
     conv.add_argument("--limit", type=int, default=None, help="the first N samples only")
-    conv.add_argument("--perplexity-samples", type=int, default=500,
+    conv.add_argument("--perplexity-samples", type=int, default=200,
                       help="perplexity on this many seeded samples (a forward pass each); 0: none")
     conv.add_argument("--reply-lora", type=Path, default=None,
                       help="llm-trained: the adapter (default: the one `llmkb train-replies` trains)")

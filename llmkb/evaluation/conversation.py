@@ -82,7 +82,7 @@ class ConversationRun:
     split: str = "test"
     limit: int | None = None
     samples: int | None = None  # a seeded subset of this many samples (in split order); None: every sample
-    perplexity_samples: int = 500  # a seeded subset: a forward pass per reply costs ~0.3 s here
+    perplexity_samples: int = 200  # a seeded subset: a forward pass per reply costs ~0.6 s here
 
 
 def conversation_report(dataset: str, split: str, system: str, int8: bool = False, samples: int | None = None) -> Path:
