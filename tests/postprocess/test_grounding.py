@@ -16,10 +16,14 @@ DOCS = [
 ITEMS = [CatalogItem(d.item_id, d.title, d.year) for d in DOCS]
 
 
+def checker_of(docs):
+    facts = FactIndex.from_documents(docs)
+    return GroundingChecker(EntityLinker(facts, surname_items=1), facts)
+
+
 @pytest.fixture(scope="module")
 def checker():
-    facts = FactIndex.from_documents(DOCS)
-    return GroundingChecker(EntityLinker(facts, surname_items=1), facts)
+    return checker_of(DOCS)
 
 
 @pytest.mark.parametrize("reply, claims", [
@@ -66,8 +70,7 @@ def test_the_year_in_a_title_is_not_a_claim(checker):
 def test_sentences_are_not_cut_at_initials_or_inside_titles():
     docs = [KBDocument("go", "Go!", 1999, {"director": ["J. J. Abrams"], "music composer": ["Bea Stone"]}),
             KBDocument("x", "Other", 2000, {"director": ["Pete Docter"]})]
-    facts = FactIndex.from_documents(docs)
-    check = GroundingChecker(EntityLinker(facts, surname_items=1), facts)
+    check = checker_of(docs)
     items = [CatalogItem("go", "Go!", 1999)]
     assert check("Try Go! (1999), directed by J. J. Abrams.", items).says_why
     assert check("Try Go! (1999): music by Bea Stone.", items).grounded  # "music by" is a role, not the genre
@@ -84,8 +87,7 @@ def test_a_yearless_list_title_is_found_and_a_catalogue_title_outside_the_list_i
 def test_a_phrase_with_two_readings_holds_when_one_does():
     docs = [KBDocument("sw", "Star Wars", 1977, {"genre": ["fantasy"], "production company": ["Fantasy Films"]}),
             KBDocument("up", "Up", 2009, {"genre": ["animation"]})]
-    facts = FactIndex.from_documents(docs)
-    check = GroundingChecker(EntityLinker(facts, surname_items=1), facts)
+    check = checker_of(docs)
     assert check("Star Wars (1977) — fantasy film.", [CatalogItem("sw", "Star Wars", 1977)]).grounded
     assert not check("Up (2009) — fantasy film.", [CatalogItem("up", "Up", 2009)]).grounded
 
@@ -93,8 +95,7 @@ def test_a_phrase_with_two_readings_holds_when_one_does():
 def test_the_stated_role_is_checked_and_title_words_negate_nothing():
     docs = [KBDocument("z", "You Don't Mess with the Zohan", 2008, {"starring": ["Adam Sandler"], "writer": ["Judd Apatow"]}),
             KBDocument("k", "Knocked Up", 2007, {"director": ["Judd Apatow"]})]
-    facts = FactIndex.from_documents(docs)
-    check = GroundingChecker(EntityLinker(facts, surname_items=1), facts)
+    check = checker_of(docs)
     zohan = [CatalogItem("z", "You Don't Mess with the Zohan", 2008)]
     assert check("You Don't Mess with the Zohan (2008) — stars Adam Sandler.", zohan).says_why
     assert check("You Don't Mess with the Zohan (2008), written by Judd Apatow.", zohan).grounded
