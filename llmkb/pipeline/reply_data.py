@@ -67,7 +67,7 @@ def trained_reply_writer(data_dir: Path | None = None, llm: Path | None = None) 
     """The reply writer trained for these inputs, or None when it is not trained (or the data is missing)."""
     try:
         path = reply_writer_path(reply_writer_key(data_dir, llm))
-    except LLMKBError:
+    except (LLMKBError, OSError):  # the data is not fetched: nothing can have been trained from it
         return None
     return path if (path / "adapter_config.json").is_file() else None
 
