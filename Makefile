@@ -2,7 +2,7 @@
 #   make demo   create .venv, install, fetch the data, build what the demo needs, start the Gradio app
 #   make test   create .venv if missing, install, run the tests
 # and two reproduce the results tables (`llmkb reproduce`: resumable; written to artifacts/results/tables.md):
-#   make results         every command behind docs/RESULTS.md's tables, ~5.3 h on 2 cores (REPRODUCE_ARGS=--list: the plan)
+#   make results         every command behind docs/RESULTS.md's tables, ~6.2 h on 2 cores (REPRODUCE_ARGS=--list: the plan)
 #   make results-quick   INSPIRED without the LLM systems, ~30 min
 # Data comes from $LLMKB_DATA_SOURCE or ../shared/data when present (a local mirror), else the official URLs.
 
