@@ -64,6 +64,7 @@ SIMULATE_MINUTES = {"kb": 0.5, "llm": 1}  # per run; the first llm run of a data
 CONVERSE = "conversation"  # the conversation task's name for --only: the reply writer and its evaluation
 CONVERSATION_SYSTEMS = ("template", "llm", "llm-trained")
 CONVERSATION_SAMPLES = {"redial": 300}  # a seeded subset (a float32 reply takes 1-2 s here); INSPIRED: all 227
+CONVERSATION_OPTIONS = {"inspired": ("--perplexity-samples", "227")}  # every INSPIRED reply; ReDial: 200 of the 300
 CONVERSATION_MINUTES = {"template": 1, "llm": 6, "llm-trained": 6}  # per dataset, perplexity included
 REPLY_TRAINING_MINUTES = 25
 # Which systems use what a setup step builds (--only keeps a setup step only for them).
@@ -195,7 +196,8 @@ def _conversation_steps(datasets: list[str]) -> list[Step]:
             report = conversation_report(dataset, "test", system, samples=samples)
             steps.append(Step(report.name.removesuffix(".report.json"),
                               ("evaluate-conversation", "--dataset", dataset, "--system", system,
-                               *(("--samples", str(samples)) if samples else ())), report,
+                               *(("--samples", str(samples)) if samples else ()),
+                               *CONVERSATION_OPTIONS.get(dataset, ())), report,
                               CONVERSATION_MINUTES[system], frozenset({CONVERSE}),
                               after=(report_path(dataset, "std", "rag-ranker"),)))
     return steps
