@@ -92,7 +92,8 @@ def check_reply(text: str, request: ReplyRequest, catalog: Iterable[CatalogItem]
     if not failure:
         by_id = {item.item_id: item for item in items}
         reasons = " ".join(f"{by_id[i].display} — {request.reasons[i][0]}." for i in completed)
-        return Reply(**{**vars(aligned), "text": " ".join(filter(None, [aligned.text, reasons]))}, tokens=tokens,
+        said = aligned.text + ("." if reasons and aligned.text[-1] not in ".!?" else "")  # end it before the reasons
+        return Reply(**{**vars(aligned), "text": " ".join(filter(None, [said, reasons]))}, tokens=tokens,
                      draft=text, completed=completed)
     return Reply(template_reply(items, request.reasons), tuple(i.item_id for i in items), aligned.removed, True,
                  tokens, failure, text)

@@ -48,3 +48,8 @@ def test_a_false_fact_or_no_movie_falls_back_to_the_template_with_reasons(checke
     assert reply.text == "You might enjoy Heat (1995) — stars Al Pacino; Alien (1979) — directed by Ridley Scott; " \
                          "or Up (2009)."
     assert checker(reply.text, list(ITEMS)).grounded
+
+
+def test_added_reasons_follow_a_finished_sentence(checker):
+    reply = check_reply("Try Heat (1995)", request(), ITEMS, checker)
+    assert reply.text == "Try Heat (1995). Heat (1995) — stars Al Pacino."
