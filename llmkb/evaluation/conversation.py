@@ -143,6 +143,7 @@ def score_replies(stages: Stages, samples: Sequence[Sample], requests: Sequence[
             "sample_id": sample.sample_id, "reply": reply.text, "human": human,
             "recommended": [i.item_id for i in request.recommended], "named": list(named),
             "templated": reply.templated, "fallback": reply.fallback, "draft": reply.draft,
+            "reasons_added": list(reply.completed),
             "consistent": bool(named) and all(i in listed for i in named),
             "grounded": grounding.grounded, "says_why": grounding.says_why,
             "false_claims": [str(c) for c in grounding.false_claims],
@@ -160,6 +161,7 @@ def score_replies(stages: Stages, samples: Sequence[Sample], requests: Sequence[
         "templated": share(rows, "templated"),
         "fallbacks": dict(Counter(r["fallback"].split(":")[0].split(" for ")[0] for r in rows if r["fallback"])),
         "written": len(written), "consistency": share(written, "consistent"), "grounding": share(written, "grounded"),
+        "reasons_added": sum(bool(r["reasons_added"]) for r in written) / max(1, len(written)),
         "says_why": share(written, "says_why"), "words_per_reply": sum(map(len, tokens)) / max(1, len(tokens)),
         "all_replies": {key: share(rows, key) for key in ("consistent", "grounded", "says_why")},
     }
