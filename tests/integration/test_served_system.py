@@ -20,7 +20,7 @@ def served(mirror):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         build = Build()
-        config = build_served("redial", mirror, build, progress=False)  # minutes on a fresh machine, else cached
+        config = build_served("redial", mirror, build, progress=False, replies=False)  # the ranking; minutes when fresh
         assert build.status() == "built" and config.resolved().retriever == calibrated_path("redial")
         assert config.ranker is not None and not config.llm_scoring
         return Recommender(served_config("redial", data_dir=mirror, use_llm=False), progress=False)
