@@ -43,7 +43,6 @@ from llmkb.pipeline.stages import Stages
 from llmkb.postprocess.titles import canonical_titles
 
 BOOTSTRAP = 1000
-PPL_BATCH = 8
 
 
 def bleu(hypothesis: Sequence[str], reference: Sequence[str], k: int) -> float:
@@ -112,15 +111,14 @@ def perplexity(model, tokenizer, prompts: Sequence[str], targets: Sequence[str],
     """exp(mean loss) of ``targets`` given ``prompts`` over all their tokens, with a bootstrap interval over
     samples (of the per-token losses' ratio)."""
     losses, counts = [], []
-    for start in tqdm(range(0, len(prompts), PPL_BATCH), desc="perplexity", disable=not progress):
-        for prompt, target in zip(prompts[start : start + PPL_BATCH], targets[start : start + PPL_BATCH]):
-            prompt_ids = tokenizer.encode(prompt, add_special_tokens=False)
-            target_ids = tokenizer.encode(target, add_special_tokens=False)
-            ids = torch.tensor([prompt_ids + target_ids])
-            logits = model(input_ids=ids).logits[0, len(prompt_ids) - 1 : -1]
-            losses.append(float(torch.nn.functional.cross_entropy(logits.float(), ids[0, len(prompt_ids):],
-                                                                  reduction="sum")))
-            counts.append(len(target_ids))
+    for prompt, target in tqdm(list(zip(prompts, targets)), desc="perplexity", disable=not progress):
+        prompt_ids = tokenizer.encode(prompt, add_special_tokens=False)
+        target_ids = tokenizer.encode(target, add_special_tokens=False)
+        ids = torch.tensor([prompt_ids + target_ids])
+        logits = model(input_ids=ids).logits[0, len(prompt_ids) - 1 : -1]
+        losses.append(float(torch.nn.functional.cross_entropy(logits.float(), ids[0, len(prompt_ids):],
+                                                              reduction="sum")))
+        counts.append(len(target_ids))
     rng, n = random.Random(0), len(losses)
     draws = []
     for _ in range(BOOTSTRAP):
@@ -159,7 +157,7 @@ def score_replies(stages: Stages, samples: Sequence[Sample], requests: Sequence[
         "item_ratio": sum(bool(r["named"]) for r in rows) / max(1, len(rows)),
         "movies_per_reply": sum(len(r["named"]) for r in rows) / max(1, len(rows)),
         "templated": share(rows, "templated"),
-        "fallbacks": dict(Counter(r["fallback"].split(":")[0].split(" for ")[0] for r in rows if r["fallback"])),
+        "fallbacks": dict(Counter(r["fallback"].split(":")[0] for r in rows if r["fallback"])),
         "written": len(written), "consistency": share(written, "consistent"), "grounding": share(written, "grounded"),
         "reasons_added": sum(bool(r["reasons_added"]) for r in written) / max(1, len(written)),
         "says_why": share(written, "says_why"), "words_per_reply": sum(map(len, tokens)) / max(1, len(tokens)),

@@ -64,6 +64,14 @@ class Reply(AlignedReply):
     completed: tuple[str, ...] = ()  # named movies the LLM gave no reason for: the KB's first reason was added
 
 
+def templated(request: ReplyRequest, fallback: str = "", **details) -> Reply:
+    """The template reply to ``request``: its top items, each with its first reason; ``fallback``: why it replaced
+    the LLM's reply ("" without an LLM); ``details``: more ``Reply`` fields (``removed``, ``tokens``, ``draft``)."""
+    items = request.recommended
+    return Reply(template_reply(items, request.reasons), tuple(i.item_id for i in items), templated=True,
+                 fallback=fallback, **{"removed": (), **details})
+
+
 def reply_prompt(tokenizer, request: ReplyRequest, budget: PromptBudget = PromptBudget()) -> Prompt:
     """The reply prompt: the recommended items as the candidates, each with its reasons (KB facts)."""
     docs = [(item.display, "; ".join(request.reasons.get(item.item_id, ()))) for item in request.recommended]
@@ -95,8 +103,7 @@ def check_reply(text: str, request: ReplyRequest, catalog: Iterable[CatalogItem]
         said = aligned.text + ("." if reasons and aligned.text[-1] not in ".!?" else "")  # end it before the reasons
         return Reply(**{**vars(aligned), "text": " ".join(filter(None, [said, reasons]))}, tokens=tokens,
                      draft=text, completed=completed)
-    return Reply(template_reply(items, request.reasons), tuple(i.item_id for i in items), aligned.removed, True,
-                 tokens, failure, text)
+    return templated(request, failure, removed=aligned.removed, tokens=tokens, draft=text)
 
 
 def write_reply(model, tokenizer, request: ReplyRequest, catalog: Iterable[CatalogItem] | TitleMatcher,
@@ -149,9 +156,7 @@ def _prompt(tokenizer, request: ReplyRequest, budget: PromptBudget) -> Prompt | 
     try:
         return reply_prompt(tokenizer, request, budget)
     except LLMKBError as error:
-        items = request.recommended
-        return Reply(template_reply(items, request.reasons), tuple(i.item_id for i in items), (), True,
-                     fallback=f"the reply prompt does not fit: {error}")
+        return templated(request, f"the reply prompt does not fit: {error}")
 
 
 def _tokens(tokenizer, prompt: Prompt, generated: str, max_new_tokens: int) -> int:

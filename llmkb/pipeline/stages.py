@@ -35,8 +35,8 @@ from llmkb.kb.facts import FactIndex, Preference, describe
 from llmkb.kb.linking import EntityLinker
 from llmkb.pipeline.config import RecommenderConfig
 from llmkb.pipeline.fusion import Candidates, TrainingPriors, items_cache
-from llmkb.pipeline.reply import Reply, ReplyRequest, stream_reply, write_replies
-from llmkb.postprocess import TitleMatcher, normalize_title, template_reply
+from llmkb.pipeline.reply import Reply, ReplyRequest, stream_reply, templated, write_replies
+from llmkb.postprocess import TitleMatcher, normalize_title
 from llmkb.postprocess.grounding import GroundingChecker
 from llmkb.postprocess.titles import outside_names
 from llmkb.postprocess.reply import TEMPLATE_ITEMS
@@ -261,7 +261,7 @@ class ReplyWriter:
     def stream(self, request: ReplyRequest) -> Iterator[str | Reply]:
         """Drafts as the LLM writes them, then the checked :class:`Reply` (only the template without an LLM)."""
         if self.model is None:
-            yield self.template(request)
+            yield templated(request)
             return
         yield from stream_reply(self.model, self.tokenizer, request, self.matcher, self.checker,
                                 self.max_new_tokens, self.budget)
@@ -269,14 +269,10 @@ class ReplyWriter:
     def __call__(self, requests: Sequence[ReplyRequest], progress: bool = False) -> list[Reply]:
         """The replies to many requests (batched generation, for evaluation)."""
         if self.model is None:
-            return [self.template(request) for request in requests]
+            return [templated(request) for request in requests]
         return write_replies(self.model, self.tokenizer, requests, self.matcher, self.checker,
                              self.max_new_tokens, self.budget, progress)
 
-    @staticmethod
-    def template(request: ReplyRequest) -> Reply:
-        items = request.recommended
-        return Reply(template_reply(items, request.reasons), tuple(i.item_id for i in items), (), templated=True)
 
 
 @dataclass
