@@ -21,6 +21,7 @@ Example::
 
 from __future__ import annotations
 
+from rram.methods import family_name
 from rram.report import MethodResult, Report
 
 OURS = "reconstruct"
@@ -63,8 +64,11 @@ def headline(report: Report, ours: str = OURS, tolerance: float = 0.0) -> dict |
 
 
 def family(r: MethodResult) -> str:
-    """The method a result belongs to (its config's method name; else the label before the first "-")."""
-    return (r.config.get("method") or {}).get("name") or r.name.split("-")[0]
+    """The method family a result belongs to (from its config's method; else the label before the first "-")."""
+    method = r.config.get("method") or {}
+    if "name" not in method:
+        return r.name.split("-")[0]
+    return family_name(method["name"], method.get("compensate", False))
 
 
 def within(report: Report, r: MethodResult, tolerance: float, relative: bool = True) -> bool:

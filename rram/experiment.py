@@ -42,7 +42,8 @@ class ExperimentOptions:
     """Everything ``run_methods`` needs besides the model, the evaluation and the configs.
 
     model_name, metric, higher_is_better: what the report says it measured. include / exclude: module
-    name globs to convert. importance: per-layer input-row weights (``rram.calibrate``). retraining: the
+    name globs to convert. importance: per-layer input-row weights (``rram.calibrate``); hessians: per-layer
+    input XᵀX (``rram.calibrate(..., hessian=True)``) for the compensated families. retraining: the
     same budget for every method (None = none). retrain_dense: give the dense reference that budget too
     (fine-tuning with its 8-bit rounding residual decayed), so that ratios and accuracy changes are not
     confounded by fine-tuning. float_accuracy: also record the unconverted model's accuracy in
@@ -58,6 +59,7 @@ class ExperimentOptions:
     include: list[str] | None = None
     exclude: list[str] | None = None
     importance: dict[str, Tensor] | None = None
+    hessians: dict[str, Tensor] | None = None
     retraining: Retraining | None = None
     retrain_dense: bool = False
     float_accuracy: bool = False
@@ -77,24 +79,34 @@ def standard_configs(key_bits: int = 4, sparsity: float = 0.5, **kwargs) -> dict
     return {label: RRAMConfig.build(method=m, key_bits=key_bits, sparsity=sparsity, **kwargs) for label, m in names.items()}
 
 
+FAMILIES = {  # family → (method, compensate)
+    "reconstruct": ("reconstruct", False), "reconstruct+gptq": ("reconstruct", True), "quantize": ("quantize", False),
+    "group": ("group", False), "gptq": ("group", True), **{b: (b, False) for b in BLOCKS},
+}
+DEFAULT_FAMILIES = ("reconstruct", "quantize", *BLOCKS)
+
+
 def sweep_configs(
     key_bits: Iterable[int] = (4,), sparsities: Iterable[float] = (0.5,), methods: Iterable[str] | None = None,
     prune_fractions: Iterable[float] = (0.0,), **kwargs,
 ) -> dict[str, RRAMConfig]:
-    """Dense plus every method at every setting, for finding each method's operating point at equal accuracy.
+    """Dense plus every method family at every setting, for finding each family's operating point at equal accuracy.
 
-    Labels: ``dense``, ``reconstruct-4b`` (``reconstruct-4b-p0.25`` with a prune fraction), ``quantize-4b``,
-    ``magnitude-0.5``, ``row-0.5``, ``column-0.5``, ``block-0.5``. methods: families to run (default all).
+    Labels: ``dense``, ``reconstruct-4b`` (``reconstruct-4b-p0.25`` with a prune fraction), ``reconstruct+gptq-4b``,
+    ``quantize-4b``, ``group-4b``, ``gptq-4b``, ``magnitude-0.5``, ``row-0.5``, ``column-0.5``, ``block-0.5``.
+    methods: families to run (``FAMILIES``; default ``DEFAULT_FAMILIES``, which need no Hessians).
     """
-    fams = set(methods) if methods is not None else {"reconstruct", "quantize", *BLOCKS}
+    fams = list(methods) if methods is not None else list(DEFAULT_FAMILIES)
+    unknown = set(fams) - set(FAMILIES)
+    if unknown:
+        raise ValueError(f"unknown method families {sorted(unknown)}; choose from {', '.join(FAMILIES)}")
     out = {"dense": RRAMConfig.build(method="dense", **kwargs)}
     for b in key_bits:
-        if "reconstruct" in fams:
-            for pf in prune_fractions:
-                label = f"reconstruct-{b}b" + (f"-p{pf:g}" if pf else "")
-                out[label] = RRAMConfig.build(method="reconstruct", key_bits=b, prune_fraction=pf, **kwargs)
-        if "quantize" in fams:
-            out[f"quantize-{b}b"] = RRAMConfig.build(method="quantize", key_bits=b, **kwargs)
+        for fam in (f for f in FAMILIES if f in fams and FAMILIES[f][0] not in BLOCKS):
+            method, comp = FAMILIES[fam]
+            for pf in prune_fractions if method == "reconstruct" else (0.0,):
+                label = f"{fam}-{b}b" + (f"-p{pf:g}" if pf else "")
+                out[label] = RRAMConfig.build(method=method, key_bits=b, prune_fraction=pf, compensate=comp, **kwargs)
     for name in BLOCKS:
         if name in fams:
             for s in sparsities:
@@ -147,7 +159,7 @@ def evaluate_method(
     o = options or ExperimentOptions()
     t0 = time.perf_counter()
     configs = assign_configs(base, config, o.include, o.exclude)
-    model = convert(copy.deepcopy(base), configs, importance=o.importance)
+    model = convert(copy.deepcopy(base), configs, importance=o.importance, hessians=o.hessians)
     losses = None
     extra: dict = {}
     if o.retraining is not None and (o.retrain_dense or any(c.method.name != "dense" for c in configs.values())):

@@ -5,6 +5,10 @@ slices = ceil(bits mapped / bits per cell) and polarity = 2 for differential pai
 reference column per crossbar for offset encoding). It is tiled into R×C crossbars; empty tiles are
 not allocated. Inputs are fed bit-serially through ``dac_bits``-bit DACs (RRAM.md §3).
 
+With ``skip_zero_slices`` the columns are laid out slice by slice instead (each slice of every output
+channel together), so that crossbars, rows and columns holding only zero digits of a slice, typically
+the high slices of small codes, are not programmed, driven or converted (bit-slice sparsity).
+
 Example::
 
     >>> from rram.mapping import CrossbarConfig, map_layer
@@ -31,7 +35,8 @@ class CrossbarConfig:
     adc_bits: fixed ADC resolution, or None to derive it per crossbar as
     min(adc_cap, ceil(log2(active rows)) + dac_bits + bits_per_cell − 1) (ISAAC-style).
     signed_inputs: the DAC applies the sign by pulse polarity, so only input_bits − 1 magnitude
-    bits are streamed (NeuRRAM-style); otherwise all input_bits are streamed.
+    bits are streamed (NeuRRAM-style); otherwise all input_bits are streamed. skip_zero_slices: map
+    each weight slice on crossbars of its own and skip what holds only zero digits (differential only).
     """
 
     rows: int = 128
@@ -44,6 +49,7 @@ class CrossbarConfig:
     adc_bits: int | None = None
     adc_cap: int = 10
     cols_per_adc: int = 128
+    skip_zero_slices: bool = False
 
     def __post_init__(self) -> None:
         if self.rows < 1 or self.cols < 2:
@@ -54,6 +60,8 @@ class CrossbarConfig:
             raise ValueError("bits_per_cell, dac_bits and input_bits must be >= 1")
         if not 1 <= self.cols_per_adc <= self.cols:
             raise ValueError(f"cols_per_adc={self.cols_per_adc}: use 1..cols ({self.cols})")
+        if self.skip_zero_slices and self.encoding != "differential":
+            raise ValueError("skip_zero_slices needs differential encoding (offset codes have no zero digits)")
 
     def slices(self, bits: int) -> int:
         return math.ceil(bits / self.bits_per_cell)
@@ -137,15 +145,31 @@ def _tile_sum(x: Tensor, size: int, dim: int) -> Tensor:
     return x.reshape(*x.shape[:-1], n, size).sum(-1).movedim(-1, dim)
 
 
+def slice_digits(codes: Tensor, bits_per_cell: int, slices: int) -> list[Tensor]:
+    """The digit of each slice of |codes|, lowest slice first (sign goes to the differential pair).
+
+    >>> [d.tolist() for d in slice_digits(torch.tensor([[5, -17]]), 2, 3)]
+    [[[1, 1]], [[1, 0]], [[0, 1]]]
+    """
+    mag = codes.abs().long()
+    return [(mag >> (s * bits_per_cell)) & (2**bits_per_cell - 1) for s in range(slices)]
+
+
 def map_layer(
-    name: str, in_features: int, out_features: int, bits: int, config: CrossbarConfig, active: Tensor | None = None
+    name: str, in_features: int, out_features: int, bits: int, config: CrossbarConfig, active: Tensor | None = None,
+    codes: Tensor | None = None,
 ) -> LayerMap:
     """Tile one [out, in] weight onto crossbars.
 
     bits: weight bits programmed into cells (b_w dense, b_k for key codes). active: optional [out, in]
     bool mask of weights that must be programmed (None = dense); a crossbar is allocated only if some
-    weight in it is active, and only its active rows/columns are driven and converted.
+    weight in it is active, and only its active rows/columns are driven and converted. codes: the
+    integer codes, which ``config.skip_zero_slices`` maps slice by slice (``active`` is then ignored).
     """
+    if config.skip_zero_slices and codes is not None:
+        one_slice = [map_layer(name, in_features, out_features, config.bits_per_cell, config, digit != 0)
+                     for digit in slice_digits(codes, config.bits_per_cell, config.slices(bits))]
+        return _stack_slices(one_slice, bits)
     if active is not None and tuple(active.shape) != (out_features, in_features):
         raise ValueError(f"{name}: active mask {tuple(active.shape)} != weight shape ({out_features}, {in_features})")
     c = config
@@ -202,6 +226,25 @@ def map_layer(
         conversions_by_bits=dict(sorted(conv_by_bits.items())),
         adcs_by_bits=dict(sorted(adcs_by_bits.items())),
     )
+
+
+def _stack_slices(maps: list[LayerMap], bits: int) -> LayerMap:
+    """One layer's map from the maps of its slices, each on crossbars of its own."""
+    summed = ("crossbars", "programmed_cells", "allocated_cells", "active_rows", "active_cols", "dac_drives",
+              "adc_conversions", "adcs")
+    first = maps[0]
+    out = LayerMap(name=first.name, in_features=first.in_features, out_features=first.out_features, bits=bits,
+                   slices=len(maps), input_cycles=first.input_cycles,
+                   max_steps_per_adc=max(m.max_steps_per_adc for m in maps),
+                   **{k: sum(getattr(m, k) for m in maps) for k in summed})
+    for m in maps:
+        for field_name in ("conversions_by_bits", "adcs_by_bits"):
+            merged = getattr(out, field_name)
+            for b, n in getattr(m, field_name).items():
+                merged[b] = merged.get(b, 0) + n
+    out.conversions_by_bits = dict(sorted(out.conversions_by_bits.items()))
+    out.adcs_by_bits = dict(sorted(out.adcs_by_bits.items()))
+    return out
 
 
 def count_crossbars(shapes: list[tuple[int, int]], bits: int, config: CrossbarConfig) -> int:

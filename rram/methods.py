@@ -1,8 +1,11 @@
 """Every way of turning a latent weight into programmed codes: ours and the baselines, one interface.
 
-A method derives, from a float weight, a per-channel step Δ, per-group integer scales α and a keep
-mask; the programmed codes are then N = keep ⊙ sign(Q)·min(round(|Q|/α), n_max) with
-Q = clamp(round(W/Δ)). Baselines are the special cases α = 1 (see ``rram.baselines`` for the masks).
+A method derives, from a float weight, a per-channel step Δ, per-group scales α and a keep mask; the
+crossbar then computes with Δ·α·N. Ours: α integer, N = keep ⊙ sign(Q)·min(round(|Q|/α), n_max) with
+Q = clamp(round(W/Δ)). Baselines: α = 1 (``quantize``, the pruning masks of ``rram.baselines``), or α a
+float per group (``group``: round-to-nearest with one scale per crossbar column segment, as GPTQ's
+group quantization). ``compensate`` adds GPTQ's error compensation (``rram.gptq``) to any of them: the
+family ``group`` + compensation is GPTQ.
 
 Example::
 
@@ -11,6 +14,8 @@ Example::
     >>> st = derive(torch.randn(32, 256), MethodConfig(name="reconstruct"))
     >>> st.alpha.shape, st.mapped_bits
     (torch.Size([32, 2]), 4)
+    >>> MethodConfig(name="group", compensate=True).family
+    'gptq'
 """
 
 from __future__ import annotations
@@ -21,18 +26,28 @@ import torch
 from torch import Tensor
 
 from rram import baselines
-from rram.reconstruct import ReconstructConfig, _codes, expand_groups, n_groups, quantize_per_channel, search_scales
+from rram.reconstruct import ReconstructConfig, _codes, n_groups, quantize_per_channel, search_scales
 
-METHODS = ("reconstruct", "dense", "quantize", "magnitude", "row", "column", "block")
+METHODS = ("reconstruct", "dense", "quantize", "group", "magnitude", "row", "column", "block")
+KEY_METHODS = ("reconstruct", "quantize", "group")  # methods that program key_bits instead of weight_bits
+
+
+def family_name(name: str, compensate: bool = False) -> str:
+    """A method family's name: the method, with "+gptq" when compensated; compensated ``group`` is "gptq"."""
+    if not compensate:
+        return name
+    return "gptq" if name == "group" else f"{name}+gptq"
 
 
 @dataclass(frozen=True)
 class MethodConfig:
     """Which method and its knobs.
 
-    name: "reconstruct" (ours), "dense" (b_w bits), "quantize" (plain per-channel to key_bits),
-    "magnitude" (unstructured), "row" / "column" / "block" (structured at crossbar row, column
-    segment or whole-crossbar granularity). sparsity: fraction pruned by the pruning baselines.
+    name: "reconstruct" (ours), "dense" (b_w bits), "quantize" (plain per-channel to key_bits), "group"
+    (key_bits with a float scale per group of crossbar rows), "magnitude" (unstructured), "row" /
+    "column" / "block" (structured at crossbar row, column segment or whole-crossbar granularity).
+    sparsity: fraction pruned by the pruning baselines. compensate: choose the codes with GPTQ's
+    Hessian-weighted error compensation (needs each layer's input Hessian, ``rram.calibrate``).
     block_outputs: output channels per crossbar (usable cols / (slices·polarity)), used by row/block
     pruning; None (default) lets ``rram.RRAMConfig`` derive it from its crossbar.
     """
@@ -41,6 +56,7 @@ class MethodConfig:
     reconstruct: ReconstructConfig = field(default_factory=ReconstructConfig)
     sparsity: float = 0.5
     block_outputs: int | None = None
+    compensate: bool = False
 
     def __post_init__(self) -> None:
         if self.name not in METHODS:
@@ -49,15 +65,19 @@ class MethodConfig:
             raise ValueError(f"sparsity={self.sparsity}: use a value in [0, 1)")
 
     @property
+    def family(self) -> str:
+        return family_name(self.name, self.compensate)
+
+    @property
     def mapped_bits(self) -> int:
         """Bits programmed into cells per weight."""
         r = self.reconstruct
-        return r.key_bits if self.name in ("reconstruct", "quantize") else r.weight_bits
+        return r.key_bits if self.name in KEY_METHODS else r.weight_bits
 
     @property
     def q_bits(self) -> int:
         """Bits of the base quantization Q."""
-        return self.reconstruct.key_bits if self.name == "quantize" else self.reconstruct.weight_bits
+        return self.reconstruct.key_bits if self.name in ("quantize", "group") else self.reconstruct.weight_bits
 
     @property
     def code_max(self) -> int:
@@ -77,14 +97,41 @@ def quantize_with(weight: Tensor, delta: Tensor, bits: int) -> Tensor:
     return torch.clamp(torch.round(weight / delta), -qmax, qmax)
 
 
-def codes(weight: Tensor, state: MethodState, config: MethodConfig) -> tuple[Tensor, Tensor]:
-    """(Q, N) of ``weight`` under a derived state (Δ, α, keep held fixed)."""
-    q = quantize_with(weight, state.delta, config.q_bits)
-    a = expand_groups(state.alpha, weight.shape[1], config.reconstruct.group_size)
-    n = torch.sign(q) * _codes(q.abs(), a, config.code_max)
+def _alpha_columns(alpha: Tensor, group_size: int, start: int, count: int) -> Tensor:
+    """The α of weight columns start … start+count−1: [out, n_groups] → [out, count]."""
+    return alpha[:, torch.arange(start, start + count) // group_size]
+
+
+def codes(weight: Tensor, state: MethodState, config: MethodConfig, start: int = 0) -> tuple[Tensor, Tensor]:
+    """(Q, N) of ``weight`` under a derived state (Δ, α, keep held fixed); Q = α·N + D.
+
+    start: the layer's column that is ``weight``'s first, when ``weight`` holds only some of its columns.
+    """
+    a = _alpha_columns(state.alpha, config.reconstruct.group_size, start, weight.shape[1])
+    if config.name == "group":
+        n = torch.clamp(torch.round(weight / (state.delta * a)), -config.code_max, config.code_max)
+        q = a * n
+    else:
+        q = quantize_with(weight, state.delta, config.q_bits)
+        n = torch.sign(q) * _codes(q.abs(), a, config.code_max)
     if state.keep is not None:
-        n = n * state.keep
+        n = n * state.keep[:, start : start + weight.shape[1]]
     return q, n
+
+
+def key_weight(weight: Tensor, state: MethodState, config: MethodConfig, start: int = 0) -> Tensor:
+    """Δ·α·N: the weight the crossbar computes with (``start`` as in :func:`codes`)."""
+    a = _alpha_columns(state.alpha, config.reconstruct.group_size, start, weight.shape[1])
+    return state.delta * a * codes(weight, state, config, start)[1]
+
+
+def group_scales(weight: Tensor, delta: Tensor, group_size: int, code_max: int) -> Tensor:
+    """Per-group float α so that Δ·α = the group's largest |W| / code_max (α = 1 for all-zero groups)."""
+    out_f, in_f = weight.shape
+    ng = n_groups(in_f, group_size)
+    peak = torch.nn.functional.pad(weight.abs(), (0, ng * group_size - in_f)).view(out_f, ng, group_size).amax(2)
+    alpha = peak / code_max / delta
+    return torch.where(peak > 0, alpha, torch.ones_like(alpha))
 
 
 def derive(weight: Tensor, config: MethodConfig, importance: Tensor | None = None) -> MethodState:
@@ -95,7 +142,9 @@ def derive(weight: Tensor, config: MethodConfig, importance: Tensor | None = Non
     ng = n_groups(w.shape[1], r.group_size)
     alpha = torch.ones(w.shape[0], ng)
     keep = None
-    if config.name == "reconstruct":
+    if config.name == "group":
+        alpha = group_scales(w, delta, r.group_size, config.code_max)
+    elif config.name == "reconstruct":
         alpha = search_scales(q, r, importance)
         if r.prune_fraction > 0:
             keep = baselines.block_keep_mask(w, r.prune_fraction, (1, r.group_size), importance)

@@ -60,7 +60,7 @@ def layer_sensitivity(
             err = (w - st.delta * a * n) ** 2
             if imp is not None:
                 err = err * imp.float().flatten().unsqueeze(0)
-            xb = map_layer(name, w.shape[1], w.shape[0], cfg.method.mapped_bits, cfg.crossbar, n != 0).crossbars
+            xb = map_layer(name, w.shape[1], w.shape[0], cfg.method.mapped_bits, cfg.crossbar, n != 0, n).crossbars
             rows[b] = (float(err.sum()), xb)
         out[name] = rows
     return out

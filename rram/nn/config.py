@@ -58,12 +58,15 @@ class RRAMConfig:
     ) -> RRAMConfig:
         """Flat keyword constructor; the group size follows the crossbar's rows.
 
-        ``scales`` and ``prune_fraction`` go to the ``ReconstructConfig``, the rest to ``RRAMConfig``.
+        ``scales`` and ``prune_fraction`` go to the ``ReconstructConfig``, ``compensate`` to the ``MethodConfig``,
+        the rest to ``RRAMConfig``.
         """
         xbar = crossbar or CrossbarConfig()
         rc_kwargs = {k: kwargs.pop(k) for k in ("scales", "prune_fraction") if k in kwargs}
+        compensate = kwargs.pop("compensate", False)
         rc = ReconstructConfig(weight_bits=weight_bits, key_bits=key_bits, group_size=xbar.rows, **rc_kwargs)
-        return cls(method=MethodConfig(name=method, reconstruct=rc, sparsity=sparsity), crossbar=xbar, **kwargs)
+        return cls(method=MethodConfig(name=method, reconstruct=rc, sparsity=sparsity, compensate=compensate),
+                   crossbar=xbar, **kwargs)
 
     def with_key_bits(self, bits: int) -> RRAMConfig:
         """This config with ``bits`` key bits (pruning blocks re-derived for the new slice count)."""

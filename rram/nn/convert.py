@@ -100,19 +100,22 @@ def convert(
     exclude: Iterable[str] | None = None,
     importance: dict[str, Tensor] | None = None,
     progress: bool = False,
+    hessians: dict[str, Tensor] | None = None,
 ) -> nn.Module:
     """Replace the selected ``nn.Linear`` modules of ``model`` by ``CrossbarLinear`` (in place).
 
     config: an ``RRAMConfig`` or ``{name glob: RRAMConfig}`` (see :func:`assign_configs`). include /
     exclude: glob patterns on module names (``"*.mlp.*"``, ``"lm_head"``). importance: per-layer,
-    per-input-row weights from :func:`calibrate`. The i-th converted layer's noise seed is its
-    config's ``seed + i``. Returns ``model``.
+    per-input-row weights from :func:`calibrate`; hessians: per-layer input XᵀX from ``calibrate(...,
+    hessian=True)``, for compensated methods. The i-th converted layer's noise seed is its config's
+    ``seed + i``. Returns ``model``.
     """
     configs = assign_configs(model, config, include, exclude)
-    importance = importance or {}
+    importance, hessians = importance or {}, hessians or {}
     for i, (name, cfg) in enumerate(tqdm(configs.items(), desc="rram.convert", disable=not progress)):
         linear = model.get_submodule(name)
-        _set_submodule(model, name, CrossbarLinear.from_linear(linear, cfg, importance.get(name), cfg.seed + i))
+        _set_submodule(model, name, CrossbarLinear.from_linear(linear, cfg, importance.get(name), cfg.seed + i,
+                                                                  hessians.get(name)))
     return model
 
 
@@ -143,15 +146,19 @@ def calibrate(
     run: Callable[[nn.Module], object],
     include: Iterable[str] | None = None,
     exclude: Iterable[str] | None = None,
+    hessian: bool = False,
 ) -> dict[str, Tensor]:
-    """Mean squared input activation per input row of each selected linear, while ``run(model)`` runs."""
+    """Mean squared input activation per input row of each selected linear, while ``run(model)`` runs.
+
+    hessian: return each layer's mean input outer product XᵀX / n instead (its diagonal is the above).
+    """
     sums: dict[str, Tensor] = {}
     counts: dict[str, int] = {}
 
     def hook(name):
         def fn(_module, args):
             x = args[0].detach().float().reshape(-1, args[0].shape[-1])
-            sums[name] = sums.get(name, 0) + (x**2).sum(0)
+            sums[name] = sums.get(name, 0) + (x.double().T @ x.double() if hessian else (x**2).sum(0))
             counts[name] = counts.get(name, 0) + x.shape[0]
 
         return fn
@@ -163,7 +170,7 @@ def calibrate(
     finally:
         for h in handles:
             h.remove()
-    return {n: sums[n] / counts[n] for n in sums}
+    return {n: (sums[n] / counts[n]).float() for n in sums}
 
 
 def layer_maps(model: nn.Module, progress: bool = False) -> list[LayerMap]:

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rram import methods
+from rram import gptq, methods
 from rram.mapping import LayerMap, map_layer
 from rram.nn.config import RRAMConfig
 from rram.reconstruct import expand_groups, n_groups
@@ -54,8 +54,11 @@ class CrossbarLinear(nn.Module):
 
     @classmethod
     def from_linear(
-        cls, linear: nn.Linear, config: RRAMConfig, importance: Tensor | None = None, seed: int = 0
+        cls, linear: nn.Linear, config: RRAMConfig, importance: Tensor | None = None, seed: int = 0,
+        hessian: Tensor | None = None,
     ) -> CrossbarLinear:
+        """The layer of ``linear`` under ``config``. importance: per-input-row weights for the scale search and
+        masks; hessian: the layer's input XᵀX, which a compensated method (``compensate=True``) needs."""
         layer = cls(linear.in_features, linear.out_features, linear.bias is not None, config, seed)
         with torch.no_grad():
             layer.weight.copy_(linear.weight.float())
@@ -63,6 +66,11 @@ class CrossbarLinear(nn.Module):
                 layer.bias.copy_(linear.bias.float())
         layer.importance = None if importance is None else importance.detach().float().flatten()
         layer.derive()
+        if config.method.compensate:
+            if hessian is None:
+                raise ValueError(f"method {config.method.family!r} compensates errors with the layer's input Hessian: "
+                                 "pass hessians from rram.calibrate(..., hessian=True) to rram.convert")
+            layer.compensate(hessian)
         return layer.train(linear.training)
 
     # ---- state -----------------------------------------------------------------------------------
@@ -77,6 +85,14 @@ class CrossbarLinear(nn.Module):
         self.alpha.copy_(st.alpha)
         if self.keep is not None and st.keep is not None:
             self.keep.copy_(st.keep)
+        self._cache = None
+
+    @torch.no_grad()
+    def compensate(self, hessian: Tensor) -> None:
+        """Move the latent weight to GPTQ's compensated weight for the current Δ, α and mask (``rram.gptq``)."""
+        state, method = self.state(), self.config.method
+        self.weight.copy_(gptq.compensate(
+            self.weight, hessian, lambda cols, j: methods.key_weight(cols, state, method, j)))
         self._cache = None
 
     def set_lambda(self, lam: float) -> None:
@@ -147,7 +163,7 @@ class CrossbarLinear(nn.Module):
         """Crossbar occupancy: a cell is programmed where its key code is non-zero."""
         _, n = self.codes()
         return map_layer(
-            name, self.in_features, self.out_features, self.config.method.mapped_bits, self.config.crossbar, n != 0
+            name, self.in_features, self.out_features, self.config.method.mapped_bits, self.config.crossbar, n != 0, n
         )
 
     def extra_repr(self) -> str:

@@ -1,5 +1,6 @@
 """Crossbar mapping: closed-form crossbar counts (RRAM.md §3), ADC resolution, pruned rows, empty blocks, encodings."""
 
+import pytest
 import torch
 
 from rram.mapping import CrossbarConfig, count_crossbars, map_layer
@@ -67,3 +68,32 @@ def test_outputs_per_crossbar():
     assert CrossbarConfig().outputs_per_crossbar(8) == 16  # 4 slices x 2 columns per output: 128 / 8
     assert CrossbarConfig().outputs_per_crossbar(4) == 32
     assert CrossbarConfig(encoding="offset").outputs_per_crossbar(2) == 127  # one reference column
+
+
+def test_zero_slices_are_not_programmed():
+    """6-bit codes on 2-bit cells: 3 slices, each on crossbars of its own; all-zero digit blocks are skipped."""
+    skip = CrossbarConfig(skip_zero_slices=True)
+    codes = torch.ones(128, 128)  # [out, in]: only the lowest slice holds digits
+    assert map_layer("x", 128, 128, 6, CrossbarConfig(), codes != 0, codes).crossbars == 6  # 768 columns, interleaved
+    assert map_layer("x", 128, 128, 6, skip, codes != 0, codes).crossbars == 2  # slice 0: 256 columns
+    codes[0, 0] = 16  # digits (0, 0, 1): output 0's highest slice, in slice 2's first crossbar
+    codes[64, 5] = 5  # digits (1, 1, 0): output 64's middle slice, in slice 1's second crossbar
+    m = map_layer("x", 128, 128, 6, skip, codes != 0, codes)
+    assert (m.crossbars, m.slices, m.bits) == (4, 3, 6)
+    assert m.programmed_cells == (128 * 128 - 1) * 2 + 2 + 2  # one non-zero digit per cell pair
+    assert m.active_rows == 128 * 2 + 1 + 1
+    assert m.adc_conversions == (128 + 128 + 2 + 2) * 8  # active columns × 8 input cycles
+    assert m.conversions_by_bits == {2: 4 * 8, 9: 256 * 8}  # one active row needs a 2-bit ADC
+
+
+def test_zero_slices_change_nothing_when_every_digit_is_used():
+    codes = torch.full((576, 1536), 21)  # 21 = digits (1, 1, 1)
+    dense = map_layer("x", 1536, 576, 6, CrossbarConfig(), codes != 0)
+    sliced = map_layer("x", 1536, 576, 6, CrossbarConfig(skip_zero_slices=True), codes != 0, codes)
+    assert (sliced.crossbars, sliced.programmed_cells, sliced.adc_conversions) == (
+        dense.crossbars, dense.programmed_cells, dense.adc_conversions)
+
+
+def test_zero_slices_need_differential_pairs():
+    with pytest.raises(ValueError, match="differential"):
+        CrossbarConfig(encoding="offset", skip_zero_slices=True)
