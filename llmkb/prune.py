@@ -1,8 +1,17 @@
 """``llmkb rram prune``: prune the retriever or the LLM onto simulated RRAM crossbars with every method; write a report.
 
-Dense plus every method (``rram.experiment.sweep_configs``) at every swept setting runs on copies of one model,
-with the same crossbar and the same retraining budget, and ``report.json``, ``report.md`` and ``pareto.png`` go
-to ``--out``. With ``--tolerance`` the report also holds each method's operating point at equal accuracy.
+Dense plus every method family (``rram.experiment.sweep_configs``) at every swept setting runs on copies of one
+model, with the same crossbar and the same retraining budget, and ``report.json``, ``report.md`` and ``pareto.png``
+go to ``--out``. With ``--tolerance`` the report also holds each family's operating point and the equal-accuracy
+ratios read off the Pareto frontiers (``rram.frontier``), with paired-bootstrap 95% intervals. Settings are chosen
+on ``--split``; with ``--report-split test`` the dense reference and every result within tolerance are also
+measured there. Each result is saved under ``--out``/results as it finishes: a rerun resumes, and ``--budget``
+stops starting new methods after that many minutes.
+
+Families: reconstruct (ours), reconstruct+gptq (ours, codes chosen with GPTQ's error compensation), quantize
+(per channel), group (a float scale per crossbar column segment), gptq (group with GPTQ's compensation: the
+GPTQ baseline), magnitude, row, column, block. The +gptq families use each layer's input Hessian from
+``--calibrate`` training batches.
 
 - retriever: Recall@50 (and every other harness metric) of the recommendation task on a validation split,
   through ``llmkb.evaluation.harness``, the pruned encoder re-encoding the whole KB; retraining loss: in-batch
@@ -11,14 +20,16 @@ to ``--out``. With ``--tolerance`` the report also holds each method's operating
   loss on ReDial training dialogues, one window per step (``rram.tasks.causal_lm``). The tied output head stays
   digital unless ``--include-head``.
 
-    llmkb rram prune --model retriever --out artifacts/rram/retriever --steps 30 --key-bits 3,4,5 --tolerance 0.01
-    llmkb rram prune --model llm --out artifacts/rram/llm --steps 16 --key-bits 4,5,6 --tolerance 0.02
+    llmkb rram prune --model retriever --out artifacts/rram/retriever --steps 32 --key-bits 4,6 --tolerance 0.01
+    llmkb rram prune --model llm --out artifacts/rram/llm --steps 32 --key-bits 4,6 --tolerance 0.02 \
+        --methods reconstruct,reconstruct+gptq,quantize,gptq --eval-windows 160 --report-split test --budget 30
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import random
 import sys
 import tempfile
@@ -30,9 +41,11 @@ from pathlib import Path
 import rram
 from llmkb.errors import LLMKBError
 from rram import analysis, mixed, render
+from rram.experiment import FAMILIES
+from rram.files import atomic_write
 
 MODELS = ("retriever", "llm")
-LLM_EVAL_DIALOGUES, LLM_TRAIN_DIALOGUES = 227, 400  # ReDial dialogues turned into perplexity / training windows
+LLM_TRAIN_DIALOGUES = 400  # ReDial training dialogues turned into training windows
 
 
 @dataclass
@@ -48,6 +61,7 @@ class Task:
     higher_is_better: bool
     exclude: list[str] | None
     meta: dict = field(default_factory=dict)
+    report_evaluate: Callable | None = None  # the same evaluation on --report-split
 
 
 # ---- command line ------------------------------------------------------------------------------------------
@@ -73,7 +87,13 @@ def add_rram_commands(commands) -> None:
                         "directory or .gguf file an LLM")
     p.add_argument("--out", type=Path, required=True, help="directory for report.json, report.md, pareto.png")
     p.add_argument("--split", default="valid",
-                   help="evaluation split: the retriever's task samples, the LLM's ReDial dialogues")
+                   help="evaluation split where settings are chosen: the retriever's task samples, the LLM's ReDial "
+                        "dialogues")
+    p.add_argument("--report-split", default=None,
+                   help="also measure the dense reference and every result within --tolerance on this split (e.g. test)")
+    p.add_argument("--seed", type=int, default=0, help="order of the training and calibration batches; dropout")
+    p.add_argument("--budget", type=float, default=None, metavar="MINUTES",
+                   help="start no new method after this many minutes; rerun the same command to go on")
     _add_method_flags(p)
     r = p.add_argument_group("retriever only")
     r.add_argument("--dataset", choices=["inspired", "redial"], default="inspired", help="task of the evaluation and training pairs")
@@ -98,6 +118,10 @@ def _add_method_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--encoding", choices=["differential", "offset"], default="differential")
     g.add_argument("--dac-bits", type=int, default=1)
     g.add_argument("--technology", choices=sorted(rram.TECHNOLOGIES), default="isaac32", help="cost constant set")
+    g.add_argument("--input-bits", type=int, default=8, help="input (activation) bits fed bit-serially through the DACs")
+    g.add_argument("--skip-zero-slices", action="store_true",
+                   help="bit-slice sparsity: each weight slice on crossbars of its own; all-zero digit blocks, rows "
+                        "and columns are not programmed, driven or converted")
     m = p.add_argument_group("methods and sweeps")
     m.add_argument("--weight-bits", type=int, default=8)
     m.add_argument("--key-bits", type=_ints, default=[4], help="comma-separated key bits to sweep, ours and plain quantization")
@@ -108,8 +132,7 @@ def _add_method_flags(p: argparse.ArgumentParser) -> None:
     m.add_argument("--mixed-budget", type=_floats, default=[],
                    help="comma-separated crossbar budgets, as fractions of dense 8-bit crossbars, for mixed-precision "
                         "runs of ours (per-layer bits from weight-space sensitivity; none by default)")
-    m.add_argument("--methods", default="all", help="comma-separated methods: reconstruct,quantize,magnitude,row,column,"
-                                                    "block, or all (dense always runs)")
+    m.add_argument("--methods", default="all", help="comma-separated families (see above), or all (dense always runs)")
     m.add_argument("--tolerance", type=float, default=None,
                    help="equal accuracy = within this fraction of dense (relative); sets each method's operating point")
     t = p.add_argument_group("retraining")
@@ -117,24 +140,28 @@ def _add_method_flags(p: argparse.ArgumentParser) -> None:
     t.add_argument("--lr", type=float, default=1e-5)
     t.add_argument("--batch-size", type=int, default=8, help="(query, document) pairs per retriever training batch")
     t.add_argument("--schedule", choices=["linear", "cosine"], default="linear")
-    t.add_argument("--calibrate", type=int, default=0,
-                   help="training batches for activation importance (mean squared input per row), used by ours' "
-                        "scale search and the pruning baselines' masks (0 = unweighted)")
+    t.add_argument("--calibrate", type=int, default=4,
+                   help="training batches for each layer's input statistics: the importance (mean squared input per "
+                        "row) that weights ours' scale search and the pruning masks, and the Hessian of the +gptq "
+                        "families (0 = unweighted, and no +gptq families)")
     t.add_argument("--no-retrain-dense", action="store_true", help="do not give the dense reference the same retraining budget")
     p.add_argument("--skip-float", action="store_true", help="do not evaluate the unconverted float model")
 
 
 def method_configs(args) -> dict[str, rram.RRAMConfig]:
     """The swept configs the flags ask for (mixed-precision runs excepted: they need the model)."""
-    xbar = rram.CrossbarConfig(rows=args.rows, cols=args.cols, bits_per_cell=args.bits_per_cell,
-                               encoding=args.encoding, dac_bits=args.dac_bits)
-    families = None
-    if args.methods != "all":
-        families = set(args.methods.split(",")) - {"dense"}
-        unknown = families - set(rram.METHODS)
-        if unknown:
-            raise LLMKBError(f"unknown --methods {sorted(unknown)}; choose from {', '.join(rram.METHODS)} or all")
+    families = list(FAMILIES) if args.methods == "all" else [f for f in args.methods.split(",") if f != "dense"]
+    unknown = set(families) - set(FAMILIES)
+    if unknown:
+        raise LLMKBError(f"unknown --methods {sorted(unknown)}; choose from {', '.join(FAMILIES)} or all")
+    compensated = [f for f in families if FAMILIES[f][1]]
+    if compensated and args.calibrate <= 0:
+        raise LLMKBError(f"--methods {','.join(compensated)} need each layer's input Hessian: pass --calibrate N "
+                         "(training batches, e.g. 4), or leave those families out")
     try:
+        xbar = rram.CrossbarConfig(rows=args.rows, cols=args.cols, bits_per_cell=args.bits_per_cell,
+                                   encoding=args.encoding, dac_bits=args.dac_bits, input_bits=args.input_bits,
+                                   skip_zero_slices=args.skip_zero_slices)
         return rram.sweep_configs(key_bits=args.key_bits, sparsities=args.sparsity, methods=families,
                                   prune_fractions=args.prune_fraction, weight_bits=args.weight_bits, crossbar=xbar,
                                   technology=args.technology, scales=args.scales)
@@ -171,31 +198,56 @@ def cmd_prune(args) -> None:
 
 def prune(args, task: Task, configs: dict, keep: dict | None = None) -> rram.Report:
     """Every config (plus the ``--mixed-budget`` runs) on copies of ``task.model``, with the same retraining budget;
-    ``keep`` receives the converted models by label."""
+    ``keep`` receives the converted models by label. Results are cached in ``--out``/results (a rerun resumes)."""
     t0 = time.perf_counter()
     rcfg = rram.RetrainConfig.for_steps(args.steps, args.lr, args.schedule) if args.steps > 0 else None
     retraining = rram.Retraining(task.loss_fn, task.train_batches(rcfg.steps), rcfg) if rcfg else None
-    importance = None
+    importance = hessians = None
     if args.calibrate > 0:
         calib = task.train_batches(args.calibrate)
-        importance = rram.calibrate(task.model, lambda m: [task.loss_fn(m, b) for b in calib], exclude=task.exclude)
+        compensated = any(getattr(c, "method", None) and c.method.compensate for c in configs.values())
+        stats = rram.calibrate(task.model, lambda m: [task.loss_fn(m, b) for b in calib], exclude=task.exclude,
+                               hessian=compensated)
+        hessians = stats if compensated else None
+        importance = {n: h.diagonal() for n, h in stats.items()} if compensated else stats
     configs = dict(configs)
     if args.mixed_budget:
         ref = configs["dense"]
         ours = rram.RRAMConfig.build(method="reconstruct", key_bits=min(args.mixed_bits), weight_bits=args.weight_bits,
                                      crossbar=ref.crossbar, technology=args.technology, scales=args.scales)
-        configs.update(mixed.budget_configs(task.model, ours, args.mixed_bits, args.mixed_budget, exclude=task.exclude))
+        configs.update(mixed.budget_configs(task.model, ours, args.mixed_bits, args.mixed_budget, exclude=task.exclude,
+                                            importance=importance))
     options = rram.ExperimentOptions(
         model_name=task.name, metric=task.metric, higher_is_better=task.higher_is_better, exclude=task.exclude,
-        importance=importance, retraining=retraining, retrain_dense=not args.no_retrain_dense,
-        float_accuracy=not args.skip_float, tolerance=args.tolerance,
+        importance=importance, hessians=hessians, retraining=retraining, retrain_dense=not args.no_retrain_dense,
+        float_accuracy=not args.skip_float, tolerance=args.tolerance, seed=args.seed,
+        report_evaluate=task.report_evaluate, cache_dir=args.out / "results",
+        budget_seconds=None if args.budget is None else args.budget * 60,
         meta={"command": " ".join(sys.argv), "steps": args.steps, "lr": args.lr, "batch_size": args.batch_size,
               "schedule": args.schedule, "retrain_dense": bool(rcfg) and not args.no_retrain_dense,
-              "calibration_batches": args.calibrate, **task.meta},
+              "calibration_batches": args.calibrate, "seed": args.seed, "report_split": args.report_split,
+              **task.meta},
     )
+    _check_settings(args.out / "results", {**{k: v for k, v in vars(args).items() if k in RUN_SETTINGS},
+                                            **{k: v for k, v in options.meta.items() if k != "command"}})
     report = rram.run_methods(task.model, task.evaluate, configs, options, keep)
     report.meta["seconds"] = time.perf_counter() - t0
     return report
+
+
+RUN_SETTINGS = ("model", "split", "dataset", "protocol", "metric", "include_head", "eval_windows")  # beside the meta
+
+
+def _check_settings(cache: Path, settings: dict) -> None:
+    """Results cached under ``cache`` are reused only by a run with the same settings."""
+    path = cache / "settings.json"
+    settings = json.loads(json.dumps(settings, default=str))
+    if path.is_file() and json.loads(path.read_text()) != settings:
+        old = json.loads(path.read_text())
+        changed = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
+        raise LLMKBError(f"{cache.parent} holds results of a run with other settings ({', '.join(changed)}): "
+                         "pass another --out, or delete it to start over")
+    atomic_write(path, json.dumps(settings, indent=1))
 
 
 # ---- the two models ----------------------------------------------------------------------------------------
@@ -210,13 +262,18 @@ def retriever_task(args, path: Path | None) -> Task:
     path = path or default_retriever_path()
     data_dir = getattr(args, "data_dir", None)
     evaluate = harness_recall(path, args.dataset, args.split, args.protocol, args.metric, args.out / "runs", data_dir)
+    report_evaluate = None
+    if args.report_split:
+        report_evaluate = harness_recall(path, args.dataset, args.report_split, args.protocol, args.metric,
+                                         args.out / f"runs-{args.report_split}", data_dir)
 
     def train_batches(n: int) -> list:
-        return pair_batches(query_document_pairs(args.dataset, "train", data_dir=data_dir), args.batch_size)[:n]
+        pairs = query_document_pairs(args.dataset, "train", seed=args.seed, data_dir=data_dir)
+        return pair_batches(pairs, args.batch_size)[:n]
 
     return Task(load_encoder(path).eval(), evaluate, contrastive_loss, train_batches, name,
                 metric=f"{args.metric} ({args.dataset}-{args.protocol} {args.split})", higher_is_better=True,
-                exclude=["*pooler*"],
+                exclude=["*pooler*"], report_evaluate=report_evaluate,
                 meta={"model_path": str(path), "dataset": args.dataset, "split": args.split, "protocol": args.protocol})
 
 
@@ -227,27 +284,36 @@ def llm_task(args, path: Path | None) -> Task:
     model, tokenizer = load_llm(path)
     model.eval()
     data_dir = getattr(args, "data_dir", None)
-    windows = token_windows(tokenizer, dialogue_texts(args.split, LLM_EVAL_DIALOGUES, data_dir), args.window,
-                            args.eval_windows)
-    if not windows:
-        raise LLMKBError(f"the ReDial {args.split} dialogues hold no full window of {args.window} tokens; "
-                         "lower --window or pass another --split")
 
-    def train_batches(n: int) -> list:
-        return token_windows(tokenizer, dialogue_texts("train", LLM_TRAIN_DIALOGUES, data_dir), args.window, n)
+    def held_out(split: str) -> list:
+        windows = token_windows(tokenizer, dialogue_texts(split, None, data_dir), args.window, args.eval_windows)
+        if not windows:
+            raise LLMKBError(f"the ReDial {split} dialogues hold no full window of {args.window} tokens; "
+                             "lower --window or pass another split")
+        return windows
 
-    return Task(model, perplexity(windows), lm_loss, train_batches,
+    windows = held_out(args.split)
+    train_windows = token_windows(tokenizer, dialogue_texts("train", LLM_TRAIN_DIALOGUES, data_dir), args.window,
+                                  10**9)
+    random.Random(args.seed).shuffle(train_windows)
+    meta = {"eval_windows": len(windows), "eval_tokens": sum(w.numel() for w in windows), "window": args.window,
+            "split": args.split, "unit_accuracy": "exp_mean"}
+    report_evaluate = None
+    if args.report_split:
+        report_windows = held_out(args.report_split)
+        report_evaluate = perplexity(report_windows)
+        meta["report_tokens"] = sum(w.numel() for w in report_windows)
+    return Task(model, perplexity(windows), lm_loss, lambda n: train_windows[:n],
                 name="SmolLM2-135M-Instruct" if path is None else str(path), metric="perplexity",
-                higher_is_better=False, exclude=None if args.include_head else ["lm_head"],
-                meta={"eval_windows": len(windows), "eval_tokens": sum(w.numel() for w in windows),
-                      "window": args.window, "split": args.split})
+                higher_is_better=False, exclude=None if args.include_head else ["lm_head"], meta=meta,
+                report_evaluate=report_evaluate)
 
 
 # ---- task data from llmkb ------------------------------------------------------------------------------------
 
 
-def dialogue_texts(split: str, limit: int, data_dir: str | Path | None = None) -> list[str]:
-    """The first ``limit`` ReDial dialogues of ``split``, one "role: text" line per turn."""
+def dialogue_texts(split: str, limit: int | None, data_dir: str | Path | None = None) -> list[str]:
+    """The first ``limit`` (None: all) ReDial dialogues of ``split``, one "role: text" line per turn."""
     from llmkb.data import load_dataset
 
     dialogues = load_dataset("redial", data_dir).dialogues(split)[:limit]
@@ -273,7 +339,8 @@ def query_document_pairs(dataset_name: str = "inspired", split: str = "train", s
 def harness_recall(model_path: str | Path, dataset_name: str = "inspired", split: str = "valid",
                    protocol: str = "std", metric: str = "recall@50", out_dir: str | Path | None = None,
                    data_dir: str | Path | None = None) -> Callable:
-    """evaluate(model) → {"accuracy": metric, plus every harness metric}, ranking with ``model`` as the encoder.
+    """evaluate(model) → {"accuracy": metric, every harness metric, and "units": the metric per sample where it has
+    one}, ranking with ``model`` as the encoder.
 
     The harness writes each run's predictions and report under ``out_dir`` (default: a temporary folder).
     """
@@ -300,6 +367,7 @@ def harness_recall(model_path: str | Path, dataset_name: str = "inspired", split
                           progress=False)
         if metric not in res["metrics"]:
             raise LLMKBError(f"--metric {metric!r} is not a harness metric; choose from {', '.join(res['metrics'])}")
-        return {"accuracy": res["metrics"][metric], **res["metrics"]}
+        units = [m[metric] for m in res["per_sample"]] if metric in res["per_sample"][0] else None
+        return {"accuracy": res["metrics"][metric], **res["metrics"], **({"units": units} if units else {})}
 
     return evaluate

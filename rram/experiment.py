@@ -20,17 +20,20 @@ Example::
 from __future__ import annotations
 
 import copy
+import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from rram.baselines import BLOCKS
+from rram.files import atomic_write
 from rram.nn.config import RRAMConfig
 from rram.nn.convert import ConfigSpec, assign_configs, convert, layer_maps, model_cost
 from rram.report import MethodResult, Report
@@ -50,7 +53,11 @@ class ExperimentOptions:
     ``meta["float_accuracy"]``. tolerance, relative_tolerance: "equal accuracy" for the report's operating
     points (``rram.analysis``). seed: torch's random state during each method's retraining (dropout), so that
     runs repeat and every method sees the same dropout masks; None draws from the caller's random state.
-    meta: extra entries for ``Report.meta``.
+    meta: extra entries for ``Report.meta``. report_evaluate: a second evaluation (e.g. on the test split, where
+    results are reported after the settings were chosen on ``evaluate``'s split), run for the reference and
+    for every result within tolerance of it; kept in ``extra["report"]``. cache_dir: each result is saved
+    there as it finishes and read back instead of re-run (so an interrupted run resumes). budget_seconds:
+    no method but the reference starts after this much wall time; those left are named in ``meta["not_run"]``.
     """
 
     model_name: str = "model"
@@ -67,6 +74,9 @@ class ExperimentOptions:
     relative_tolerance: bool = True
     seed: int | None = 0
     meta: dict = field(default_factory=dict)
+    report_evaluate: Callable[[nn.Module], object] | None = None
+    cache_dir: Path | None = None
+    budget_seconds: float | None = None
 
 
 def standard_configs(key_bits: int = 4, sparsity: float = 0.5, **kwargs) -> dict[str, RRAMConfig]:
@@ -140,24 +150,41 @@ def _changes(base: dict, other: dict, prefix: str = "") -> dict:
 
 
 def split_metrics(value) -> tuple[float, dict]:
-    """(accuracy, other metrics) from an evaluation result: a number, or a mapping with "accuracy"."""
+    """(accuracy, other metrics) from an evaluation result: a number, or a mapping with "accuracy" (and
+    optionally "units", the per-sample or per-window scores the accuracy averages)."""
     if isinstance(value, Mapping):
         rest = {k: v for k, v in value.items() if k != "accuracy"}
         return float(value["accuracy"]), rest
     return float(value), {}
 
 
+def _evaluation(evaluate: Callable[[nn.Module], object], model: nn.Module) -> dict:
+    """{"accuracy", "seconds", and "metrics" / "units" when the evaluation gives them}."""
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        acc, metrics = split_metrics(evaluate(model))
+    out = {"accuracy": acc, "seconds": time.perf_counter() - t0}
+    if "units" in metrics:
+        out["units"] = list(metrics.pop("units"))
+    if metrics:
+        out["metrics"] = metrics
+    return out
+
+
 def evaluate_method(
     base: nn.Module, config: ConfigSpec, evaluate: Callable[[nn.Module], float],
     options: ExperimentOptions | None = None, name: str = "", keep: dict[str, nn.Module] | None = None,
+    reference: float | None = None,
 ) -> MethodResult:
     """Convert a copy of ``base``, optionally retrain it, measure accuracy and cost.
 
     ``evaluate`` returns the accuracy, or a mapping with an ``"accuracy"`` entry and further metrics
-    (kept in ``extra["metrics"]``). ``keep``: where to put the converted model (under ``name``), to use it after.
+    (kept in ``extra["metrics"]``; per-unit scores "units" in ``extra["units"]``). ``keep``: where to put
+    the converted model (under ``name``), to use it after. reference: the reference's accuracy, for
+    deciding whether ``options.report_evaluate`` runs (None: this is the reference).
     """
     o = options or ExperimentOptions()
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     configs = assign_configs(base, config, o.include, o.exclude)
     model = convert(copy.deepcopy(base), configs, importance=o.importance, hessians=o.hessians)
     losses = None
@@ -172,16 +199,17 @@ def evaluate_method(
     model.eval()
     maps = layer_maps(model)
     cost = model_cost(model, maps=maps)
-    t1 = time.perf_counter()
-    with torch.no_grad():
-        acc, metrics = split_metrics(evaluate(model))
-    extra["eval_seconds"] = time.perf_counter() - t1
-    if metrics:
-        extra["metrics"] = metrics
+    ev = _evaluation(evaluate, model)
+    acc = ev.pop("accuracy")
+    extra["eval_seconds"] = ev.pop("seconds")
+    extra.update(ev)
+    if o.report_evaluate is not None and (reference is None or _within(acc, reference, o)):
+        extra["report"] = _evaluation(o.report_evaluate, model)
     summary = cost.summary()
     summary["programmed_cells"] = sum(m.programmed_cells for m in maps)
     layers = [{**m.to_dict(), "adc_bits_max": m.adc_bits_max, **c.to_dict()} for m, c in zip(maps, cost.layers)]
     extra["seconds"] = time.perf_counter() - t0
+    extra["cpu_seconds"] = time.process_time() - cpu0
     if losses:
         extra.update(retrain_first_loss=losses[0], retrain_last_loss=losses[-1], retrain_steps=len(losses))
     first = next(iter(configs.values()))
@@ -191,23 +219,56 @@ def evaluate_method(
                         config=config_dict(config), extra=extra)
 
 
+def _within(accuracy: float, reference: float, o: ExperimentOptions) -> bool:
+    if o.tolerance is None:
+        return True
+    slack = o.tolerance * abs(reference) if o.relative_tolerance else o.tolerance
+    return (accuracy - reference if o.higher_is_better else reference - accuracy) >= -slack - 1e-12
+
+
+def _cached(o: ExperimentOptions, name: str, config: ConfigSpec) -> MethodResult | None:
+    path = o.cache_dir / f"{name}.json" if o.cache_dir else None
+    if path is None or not path.is_file():
+        return None
+    saved = json.loads(path.read_text())
+    if saved["config"] != json.loads(json.dumps(config_dict(config))):
+        raise ValueError(f"{path} holds a result of another config for {name!r}: delete it or use another cache_dir")
+    return MethodResult(**saved)
+
+
 def run_methods(
     base: nn.Module, evaluate: Callable[[nn.Module], float], configs: Mapping[str, ConfigSpec],
     options: ExperimentOptions | None = None, keep: dict[str, nn.Module] | None = None,
 ) -> Report:
-    """One ``MethodResult`` per labelled config (the "dense" entry is the reference for every ratio); ``keep``
-    receives the converted models by label."""
+    """One ``MethodResult`` per labelled config (the "dense" entry, run first, is the reference for every ratio);
+    ``keep`` receives the converted models by label (results read from ``options.cache_dir`` have none)."""
     o = options or ExperimentOptions()
     if "dense" not in configs:
         raise ValueError(f"configs need a 'dense' entry as the reference; got {sorted(configs)}")
-    results = [evaluate_method(base, cfg, evaluate, o, name, keep) for name, cfg in tqdm(configs.items(), desc="methods")]
+    start = time.perf_counter()
+    results, not_run = [], []
+    for name in (bar := tqdm(["dense", *(n for n in configs if n != "dense")], desc="methods")):
+        bar.set_postfix_str(name)
+        result = _cached(o, name, configs[name])
+        over = o.budget_seconds is not None and time.perf_counter() - start > o.budget_seconds
+        if result is None and results and over:  # the reference always runs
+            not_run.append(name)
+            continue
+        if result is None:
+            reference = results[0].accuracy if results else None
+            result = evaluate_method(base, configs[name], evaluate, o, name, keep, reference)
+            if o.cache_dir:
+                atomic_write(o.cache_dir / f"{name}.json", json.dumps(asdict(result), indent=1, default=float))
+        results.append(result)
     meta = dict(o.meta)
+    if not_run:
+        meta["not_run"] = not_run
     meta.setdefault("date", datetime.now(timezone.utc).isoformat(timespec="seconds"))
     if o.float_accuracy:
-        with torch.no_grad():
-            meta["float_accuracy"], float_metrics = split_metrics(evaluate(base))
-        if float_metrics:
-            meta["float_metrics"] = float_metrics
+        ev = _evaluation(evaluate, base)
+        meta["float_accuracy"] = ev["accuracy"]
+        if "metrics" in ev:
+            meta["float_metrics"] = ev["metrics"]
     dense = configs["dense"]
     tech = (dense if isinstance(dense, RRAMConfig) else next(iter(dense.values()))).technology
     return Report(model=o.model_name, technology=tech, metric=o.metric, higher_is_better=o.higher_is_better,

@@ -11,11 +11,16 @@ Example::
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
+from rram import frontier
 from rram.analysis import OURS, equal_accuracy, family, headline, operating_points, ratios, summary
 from rram.files import atomic_write
 from rram.report import MethodResult, Report, save_json
+
+
+OURS_FAMILIES = (OURS, f"{OURS}+gptq")  # ours, with and without GPTQ's compensation
 
 
 def _x(v) -> str:
@@ -147,11 +152,65 @@ def _front(points: list[MethodResult], key: str, higher_is_better: bool) -> list
     return front
 
 
+def frontier_summary(report: Report, ours=OURS_FAMILIES, samples: int = 1000) -> dict:
+    """Equal accuracy on the frontiers and the bootstrap intervals, on the selection split and on the report split."""
+    out: dict = {}
+    for key, rep in (("selection", report), ("report", reported(report))):
+        if rep is None or rep.tolerance is None and key == "selection":
+            continue
+        units = all(r.extra.get("units") for r in rep.results)
+        out[key] = {"equal_accuracy": frontier.equal_accuracy(rep, ours) if rep.tolerance is not None else None,
+                    "intervals": frontier.bootstrap(rep, ours, samples) if units else None}
+    return out
+
+
+def frontier_markdown(report: Report, ours=OURS_FAMILIES) -> str:
+    """The frontier comparison and, where measured, the report split's accuracies with 95% intervals."""
+    found = frontier_summary(report, ours, samples=200)
+    lines: list[str] = []
+    sel = found.get("selection") or {}
+    eq, ci = sel.get("equal_accuracy"), sel.get("intervals") or {}
+    if eq:
+        lines += ["", "## Equal accuracy on the Pareto frontiers (interpolated)", "",
+                  f"Bound {eq['bound']:.4f}. Ours ({eq['ours_family']}) against the strongest family there "
+                  f"({eq['baseline']}): compression {_ci(eq['compression_crossbars'], ci.get('compression_crossbars'))}, "
+                  f"energy efficiency {_ci(eq['energy_efficiency'], ci.get('energy_efficiency'))}, "
+                  f"area efficiency {_ci(eq['area_efficiency'], ci.get('area_efficiency'))}."]
+    rep = reported(report)
+    if rep is not None:
+        rci = (found.get("report") or {}).get("intervals") or {}
+        lines += ["", f"## On the report split ({report.meta.get('report_split')})", "",
+                  "| method | accuracy [95%] | change vs dense [95%] |", "|---|---|---|"]
+        ref = rep.get(rep.reference).accuracy
+        for r in rep.results:
+            acc, chg = rci.get(f"accuracy:{r.name}"), rci.get(f"change:{r.name}")
+            interval_acc = f" [{acc[0]:.4f}, {acc[1]:.4f}]" if acc else ""
+            interval_chg = f" [{chg[0]:+.1%}, {chg[1]:+.1%}]" if chg else ""
+            lines.append(f"| {r.name} | {r.accuracy:.4f}{interval_acc} | {r.accuracy / ref - 1:+.1%}{interval_chg} |")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _ci(value: float, bounds) -> str:
+    return f"{value:.2f}×" + (f" [{bounds[0]:.2f}, {bounds[1]:.2f}]" if bounds else "")
+
+
+def reported(report: Report) -> Report | None:
+    """The results also measured on the report split, as a report of their own (None if there are none)."""
+    kept = [MethodResult(**{**asdict(r), "accuracy": r.extra["report"]["accuracy"],
+                            "extra": {**r.extra["report"]}}) for r in report.results if "report" in r.extra]
+    if not kept or kept[0].name != report.reference:
+        return None
+    return Report(model=report.model, technology=report.technology, metric=report.metric,
+                  higher_is_better=report.higher_is_better, results=kept, reference=report.reference,
+                  meta=report.meta, tolerance=report.tolerance, relative_tolerance=report.relative_tolerance)
+
+
 def write_all(report: Report, out_dir: str | Path, ours: str = OURS) -> dict[str, Path]:
-    """report.json (with ``rram.analysis.summary``), report.md and pareto.png in ``out_dir``."""
+    """report.json (with ``rram.analysis.summary`` and :func:`frontier_summary`), report.md and pareto.png."""
     out = Path(out_dir)
+    derived = {**summary(report, ours), "frontier": frontier_summary(report)}
     return {
-        "json": save_json(report, out / "report.json", summary(report, ours)),
-        "md": atomic_write(out / "report.md", markdown(report, ours)),
+        "json": save_json(report, out / "report.json", derived),
+        "md": atomic_write(out / "report.md", markdown(report, ours) + frontier_markdown(report)),
         "png": pareto_plot(report, out / "pareto.png", ours),
     }

@@ -24,10 +24,10 @@ def test_defaults_are_those_of_the_old_scripts():
     assert args.run is cmd_prune and str(args.out) == "out"
     assert {k: v for k, v in vars(args).items() if k not in ("run", "out", "command", "action", "data_dir")} == {
         "model": "llm", "rows": 128, "cols": 128, "bits_per_cell": 2, "encoding": "differential", "dac_bits": 1,
-        "technology": "isaac32", "weight_bits": 8, "key_bits": [4], "sparsity": [0.5], "prune_fraction": [0.0],
+        "technology": "isaac32", "input_bits": 8, "skip_zero_slices": False, "weight_bits": 8, "key_bits": [4], "sparsity": [0.5], "prune_fraction": [0.0],
         "scales": "integer", "mixed_bits": [4, 6], "mixed_budget": [], "methods": "all", "tolerance": None,
-        "steps": 0, "lr": 1e-5, "batch_size": 8, "schedule": "linear", "calibrate": 0, "no_retrain_dense": False,
-        "skip_float": False, "dataset": "inspired", "split": "valid", "protocol": "std", "metric": "recall@50",
+        "steps": 0, "lr": 1e-5, "batch_size": 8, "schedule": "linear", "calibrate": 4, "no_retrain_dense": False,
+        "skip_float": False, "dataset": "inspired", "split": "valid", "report_split": None, "seed": 0, "budget": None, "protocol": "std", "metric": "recall@50",
         "window": 256, "eval_windows": 64, "include_head": False}
     args = parser().parse_args(["rram", "prune", "--model", "retriever", "--out", "o", "--key-bits", "3,4,5",
                                 "--mixed-budget", "0.5,0.6", "--tolerance", "0.01"])
@@ -66,6 +66,11 @@ def test_method_flags_become_configs():
         configs("--methods", "prune")
     with pytest.raises(LLMKBError, match="key_bits=9"):
         configs("--key-bits", "9")
+    assert set(configs("--methods", "gptq,reconstruct+gptq", "--skip-zero-slices")) == {
+        "dense", "gptq-4b", "reconstruct+gptq-4b"}
+    assert configs("--skip-zero-slices", "--input-bits", "6")["dense"].crossbar.input_cycles == 6
+    with pytest.raises(LLMKBError, match="need each layer's input Hessian: pass --calibrate N"):
+        configs("--methods", "gptq", "--calibrate", "0")
 
 
 def run(tmp_path, tiny_root, *flags) -> dict:
@@ -86,6 +91,25 @@ def test_llm_end_to_end(tiny_root, tmp_path):
     assert (tmp_path / "out" / "report.md").is_file() and (tmp_path / "out" / "pareto.png").is_file()
 
 
+def test_llm_gptq_report_split_and_resume(tiny_root, tmp_path):
+    llm = write_tiny_llm(tmp_path / "llm")
+    flags = ["--model", str(llm), "--methods", "gptq,reconstruct+gptq", "--window", "16", "--eval-windows", "4",
+             "--split", "test", "--report-split", "train", "--calibrate", "1", "--tolerance", "100", "--skip-float",
+             "--key-bits", "6", "--steps"]
+    rep = run(tmp_path, tiny_root, *flags, "2", "--budget", "0")
+    assert [r["name"] for r in rep["results"]] == ["dense"] and rep["meta"]["not_run"] == ["reconstruct+gptq-6b", "gptq-6b"]
+    rep = run(tmp_path, tiny_root, *flags, "2")  # resumes: dense is read back
+    assert [r["name"] for r in rep["results"]] == ["dense", "reconstruct+gptq-6b", "gptq-6b"]
+    assert all(len(r["extra"]["report"]["units"]) == 4 and r["extra"]["cpu_seconds"] > 0 for r in rep["results"])
+    found = rep["frontier"]
+    assert found["selection"]["equal_accuracy"]["ours_family"] == "reconstruct+gptq"
+    lo, hi = found["report"]["intervals"]["accuracy:dense"]
+    assert lo <= rep["results"][0]["extra"]["report"]["accuracy"] <= hi
+    assert "On the report split (train)" in (tmp_path / "out" / "report.md").read_text()
+    with pytest.raises(LLMKBError, match=r"other settings \(steps\)"):
+        run(tmp_path, tiny_root, *flags, "3")
+
+
 def test_retriever_end_to_end(tiny_root, tmp_path, monkeypatch):
     monkeypatch.setenv("LLMKB_ARTIFACTS", str(tmp_path / "artifacts"))
     st = write_tiny_sentence_transformer(tmp_path / "st", tiny_root)
@@ -94,4 +118,5 @@ def test_retriever_end_to_end(tiny_root, tmp_path, monkeypatch):
     assert [r["name"] for r in rep["results"]] == ["dense", "quantize-4b"]
     assert rep["metric"] == "recall@50 (inspired-std valid)" and "recall@10" in rep["results"][0]["extra"]["metrics"]
     with pytest.raises(LLMKBError, match="not a harness metric"):
-        run(tmp_path, tiny_root, "--model", str(st), "--methods", "quantize", "--rows", "16", "--metric", "recall@7")
+        run(tmp_path / "again", tiny_root, "--model", str(st), "--methods", "quantize", "--rows", "16", "--metric",
+            "recall@7")

@@ -37,6 +37,7 @@ class Run:
 
 
 def evaluate(dataset: Dataset, run: Run, system, predictions: Path, report: Path, progress: bool = True) -> dict:
+    """Rank every sample, write the predictions and the report; returns the report plus ``per_sample`` metrics."""
     samples: list[Sample] = dataset.samples(run.split, run.protocol)[: run.limit]
     fallback = dataset.popularity
     started = time.time()
@@ -68,7 +69,7 @@ def evaluate(dataset: Dataset, run: Run, system, predictions: Path, report: Path
         "seconds": round(time.time() - started, 1), "date": time.strftime("%Y-%m-%d"),
     }
     atomic_write_json(report, result)
-    return result
+    return {**result, "per_sample": per_sample}  # per-sample metrics: returned, not written
 
 
 def command_line() -> str:

@@ -14,8 +14,9 @@ Example::
     >>> torch.manual_seed(0) and None
     >>> model = LlamaForCausalLM(LlamaConfig(vocab_size=256, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
     ...                                      num_attention_heads=2, num_key_value_heads=1)).eval()
-    >>> 100 < perplexity(windows)(model) < 1000, lm_loss(model, windows[0]).shape   # about the vocabulary at random
-    (True, torch.Size([]))
+    >>> result = perplexity(windows)(model)
+    >>> 100 < result["accuracy"] < 1000, len(result["units"]), lm_loss(model, windows[0]).shape   # about the vocabulary
+    (True, 3, torch.Size([]))
 """
 
 from __future__ import annotations
@@ -32,13 +33,14 @@ def token_windows(tokenizer, texts: list[str], window: int, limit: int) -> list[
     return [ids[i : i + window].unsqueeze(0) for i in range(0, len(ids) - window + 1, window)][:limit]
 
 
-def perplexity(windows: list[Tensor]) -> Callable[[nn.Module], float]:
-    """evaluate(model) → exp(mean over windows of the LM loss): lower is better."""
+def perplexity(windows: list[Tensor]) -> Callable[[nn.Module], dict]:
+    """evaluate(model) → {"accuracy": exp(mean over windows of the LM loss), "units": each window's loss}: lower
+    is better; the units are what ``rram.frontier`` resamples (with ``meta["unit_accuracy"] = "exp_mean"``)."""
 
     @torch.no_grad()
-    def evaluate(model: nn.Module) -> float:
+    def evaluate(model: nn.Module) -> dict:
         nll = [float(model(w, labels=w).loss) for w in windows]
-        return float(torch.tensor(nll).mean().exp())
+        return {"accuracy": float(torch.tensor(nll).mean().exp()), "units": nll}
 
     return evaluate
 

@@ -20,6 +20,33 @@ def test_sweep_configs_labels_and_methods():
     assert cfgs["reconstruct-2b-p0.25"].method.reconstruct.prune_fraction == 0.25
     assert cfgs["row-0.1"].method.sparsity == 0.1
     assert set(sweep_configs(methods=["quantize"])) == {"dense", "quantize-4b"}
+    gptq = sweep_configs(key_bits=[4], methods=["gptq", "group", "reconstruct+gptq"])
+    assert set(gptq) == {"dense", "gptq-4b", "group-4b", "reconstruct+gptq-4b"}
+    assert gptq["gptq-4b"].method.family == "gptq" and gptq["reconstruct+gptq-4b"].method.compensate
+    with pytest.raises(ValueError, match="unknown method families"):
+        sweep_configs(methods=["awq"])
+
+
+def test_runs_resume_from_the_cache_within_a_budget(tmp_path):
+    base = nn.Sequential(nn.Linear(128, 8))
+    configs = sweep_configs(key_bits=[2, 4], methods=["quantize"])
+    calls = []
+
+    def evaluate(m):
+        calls.append(1)
+        return {"accuracy": 1.0 - len(calls) / 10, "units": [1.0, 0.0]}
+
+    first = run_methods(base, evaluate, configs, ExperimentOptions(cache_dir=tmp_path, budget_seconds=0.0))
+    assert [r.name for r in first.results] == ["dense"] and first.meta["not_run"] == ["quantize-2b", "quantize-4b"]
+    options = ExperimentOptions(cache_dir=tmp_path, tolerance=0.15, report_evaluate=lambda m: {"accuracy": 0.5})
+    second = run_methods(base, evaluate, configs, options)
+    assert [r.name for r in second.results] == ["dense", "quantize-2b", "quantize-4b"] and len(calls) == 3
+    assert second.results[0].extra["units"] == [1.0, 0.0] and "cpu_seconds" in second.results[1].extra
+    assert "report" in second.get("quantize-2b").extra  # 0.8 is within 15% of 0.9
+    assert "report" not in second.get("quantize-4b").extra  # 0.7 is not
+    with pytest.raises(ValueError, match="another config"):
+        run_methods(base, evaluate, {"dense": rram.RRAMConfig.build("dense", weight_bits=6)},
+                    ExperimentOptions(cache_dir=tmp_path))
 
 
 def test_run_methods_keeps_extra_metrics():

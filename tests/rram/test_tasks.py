@@ -52,5 +52,5 @@ def test_causal_lm_windows_perplexity_and_loss():
     assert [w.shape for w in windows] == [torch.Size([1, 8])] * 2
     with torch.no_grad():
         expected = torch.tensor([float(model(w, labels=w).loss) for w in windows]).mean().exp()
-    assert perplexity(windows)(model) == pytest.approx(float(expected))
+    assert perplexity(windows)(model)["accuracy"] == pytest.approx(float(expected))
     assert lm_loss(model, windows[0]).requires_grad
