@@ -27,7 +27,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-Quantizer = Callable[[Tensor, int], Tensor]  # (columns [out, k], index of the first) → dequantized columns
+Quantizer = Callable[[Tensor, int], Tensor]  # (column [out, 1], its index j) → the dequantized column
 
 
 def hessian_of(inputs: Tensor) -> Tensor:
@@ -47,17 +47,20 @@ def inverse_hessian_factor(hessian: Tensor, damp: float = 0.01) -> Tensor:
 
 
 @torch.no_grad()
-def compensate(weight: Tensor, hessian: Tensor, quantize: Quantizer, block: int = 128, damp: float = 0.01) -> Tensor:
+def compensate(weight: Tensor, hessian: Tensor, quantize: Quantizer, block: int = 128, damp: float = 0.01,
+               act_order: bool = False) -> Tensor:
     """The compensated latent weight [out, in]: column j as it stood when ``quantize`` rounded it.
 
-    quantize(columns, j) dequantizes ``columns`` (the layer's columns j, j+1, …) with the layer's fixed
-    scales; it must act on each column alone. Columns whose inputs were never active (zero Hessian
-    diagonal) take no error from the others. ``block``: columns updated lazily together (speed only).
+    quantize(column, j) dequantizes the layer's column j ([out, 1]) with the layer's fixed scales.
+    Columns whose inputs were never active (zero Hessian diagonal) take no error from the others.
+    act_order: quantize the columns with the largest Hessian diagonal first (GPTQ's "act-order"; the
+    scales stay those of each column's own group). ``block``: columns updated lazily together (speed only).
     """
     if hessian.shape != (weight.shape[1], weight.shape[1]):
         raise ValueError(f"Hessian {tuple(hessian.shape)} does not match a weight with {weight.shape[1]} inputs")
-    u = inverse_hessian_factor(hessian, damp)
-    w = weight.detach().double().clone()
+    order = torch.argsort(hessian.diagonal(), descending=True, stable=True) if act_order else torch.arange(len(hessian))
+    u = inverse_hessian_factor(hessian[order][:, order], damp)
+    w = weight.detach().double()[:, order].clone()
     latent = torch.empty_like(w)
     for start in range(0, w.shape[1], block):
         stop = min(start + block, w.shape[1])
@@ -66,8 +69,10 @@ def compensate(weight: Tensor, hessian: Tensor, quantize: Quantizer, block: int 
         for i in range(stop - start):
             col = wb[:, i : i + 1]
             latent[:, start + i] = col[:, 0]
-            err = (col - quantize(col.float(), start + i).double()) / ub[i, i]
+            err = (col - quantize(col.float(), int(order[start + i])).double()) / ub[i, i]
             wb[:, i:] -= err @ ub[i : i + 1, i:]
             errors[:, i : i + 1] = err
         w[:, stop:] -= errors @ u[start:stop, stop:]
-    return latent.to(weight.dtype)
+    out = torch.empty_like(latent)
+    out[:, order] = latent
+    return out.to(weight.dtype)

@@ -1,8 +1,9 @@
 """Map a layer's (pruned, sliced) weight matrix onto R×C crossbars and count what the periphery does.
 
 The physical matrix has rows = inputs and columns = outputs × slices × polarity, where
-slices = ceil(bits mapped / bits per cell) and polarity = 2 for differential pairs (or 1 plus one
-reference column per crossbar for offset encoding). It is tiled into R×C crossbars; empty tiles are
+slices = ceil(magnitude bits / bits per cell) and polarity = 2 for differential pairs, whose two cells
+carry the sign, so that a b-bit signed code has b − 1 magnitude bits (or 1 polarity plus one reference
+column per crossbar for offset encoding, which slices all b bits). It is tiled into R×C crossbars; empty tiles are
 not allocated. Inputs are fed bit-serially through ``dac_bits``-bit DACs (RRAM.md §3).
 
 With ``skip_zero_slices`` the columns are laid out slice by slice instead (each slice of every output
@@ -64,7 +65,10 @@ class CrossbarConfig:
             raise ValueError("skip_zero_slices needs differential encoding (offset codes have no zero digits)")
 
     def slices(self, bits: int) -> int:
-        return math.ceil(bits / self.bits_per_cell)
+        """Cells per weight polarity: a differential pair carries the sign, so only the bits − 1 magnitude bits are
+        sliced (5-bit codes, |N| ≤ 15, fit in two 2-bit cells); offset encoding slices all ``bits``."""
+        magnitude = bits - 1 if self.encoding == "differential" else bits
+        return math.ceil(max(magnitude, 1) / self.bits_per_cell)
 
     @property
     def polarity(self) -> int:

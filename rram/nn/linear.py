@@ -89,10 +89,11 @@ class CrossbarLinear(nn.Module):
 
     @torch.no_grad()
     def compensate(self, hessian: Tensor) -> None:
-        """Move the latent weight to GPTQ's compensated weight for the current Δ, α and mask (``rram.gptq``)."""
+        """Move the latent weight to GPTQ's compensated weight for the current Δ, α and mask (``rram.gptq``, with
+        act-order: the columns of the most active inputs first)."""
         state, method = self.state(), self.config.method
         self.weight.copy_(gptq.compensate(
-            self.weight, hessian, lambda cols, j: methods.key_weight(cols, state, method, j)))
+            self.weight, hessian, lambda col, j: methods.key_weight(col, state, method, j), act_order=True))
         self._cache = None
 
     def set_lambda(self, lam: float) -> None:

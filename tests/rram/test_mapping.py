@@ -97,3 +97,12 @@ def test_zero_slices_change_nothing_when_every_digit_is_used():
 def test_zero_slices_need_differential_pairs():
     with pytest.raises(ValueError, match="differential"):
         CrossbarConfig(encoding="offset", skip_zero_slices=True)
+
+
+def test_differential_pairs_carry_the_sign():
+    """A b-bit signed code has b − 1 magnitude bits on a differential pair: odd key bits fill their last cell."""
+    diff, offset = CrossbarConfig(), CrossbarConfig(encoding="offset")
+    assert [diff.slices(b) for b in (2, 3, 4, 5, 6, 7, 8)] == [1, 1, 2, 2, 3, 3, 4]
+    assert [offset.slices(b) for b in (3, 5, 8)] == [2, 3, 4]
+    assert count_crossbars(minilm_shapes(), 5, diff) == count_crossbars(minilm_shapes(), 4, diff) == 5184 // 2
+    assert count_crossbars(minilm_shapes(), 3, diff) == 5184 // 4
