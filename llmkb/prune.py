@@ -40,7 +40,7 @@ from pathlib import Path
 
 import rram
 from llmkb.errors import LLMKBError
-from rram import analysis, mixed, render
+from rram import mixed, render
 from rram.experiment import FAMILIES
 from rram.files import atomic_write
 
@@ -190,10 +190,9 @@ def cmd_prune(args) -> None:
     report = prune(args, task, configs)
     for f in render.write_all(report, args.out).values():
         print(f"wrote {f}")
-    eq = analysis.equal_accuracy(report)
-    if eq:
-        print({k: eq[k] for k in ("ours", "baseline", "compression_crossbars", "energy_efficiency",
-                                  "area_efficiency", "accuracy_change_vs_dense") if k in eq})
+    if report.meta.get("not_run"):
+        print(f"budget spent: {', '.join(report.meta['not_run'])} not run; rerun the same command to go on")
+    print(render.frontier_markdown(report))
 
 
 def prune(args, task: Task, configs: dict, keep: dict | None = None) -> rram.Report:

@@ -5,14 +5,16 @@
 
 Merging (``rram.report.merge``): results are keyed by label; the first report's dense reference, metric and
 tolerance are used, and a later report's entries with a label already present are skipped (merge only runs whose
-dense results agree). ``PATH:SUFFIX`` appends SUFFIX to that report's labels (e.g. ``:+cal``).
+dense results agree). ``PATH:SUFFIX`` appends SUFFIX to that report's labels (e.g. ``:+cal``). Then the
+equal-accuracy ratios off the interpolated Pareto frontiers and, where the run had ``--report-split``, the report
+split's accuracies, with bootstrap 95% intervals (``rram.render.frontier_markdown``).
 """
 
 import argparse
 import json
 
 from rram.analysis import equal_accuracy
-from rram.render import results_table
+from rram.render import frontier_markdown, results_table
 from rram.report import load_json, merge
 
 HEADLINE = ("ours", "baseline", "compression_crossbars", "compression_cells", "energy_efficiency", "area_efficiency",
@@ -33,3 +35,4 @@ if __name__ == "__main__":
     eq = equal_accuracy(rep)
     if eq:
         print("\nheadline:", json.dumps({k: eq[k] for k in HEADLINE if k in eq}))
+    print(frontier_markdown(rep))

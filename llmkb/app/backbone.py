@@ -1,7 +1,7 @@
 """Backbones the demo can serve on: dense, RRAM-pruned retriever, RRAM-pruned retriever and LLM.
 
 A pruned component is its source model at the operating point the RRAM results select (docs/RESULTS.md, "RRAM
-pruning"): weight reconstruction with 6-bit key codes, activation importance from 4 training batches, and 32 steps
+pruning"): weight reconstruction with 7-bit key codes (three 2-bit cells per polarity), activation importance from 4 training batches, and 32 steps
 of progressive retraining, on 128×128 crossbars. It is built by an ``llmkb rram prune`` run of the same recipe
 (``Recipe``), which retrains a dense copy with the same budget and measures both on the validation split
 (retriever: Recall@50 of the catalogue's recommendation task; LLM: perplexity on ReDial validation dialogues); its
@@ -59,7 +59,7 @@ EXCLUDE = {"retriever": ["*pooler*"], "llm": ["lm_head"]}  # the unused BERT poo
 class Recipe:
     """How a pruned component is built: RESULTS.md's best operating point (the RRAM issue may move it)."""
 
-    key_bits: int = 6
+    key_bits: int = 7  # three 2-bit cells per polarity, as 6 bits took before the sign moved to the pair
     steps: int = 32  # progressive retraining, for the pruned model and its dense reference alike
     calibration_batches: int = 4  # activation importance
     batch_size: int = 8  # (query, document) pairs per retriever retraining batch

@@ -29,7 +29,7 @@ def test_pruned_retriever_is_built_once_measured_and_loads(pruned_retriever, tin
     assert accuracy["within_tolerance"] == (accuracy["change"] >= -0.01)
     run = json.loads((path / "run" / "report.json").read_text())  # the run that measured it, kept beside it
     assert accuracy["run"] == str(path / "run" / "report.json") and "--steps 2" in run["meta"]["command"]
-    assert [r["name"] for r in run["results"]] == ["dense", "reconstruct-6b"]
+    assert [r["name"] for r in run["results"]] == ["dense", "reconstruct-7b"]
     dense, pruned = load_encoder(tiny_models["retriever"]), load_encoder(path / "model")
     a, b = dense.encode(["a heist movie"]), pruned.encode(["a heist movie"])
     assert a.shape == b.shape and not (a == b).all()  # same architecture, reconstructed and retrained weights
