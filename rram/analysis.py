@@ -71,14 +71,23 @@ def family(r: MethodResult) -> str:
     return family_name(method["name"], method.get("compensate", False))
 
 
+def accuracy_bound(reference: float, tolerance: float, relative: bool, higher_is_better: bool) -> float:
+    """The worst accuracy still equal to ``reference``: ``tolerance`` (a fraction of it if ``relative``) away."""
+    slack = tolerance * abs(reference) if relative else tolerance
+    return reference - slack if higher_is_better else reference + slack
+
+
+def is_within(accuracy: float, bound: float, higher_is_better: bool) -> bool:
+    return (accuracy - bound if higher_is_better else bound - accuracy) >= -1e-12
+
+
 def within(report: Report, r: MethodResult, tolerance: float, relative: bool = True) -> bool:
     """Whether ``r`` is at most ``tolerance`` (a fraction of the reference if ``relative``) worse than the reference."""
     ref = report.get(report.reference).accuracy
     if r.accuracy is None or ref is None:
         return False
-    slack = tolerance * abs(ref) if relative else tolerance
-    sign = 1 if report.higher_is_better else -1
-    return sign * (r.accuracy - ref) >= -slack - 1e-12
+    bound = accuracy_bound(ref, tolerance, relative, report.higher_is_better)
+    return is_within(r.accuracy, bound, report.higher_is_better)
 
 
 def _tolerance(report: Report, tolerance: float | None, relative: bool | None) -> tuple[float | None, bool]:

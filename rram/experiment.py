@@ -32,6 +32,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from rram.analysis import accuracy_bound, is_within
 from rram.baselines import BLOCKS
 from rram.files import atomic_write
 from rram.nn.config import RRAMConfig
@@ -222,8 +223,8 @@ def evaluate_method(
 def _within(accuracy: float, reference: float, o: ExperimentOptions) -> bool:
     if o.tolerance is None:
         return True
-    slack = o.tolerance * abs(reference) if o.relative_tolerance else o.tolerance
-    return (accuracy - reference if o.higher_is_better else reference - accuracy) >= -slack - 1e-12
+    bound = accuracy_bound(reference, o.tolerance, o.relative_tolerance, o.higher_is_better)
+    return is_within(accuracy, bound, o.higher_is_better)
 
 
 def _cached(o: ExperimentOptions, name: str, config: ConfigSpec) -> MethodResult | None:

@@ -34,7 +34,7 @@ import math
 import random
 from collections.abc import Iterable
 
-from rram.analysis import OURS, family
+from rram.analysis import OURS, accuracy_bound, family, is_within
 from rram.report import Report
 
 COSTS = ("crossbars", "tops_per_w", "gops_per_mm2")
@@ -71,10 +71,9 @@ def frontier(report: Report, fam: str, acc: dict[str, float] | None = None) -> l
 
 def at_bound(front: list[tuple[float, dict]], bound: float, higher_is_better: bool) -> dict | None:
     """Costs where the frontier crosses ``bound`` (interpolated), or of its most efficient point if all are within."""
-    sign = 1 if higher_is_better else -1
     last = None
     for a, c in front:
-        if sign * (a - bound) >= -1e-12:
+        if is_within(a, bound, higher_is_better):
             last = (a, c)
             continue
         if last is None:
@@ -89,9 +88,7 @@ def bound_of(report: Report, acc: dict[str, float], tolerance: float | None = No
     rel = report.relative_tolerance if relative is None else relative
     if tol is None:
         raise ValueError("equal accuracy needs a tolerance (Report.tolerance or the argument)")
-    ref = acc[report.reference]
-    slack = tol * abs(ref) if rel else tol
-    return ref - slack if report.higher_is_better else ref + slack
+    return accuracy_bound(acc[report.reference], tol, rel, report.higher_is_better)
 
 
 def equal_accuracy(report: Report, ours: str | Iterable[str] = OURS, tolerance: float | None = None,
