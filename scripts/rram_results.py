@@ -14,7 +14,7 @@ import argparse
 import json
 
 from rram.analysis import equal_accuracy
-from rram.render import frontier_markdown, results_table
+from rram.render import frontier_markdown, frontier_summary, results_table
 from rram.report import load_json, merge
 
 HEADLINE = ("ours", "baseline", "compression_crossbars", "compression_cells", "energy_efficiency", "area_efficiency",
@@ -35,4 +35,4 @@ if __name__ == "__main__":
     eq = equal_accuracy(rep)
     if eq:
         print("\nheadline:", json.dumps({k: eq[k] for k in HEADLINE if k in eq}))
-    print(frontier_markdown(rep))
+    print(frontier_markdown(rep, found=frontier_summary(rep)))
