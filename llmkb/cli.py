@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import sys
 import time
@@ -11,12 +12,14 @@ import warnings
 from pathlib import Path
 
 from llmkb.errors import LLMKBError
+from llmkb.evaluation.harness import BATCH
 from llmkb.evaluation.rag import RAG_SYSTEMS
 from llmkb.evaluation.systems import SYSTEMS
 from llmkb.data.io import read_jsonl
 from llmkb.paths import data_dir
 from llmkb.evaluation.reproduce import add_reproduce_command
 from llmkb.prune import add_rram_commands
+from llmkb.scale.options import add_scale_options, cluster_of, portable
 
 
 def _dataset(args):
@@ -149,7 +152,14 @@ def cmd_evaluate(args) -> None:
     report = args.report or predictions.with_name(f"{stem}.report.json")
     system, models = _system(args, dataset, args.split)
     run = Run(args.dataset, args.protocol, args.split, args.system, args.exclude_mentioned, args.limit, models)
-    result = evaluate(dataset, run, system, predictions, report)
+    with cluster_of(args) as cluster:
+        if cluster:
+            from llmkb.scale import ShardedSystem
+
+            batch_size = None if getattr(system, "batch_invariant", False) else getattr(system, "batch_size", BATCH)
+            del system  # built here once, so what it tunes or caches is there before the workers load it
+            system = ShardedSystem(functools.partial(worker_system, portable(args), args.split), cluster, batch_size)
+        result = evaluate(dataset, run, system, predictions, report)
     m = result["metrics"]
     print(f"{result['protocol']} ({args.split}, {m['samples']:,} samples, {m['pairs']:,} pairs) {args.system}: "
           f"R@1 {m['recall@1']:.4f}  R@10 {m['recall@10']:.4f}  R@50 {m['recall@50']:.4f}  "
@@ -179,7 +189,14 @@ def cmd_simulate(args) -> None:
     models["simulator_llm"] = getattr(simulator, "model_name", None)
     run = Simulation(args.dataset, args.system, args.simulator, args.setting, args.rounds, args.shown, args.targets,
                      args.seed, models)
-    result = simulate(dataset, system, simulator, run, transcripts, report)
+    with cluster_of(args) as cluster:
+        elsewhere = None
+        if cluster:
+            from llmkb.scale import on_workers
+
+            elsewhere = on_workers(functools.partial(worker_conversations, portable(args), run), "run", cluster,
+                                   desc=f"{args.system} × {args.simulator} user ({args.setting})", unit="conversation")
+        result = simulate(dataset, system, simulator, run, transcripts, report, elsewhere=elsewhere)
     m = result["metrics"]
     print(f"{args.dataset} {args.system} × {args.simulator} user, {args.setting}, {m['targets']} targets, "
           f"{args.rounds} rounds: " + "  ".join(
@@ -188,6 +205,19 @@ def cmd_simulate(args) -> None:
           f"  mean rounds {m['mean_rounds']['mean']:.2f}  leaks caught {m['leaks']['caught']}, scored "
           f"{m['leaks']['scored']}  ({result['seconds']:.0f} s)")
     print(f"transcripts: {transcripts}\nreport: {report}")
+
+
+def worker_system(args, split: str | None):
+    """In a Ray worker: the system ``args`` names, loaded from what the driver built and cached."""
+    return _system(args, _dataset(args), split)[0]
+
+
+def worker_conversations(args, run):
+    """In a Ray worker: ``run``'s conversations with the system and the simulated user ``args`` name."""
+    from llmkb.evaluation.interactive import Conversations
+
+    dataset = _dataset(args)
+    return Conversations(dataset, _system(args, dataset, split=None)[0], _simulator(args), run)
 
 
 def _simulator(args):
@@ -476,6 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--exclude-mentioned", action="store_true",
                           help="system option: never recommend a movie already mentioned (the protocol is unchanged)")
     _add_system_options(evaluate)
+    add_scale_options(evaluate, "the samples' ranking")
     evaluate.set_defaults(run=cmd_evaluate)
 
     about = ("talk to a system with a simulated user who hides a target movie (PROTOCOLS.md, Interactive "
@@ -503,6 +534,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--out", type=Path, default=None,
                           help="transcripts JSONL (default artifacts/simulations/...; the report beside it)")
     _add_system_options(simulate)
+    add_scale_options(simulate, "the conversations")
     simulate.set_defaults(run=cmd_simulate)
 
     compare = commands.add_parser("compare", help="two prediction files of the same samples: Recall@k of each, their "

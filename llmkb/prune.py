@@ -28,6 +28,7 @@ GPTQ baseline), magnitude, row, column, block. The +gptq families use each layer
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import random
@@ -35,13 +36,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import rram
 from llmkb.errors import LLMKBError
+from llmkb.scale.options import add_scale_options, cluster_of, portable
 from rram import mixed, render
-from rram.experiment import FAMILIES
+from rram.experiment import FAMILIES, cached_result, evaluate_method, save_result
 from rram.files import atomic_write
 
 MODELS = ("retriever", "llm")
@@ -103,6 +105,7 @@ def add_rram_commands(commands) -> None:
     m.add_argument("--window", type=int, default=256, help="tokens per perplexity and training window")
     m.add_argument("--eval-windows", type=int, default=64, help="held-out windows for perplexity")
     m.add_argument("--include-head", action="store_true", help="also map the tied 49152x576 output head")
+    add_scale_options(p, "the methods (one per shard, after the dense reference)")
     p.set_defaults(run=cmd_prune)
 
 
@@ -197,8 +200,23 @@ def cmd_prune(args) -> None:
 
 def prune(args, task: Task, configs: dict, keep: dict | None = None) -> rram.Report:
     """Every config (plus the ``--mixed-budget`` runs) on copies of ``task.model``, with the same retraining budget;
-    ``keep`` receives the converted models by label. Results are cached in ``--out``/results (a rerun resumes)."""
+    ``keep`` receives the converted models by label. Results are cached in ``--out``/results (a rerun resumes); with
+    ``--workers`` the methods run on Ray workers, each building the model, its calibration and retraining once."""
     t0 = time.perf_counter()
+    configs, options = sweep_setup(args, task, configs)
+    _check_settings(args.out / "results", {**{k: v for k, v in vars(args).items() if k in RUN_SETTINGS},
+                                            **{k: v for k, v in options.meta.items() if k != "command"}})
+    with cluster_of(args) as cluster:
+        if cluster:
+            _run_on_workers(args, task, configs, options, cluster)
+    report = rram.run_methods(task.model, task.evaluate, configs, options, keep)
+    report.meta["seconds"] = time.perf_counter() - t0
+    return report
+
+
+def sweep_setup(args, task: Task, configs: dict) -> tuple[dict, rram.ExperimentOptions]:
+    """The configs with the ``--mixed-budget`` runs added, and the options every method runs with: the calibration
+    statistics (importance, Hessians) and the retraining from ``task``'s training batches."""
     rcfg = rram.RetrainConfig.for_steps(args.steps, args.lr, args.schedule) if args.steps > 0 else None
     retraining = rram.Retraining(task.loss_fn, task.train_batches(rcfg.steps), rcfg) if rcfg else None
     importance = hessians = None
@@ -227,11 +245,40 @@ def prune(args, task: Task, configs: dict, keep: dict | None = None) -> rram.Rep
               "calibration_batches": args.calibrate, "seed": args.seed, "report_split": args.report_split,
               **task.meta},
     )
-    _check_settings(args.out / "results", {**{k: v for k, v in vars(args).items() if k in RUN_SETTINGS},
-                                            **{k: v for k, v in options.meta.items() if k != "command"}})
-    report = rram.run_methods(task.model, task.evaluate, configs, options, keep)
-    report.meta["seconds"] = time.perf_counter() - t0
-    return report
+    return configs, options
+
+
+class SweepWorker:
+    """In a Ray worker: the model, its evaluation, calibration and retraining built once from ``args``; then
+    :meth:`run` converts, retrains and measures one method after another."""
+
+    def __init__(self, args):
+        kind, path = model_kind(args.model)
+        task = (retriever_task if kind == "retriever" else llm_task)(args, path)
+        self.task = task
+        self.configs, self.options = sweep_setup(args, task, method_configs(args))
+
+    def run(self, names: list[tuple[str, float]]) -> list[dict]:
+        """Each (method name, the dense reference's accuracy)'s result, as a dict."""
+        return [asdict(evaluate_method(self.task.model, self.configs[name], self.task.evaluate,
+                                                        self.options, name, None, reference))
+                for name, reference in names]
+
+
+def _run_on_workers(args, task: Task, configs: dict, options: rram.ExperimentOptions, cluster) -> None:
+    """Every method missing from the results cache on ``cluster``'s workers, one method per shard, after the dense
+    reference (here, as one process runs it); each result is saved as it comes back. ``--budget`` is not applied."""
+    from llmkb.scale import run_shards
+
+    dense = cached_result(options, "dense", configs["dense"])
+    if dense is None:
+        dense = evaluate_method(task.model, configs["dense"], task.evaluate, options, "dense")
+        save_result(options, dense)
+    todo = [name for name in configs if name != "dense" and cached_result(options, name, configs[name]) is None]
+    run_shards([(i, [(name, dense.accuracy)]) for i, name in enumerate(todo)],
+               functools.partial(SweepWorker, portable(args)), "run", cluster,
+               lambda i, results: save_result(options, rram.MethodResult(**results[0])), desc="methods",
+               unit="method")
 
 
 RUN_SETTINGS = ("model", "split", "dataset", "protocol", "metric", "include_head", "eval_windows")  # beside the meta

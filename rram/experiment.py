@@ -227,7 +227,8 @@ def _within(accuracy: float, reference: float, o: ExperimentOptions) -> bool:
     return is_within(accuracy, bound, o.higher_is_better)
 
 
-def _cached(o: ExperimentOptions, name: str, config: ConfigSpec) -> MethodResult | None:
+def cached_result(o: ExperimentOptions, name: str, config: ConfigSpec) -> MethodResult | None:
+    """``name``'s result saved in ``o.cache_dir`` (None when there is none); an error when it was another config's."""
     path = o.cache_dir / f"{name}.json" if o.cache_dir else None
     if path is None or not path.is_file():
         return None
@@ -235,6 +236,12 @@ def _cached(o: ExperimentOptions, name: str, config: ConfigSpec) -> MethodResult
     if saved["config"] != json.loads(json.dumps(config_dict(config))):
         raise ValueError(f"{path} holds a result of another config for {name!r}: delete it or use another cache_dir")
     return MethodResult(**saved)
+
+
+def save_result(o: ExperimentOptions, result: MethodResult) -> None:
+    """Keep ``result`` in ``o.cache_dir`` (atomically), where :func:`cached_result` finds it."""
+    if o.cache_dir:
+        atomic_write(o.cache_dir / f"{result.name}.json", json.dumps(asdict(result), indent=1, default=float))
 
 
 def run_methods(
@@ -250,7 +257,7 @@ def run_methods(
     results, not_run = [], []
     for name in (bar := tqdm(["dense", *(n for n in configs if n != "dense")], desc="methods")):
         bar.set_postfix_str(name)
-        result = _cached(o, name, configs[name])
+        result = cached_result(o, name, configs[name])
         over = o.budget_seconds is not None and time.perf_counter() - start > o.budget_seconds
         if result is None and results and over:  # the reference always runs
             not_run.append(name)
@@ -258,8 +265,7 @@ def run_methods(
         if result is None:
             reference = results[0].accuracy if results else None
             result = evaluate_method(base, configs[name], evaluate, o, name, keep, reference)
-            if o.cache_dir:
-                atomic_write(o.cache_dir / f"{name}.json", json.dumps(asdict(result), indent=1, default=float))
+            save_result(o, result)
         results.append(result)
     meta = dict(o.meta)
     if not_run:

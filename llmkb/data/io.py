@@ -181,7 +181,13 @@ class AppendCache:
         if self.path is None or not rows:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as out:
-            out.writelines(json.dumps({self.key: key, **row}, ensure_ascii=False) + "\n" for key, row in rows.items())
-            out.flush()
-            os.fsync(out.fileno())
+        data = "".join(json.dumps({self.key: key, **row}, ensure_ascii=False) + "\n" for key, row in rows.items())
+        # one write on an O_APPEND descriptor: processes appending to the same file (Ray workers) never interleave
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            view = memoryview(data.encode("utf-8"))
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)

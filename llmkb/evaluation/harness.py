@@ -7,6 +7,8 @@ command line, the model paths and the data files (with hashes).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -37,23 +39,26 @@ class Run:
 
 
 def evaluate(dataset: Dataset, run: Run, system, predictions: Path, report: Path, progress: bool = True) -> dict:
-    """Rank every sample, write the predictions and the report; returns the report plus ``per_sample`` metrics."""
+    """Rank every sample, write the predictions and the report; returns the report plus ``per_sample`` metrics.
+
+    ``system``: one that ranks here, or one that ranks elsewhere (``rank_all``, e.g. on Ray workers,
+    :class:`llmkb.scale.ShardedSystem`), which may keep what it finished in ``PREDICTIONS.partial`` to resume."""
     samples: list[Sample] = dataset.samples(run.split, run.protocol)[: run.limit]
     fallback = dataset.popularity
     started = time.time()
+    desc = f"{run.system} on {run.dataset}-{run.protocol} ({run.split})"
+    partial = predictions.with_name(predictions.name + ".partial")
+    if hasattr(system, "rank_all"):
+        candidates = system.rank_all(samples, partial, run_fingerprint(run), progress=progress, desc=desc)
+    else:
+        candidates = rank_samples(system, samples, progress, desc)
     rows, per_sample = [], []
-    with tqdm(total=len(samples), desc=f"{run.system} on {run.dataset}-{run.protocol} ({run.split})",
-              unit="sample", disable=not progress) as bar:
-        size = getattr(system, "batch_size", BATCH)  # slow systems report progress in smaller steps
-        for start in range(0, len(samples), size):
-            batch = samples[start:start + size]
-            for sample, candidates in zip(batch, system.rank(batch)):
-                exclude = sample.mentioned if run.exclude_mentioned else ()
-                k = min(RANKED_LENGTH, len(dataset.catalog) - len(exclude))  # 50 on any real catalogue
-                ranked = finalize_ranking(candidates, fallback, k, exclude=exclude, allowed=dataset.catalog)
-                rows.append({"sample_id": sample.sample_id, "ranked": ranked})
-                per_sample.append(sample_metrics(ranked, sample.gold))
-            bar.update(len(batch))
+    for sample, ids in zip(samples, candidates):
+        exclude = sample.mentioned if run.exclude_mentioned else ()
+        k = min(RANKED_LENGTH, len(dataset.catalog) - len(exclude))  # 50 on any real catalogue
+        ranked = finalize_ranking(ids, fallback, k, exclude=exclude, allowed=dataset.catalog)
+        rows.append({"sample_id": sample.sample_id, "ranked": ranked})
+        per_sample.append(sample_metrics(ranked, sample.gold))
     metrics = aggregate(per_sample)
     if run.dataset == "redial":  # its questionnaires give the user-centric metrics
         metrics["user_centric"] = {**user_centric(dataset.dialogues(run.split), samples,
@@ -69,7 +74,28 @@ def evaluate(dataset: Dataset, run: Run, system, predictions: Path, report: Path
         "seconds": round(time.time() - started, 1), "date": time.strftime("%Y-%m-%d"),
     }
     atomic_write_json(report, result)
+    partial.unlink(missing_ok=True)
     return {**result, "per_sample": per_sample}  # per-sample metrics: returned, not written
+
+
+def rank_samples(system, samples: list[Sample], progress: bool = True, desc: str = "") -> list[list[str]]:
+    """``system``'s candidates for each sample, in order, ranked in batches of its ``batch_size`` (slow systems
+    report progress in smaller steps)."""
+    size = getattr(system, "batch_size", BATCH)
+    candidates: list[list[str]] = []
+    with tqdm(total=len(samples), desc=desc, unit="sample", disable=not progress) as bar:
+        for start in range(0, len(samples), size):
+            batch = samples[start:start + size]
+            candidates.extend(system.rank(batch))
+            bar.update(len(batch))
+    return candidates
+
+
+def run_fingerprint(run: Run) -> str:
+    """What makes two runs' candidates the same (the dataset, protocol, split, system and what it loads); the
+    ranked-list options (``limit``, ``exclude_mentioned``) act after the candidates."""
+    fields = {k: v for k, v in asdict(run).items() if k not in ("limit", "exclude_mentioned")}
+    return hashlib.sha1(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def command_line() -> str:

@@ -27,7 +27,7 @@ import json
 import math
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -153,38 +153,62 @@ class Conversation:
                 "fingerprint": fingerprint}
 
 
+class Conversations:
+    """One run's conversations, chunk by chunk: the targets drawn and their profiles built once (and, for the LLM
+    user, every first phrasing made up front), then :meth:`run` plays a chunk of conversations side by side."""
+
+    def __init__(self, dataset: Dataset, system, simulator: KBSimulator, run: Simulation):
+        self.system, self.simulator, self.simulation = system, simulator, run
+        self.catalog, self.popularity = dataset.catalog, dataset.popularity
+        self.targets = draw_targets(dataset.samples("test", "std"), run.targets, run.seed)
+        documents = {doc.item_id: doc for doc in load_kb(build_kb(dataset)[0])}
+        vocabulary = Vocabulary.from_documents(documents.values())
+        self.guards = {s.gold[0]: LeakGuard(self.catalog[s.gold[0]].display, vocabulary.genre_words)
+                       for s in self.targets}
+        self.profiles = {item: target_profile(documents[item], dataset.metadata.get(item, {}), guard, vocabulary)
+                         for item, guard in self.guards.items()}
+        if hasattr(simulator, "prepare"):
+            simulator.prepare([self.profiles[s.gold[0]] for s in self.targets])
+
+    def run(self, chunk: list[Sample]) -> list[dict]:
+        """The transcript rows of ``chunk``'s conversations (one ranking batch per round)."""
+        run, catalog = self.simulation, self.catalog
+        conversations = [Conversation(s, self.profiles[s.gold[0]], _opening(s, run, self.simulator)) for s in chunk]
+        for round_ in range(1, run.rounds + 1):
+            active = [c for c in conversations if not c.done]
+            if not active:
+                break
+            for conversation, candidates in zip(active, self.system.rank([c.as_sample() for c in active])):
+                ranked = finalize_ranking(candidates, self.popularity, min(RANKED_LENGTH, len(catalog) - len(
+                    conversation.rejected)), exclude=conversation.rejected, allowed=catalog)
+                _answer(conversation, ranked, round_, run, self.simulator, self.guards[conversation.profile.item_id],
+                        catalog)
+        return [c.row(run.fingerprint) for c in conversations]
+
+
 def simulate(dataset: Dataset, system, simulator: KBSimulator, run: Simulation, transcripts: Path, report: Path,
-             progress: bool = True) -> dict:
-    """Run ``run``'s conversations of ``system`` with ``simulator``; write ``transcripts`` and ``report``."""
+             progress: bool = True, elsewhere: Callable | None = None) -> dict:
+    """Run ``run``'s conversations of ``system`` with ``simulator``; write ``transcripts`` and ``report``.
+
+    ``elsewhere(chunks, keep, total, initial)``: runs the chunks of conversations on other workers and calls
+    ``keep(chunk, rows)`` as each finishes (:func:`llmkb.scale.on_workers`); the chunks are those one process plays,
+    so the transcripts are the same."""
     started = time.time()
-    catalog, popularity = dataset.catalog, dataset.popularity
-    targets = draw_targets(dataset.samples("test", "std"), run.targets, run.seed)
-    documents = {doc.item_id: doc for doc in load_kb(build_kb(dataset)[0])}
-    vocabulary = Vocabulary.from_documents(documents.values())
-    guards = {s.gold[0]: LeakGuard(catalog[s.gold[0]].display, vocabulary.genre_words) for s in targets}
-    profiles = {item: target_profile(documents[item], dataset.metadata.get(item, {}), guard, vocabulary)
-                for item, guard in guards.items()}
-    if hasattr(simulator, "prepare"):
-        simulator.prepare([profiles[s.gold[0]] for s in targets])
+    conversations = Conversations(dataset, system, simulator, run)
+    targets = conversations.targets
     partial = AppendCache(transcripts.with_name(transcripts.name + ".partial"), key="sample_id")
     done = {sid for sid, row in partial.rows.items() if row.get("fingerprint") == run.fingerprint}
     todo = [s for s in targets if s.sample_id not in done]
-    with tqdm(total=len(targets), initial=len(targets) - len(todo), unit="conversation", disable=not progress,
-              desc=f"{run.system} × {run.simulator} user ({run.setting}) on {run.dataset}") as bar:
-        for start in range(0, len(todo), CHUNK):
-            chunk = todo[start:start + CHUNK]
-            conversations = [Conversation(s, profiles[s.gold[0]], _opening(s, run, simulator)) for s in chunk]
-            for round_ in range(1, run.rounds + 1):
-                active = [c for c in conversations if not c.done]
-                if not active:
-                    break
-                for conversation, candidates in zip(active, system.rank([c.as_sample() for c in active])):
-                    ranked = finalize_ranking(candidates, popularity, min(RANKED_LENGTH, len(catalog) - len(
-                        conversation.rejected)), exclude=conversation.rejected, allowed=catalog)
-                    _answer(conversation, ranked, round_, run, simulator, guards[conversation.profile.item_id],
-                            catalog)
-            partial.add({c.sample.sample_id: c.row(run.fingerprint) for c in conversations})
-            bar.update(len(chunk))
+    chunks = [todo[start:start + CHUNK] for start in range(0, len(todo), CHUNK)]
+    keep = lambda chunk, rows: partial.add({s.sample_id: row for s, row in zip(chunk, rows)})  # noqa: E731
+    if elsewhere is not None:
+        elsewhere(chunks, keep, total=len(targets), initial=len(targets) - len(todo))
+    else:
+        with tqdm(total=len(targets), initial=len(targets) - len(todo), unit="conversation", disable=not progress,
+                  desc=f"{run.system} × {run.simulator} user ({run.setting}) on {run.dataset}") as bar:
+            for chunk in chunks:
+                keep(chunk, conversations.run(chunk))
+                bar.update(len(chunk))
     rows = [{"sample_id": s.sample_id, **partial[s.sample_id]} for s in targets]
     metrics = score(rows, run.rounds, run.shown)
     atomic_write_jsonl(transcripts, rows)

@@ -24,6 +24,8 @@ CANDIDATES = 100
 
 
 class Popularity:
+    batch_invariant = True  # a sample's ranking does not depend on the others in its batch (llmkb.scale shards)
+
     def __init__(self, dataset: Dataset):
         self.ranking = dataset.popularity
 
@@ -32,11 +34,15 @@ class Popularity:
 
 
 class CopyContext:
+    batch_invariant = True
+
     def rank(self, samples: list[Sample]) -> list[list[str]]:
         return [list(sample.mentioned) for sample in samples]
 
 
 class BM25:
+    batch_invariant = True
+
     def __init__(self, dataset: Dataset, query: QueryConfig = QueryConfig()):
         import bm25s
 

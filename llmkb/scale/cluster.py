@@ -1,0 +1,64 @@
+"""A Ray cluster for ``--workers N [--address ADDR]``: a local one started for the run, or an existing one.
+
+>>> require_ray.__doc__.split(";")[0]
+'Ray, or an error that says how to install it'
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from llmkb.errors import LLMKBError
+
+INSTALL = "pip install '.[scale]'  (or: pip install 'ray[data]>=2.40')"
+# what workers must see as the driver does: where data, artifacts and models are, and no model-hub access
+FORWARDED = ("LLMKB_DATA_DIR", "LLMKB_ARTIFACTS", "LLMKB_DATA_SOURCE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+
+def require_ray():
+    """Ray, or an error that says how to install it; the one place ``llmkb`` imports Ray for ``--workers``."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise LLMKBError(f"--workers needs Ray, the optional extra; install it with: {INSTALL}") from exc
+    return ray
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """The workers of one run: how many, and the CPUs (and so the torch threads) each gets."""
+
+    workers: int
+    cpus_per_worker: int
+    address: str | None = None
+
+
+@contextmanager
+def connect(workers: int, address: str | None = None) -> Iterator[Cluster]:
+    """Ray for the duration of a run: a local cluster with this machine's cores (``address`` None), or the existing
+    cluster at ``address`` (``auto``: the one this machine belongs to). Each worker gets an equal share of the
+    cluster's CPUs, at least one. Relative data and artifact paths are made absolute for the workers."""
+    if workers < 1:
+        raise LLMKBError(f"--workers must be at least 1, not {workers}")
+    ray = require_ray()
+    env = {name: os.environ[name] for name in FORWARDED if name in os.environ}
+    env.update(LLMKB_DATA_DIR=os.path.abspath(os.environ.get("LLMKB_DATA_DIR", "data")),
+               LLMKB_ARTIFACTS=os.path.abspath(os.environ.get("LLMKB_ARTIFACTS", "artifacts")))
+    local = address is None
+    try:
+        ray.init(address=address, num_cpus=max(os.cpu_count() or 1, workers) if local else None,
+                 include_dashboard=False, configure_logging=True, logging_level="WARNING", log_to_driver=True,
+                 runtime_env={"env_vars": env})
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        where = "a local Ray cluster" if local else f"the Ray cluster at {address}"
+        raise LLMKBError(f"could not start or reach {where}: {exc}" +
+                         ("" if local else "; start it with `ray start --head` and pass its address "
+                                           "(ray status prints it), or leave out --address for a local cluster")) from exc
+    try:
+        cpus = int(ray.cluster_resources().get("CPU", workers))
+        yield Cluster(workers, max(1, cpus // workers), address)
+    finally:
+        ray.shutdown()
