@@ -15,6 +15,7 @@ from llmkb.errors import LLMKBError
 from llmkb.evaluation.harness import BATCH
 from llmkb.evaluation.rag import RAG_SYSTEMS
 from llmkb.evaluation.systems import SYSTEMS
+from llmkb.retrieval.index import KINDS as INDEX_KINDS
 from llmkb.data.io import read_jsonl
 from llmkb.paths import data_dir
 from llmkb.evaluation.reproduce import add_reproduce_command
@@ -76,6 +77,27 @@ def cmd_kb_build(args) -> None:
         print(f"{name}: {'built' if rebuilt else 'up to date (cached)'} {out}/kb.jsonl — {n:,} documents, "
               f"{counts['with_kg_facts'] / n:.1%} with KG facts, {counts['with_metadata'] / n:.1%} with metadata, "
               f"{counts['with_co_mentions'] / n:.1%} with training co-mentions")
+
+
+def cmd_kb_index(args) -> None:
+    from llmkb.retrieval import DenseRetriever
+    from llmkb.retrieval.retriever import best_available
+
+    dataset = _dataset(args)
+    path = args.retriever or best_available(dataset.name)
+    with cluster_of(args) as cluster:
+        encode = None
+        if cluster:
+            from llmkb.retrieval.retriever import MAX_SEQ_LENGTH
+            from llmkb.scale.catalogue import encode_documents
+
+            encode = functools.partial(encode_documents, model_path=path, cluster=cluster,
+                                       max_seq_length=MAX_SEQ_LENGTH)
+        started = time.time()
+        retriever = DenseRetriever.for_dataset(dataset, path, index_kind=args.kind, encode_documents=encode)
+    folder = DenseRetriever.cache_dir(dataset.name, path, retriever.index_kind)
+    print(f"{dataset.name}: {retriever.index_kind} index of {len(retriever.documents):,} documents by {path} in "
+          f"{folder} ({time.time() - started:.0f} s; reused when up to date)")
 
 
 def cmd_kb_show(args) -> None:
@@ -486,6 +508,18 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--out", type=Path, default=None, help="output folder (default artifacts/kb/DATASET)")
     build.add_argument("--force", action="store_true", help="rebuild even when the cache is up to date")
     build.set_defaults(run=cmd_kb_build)
+    index = kb.add_parser("index", help="encode a KB with the retriever and build its FAISS index (cached; the "
+                                        "recommender loads it)", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    index.add_argument("--dataset", choices=["redial", "inspired"], required=True)
+    index.add_argument("--retriever", type=Path, default=None,
+                       help="sentence-transformers dir (default: the calibrated retriever when built, else the "
+                            "packaged all-MiniLM-L6-v2)")
+    index.add_argument("--kind", choices=["auto", *INDEX_KINDS], default="auto",
+                       help="flat (exact), hnsw or ivfpq (approximate, for large catalogues); auto: by size "
+                            "(docs/scale.md)")
+    add_scale_options(index, "the encoding (Ray Data map_batches, one encoder per worker)")
+    index.set_defaults(run=cmd_kb_index)
+
     show = kb.add_parser("show", help='print the KB document of one movie, e.g. llmkb kb show "Toy Story (1995)"')
     show.add_argument("title")
     show.add_argument("--dataset", choices=["redial", "inspired"], default="redial")

@@ -203,6 +203,8 @@ def prune(args, task: Task, configs: dict, keep: dict | None = None) -> rram.Rep
     ``keep`` receives the converted models by label. Results are cached in ``--out``/results (a rerun resumes); with
     ``--workers`` the methods run on Ray workers, each building the model, its calibration and retraining once."""
     t0 = time.perf_counter()
+    if getattr(args, "workers", None) and args.budget is not None:
+        raise LLMKBError("--budget applies to one process; with --workers every method runs: leave one of them out")
     configs, options = sweep_setup(args, task, configs)
     _check_settings(args.out / "results", {**{k: v for k, v in vars(args).items() if k in RUN_SETTINGS},
                                             **{k: v for k, v in options.meta.items() if k != "command"}})
@@ -267,7 +269,7 @@ class SweepWorker:
 
 def _run_on_workers(args, task: Task, configs: dict, options: rram.ExperimentOptions, cluster) -> None:
     """Every method missing from the results cache on ``cluster``'s workers, one method per shard, after the dense
-    reference (here, as one process runs it); each result is saved as it comes back. ``--budget`` is not applied."""
+    reference (here, as one process runs it); each result is saved as it comes back."""
     from llmkb.scale import run_shards
 
     dense = cached_result(options, "dense", configs["dense"])

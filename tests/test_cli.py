@@ -35,3 +35,16 @@ def test_simulate_writes_transcripts_and_a_report(tiny_root, tmp_path, capsys):
     assert report["metrics"]["targets"] == 2 and report["system"] == "popularity" and report["simulator"] == "kb"
     assert len(out.read_text().splitlines()) == 2
     assert main([*argv[:-2], "--rounds", "0"]) == 2 and "--rounds" in capsys.readouterr().err
+
+
+def test_kb_index_builds_the_index_the_retriever_then_loads(tiny_root, tiny_models, capsys):
+    argv = ["--data-dir", str(tiny_root), "kb", "index", "--dataset", "redial", "--retriever",
+            str(tiny_models["retriever"])]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "redial: flat index of" in out and "documents by" in out  # auto: exact at this size
+    from llmkb.retrieval import DenseRetriever
+
+    folder = DenseRetriever.cache_dir("redial", tiny_models["retriever"], "flat")
+    assert (folder / "manifest.json").is_file()
+    assert main([*argv, "--kind", "ivfpq"]) == 2 and "at least 256 documents" in capsys.readouterr().err

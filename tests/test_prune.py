@@ -28,7 +28,7 @@ def test_defaults_are_those_of_the_old_scripts():
         "scales": "integer", "mixed_bits": [4, 6], "mixed_budget": [], "methods": "all", "tolerance": None,
         "steps": 0, "lr": 1e-5, "batch_size": 8, "schedule": "linear", "calibrate": 4, "no_retrain_dense": False,
         "skip_float": False, "dataset": "inspired", "split": "valid", "report_split": None, "seed": 0, "budget": None, "protocol": "std", "metric": "recall@50",
-        "window": 256, "eval_windows": 64, "include_head": False, "workers": None, "address": None}
+        "window": 256, "eval_windows": 64, "include_head": False, "workers": None, "cpus_per_worker": None, "address": None}
     args = parser().parse_args(["rram", "prune", "--model", "retriever", "--out", "o", "--key-bits", "3,4,5",
                                 "--mixed-budget", "0.5,0.6", "--tolerance", "0.01"])
     assert args.key_bits == [3, 4, 5] and args.mixed_budget == [0.5, 0.6] and args.tolerance == 0.01

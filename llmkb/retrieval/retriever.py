@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,7 @@ from llmkb.kb import build_kb, load_kb
 from llmkb.kb.documents import KBDocument
 from llmkb.models import default_retriever_path
 from llmkb.paths import artifacts_dir
-from llmkb.retrieval.index import DenseIndex, model_fingerprint, texts_fingerprint
+from llmkb.retrieval.index import DenseIndex, choose_kind, model_fingerprint, texts_fingerprint
 from llmkb.retrieval.query import QueryBuilder, QueryConfig
 
 MAX_SEQ_LENGTH = 128  # tokens; documents average about 130 tokens, and 2 CPU cores set the budget
@@ -69,14 +69,18 @@ def best_available(dataset: str) -> Path:
 
 class DenseRetriever:
     def __init__(self, model, model_path: Path, documents: list[KBDocument], query_builder: QueryBuilder,
-                 index_kind: str = "flat", cache_dir: Path | None = None, progress: bool = True):
+                 index_kind: str = "flat", cache_dir: Path | None = None, progress: bool = True,
+                 encode_documents: Callable[[list[str]], np.ndarray] | None = None):
+        """``encode_documents``: how the documents are encoded when the index is built (default: ``model.encode``
+        here; ``llmkb kb index --workers`` passes Ray Data's, :mod:`llmkb.scale.catalogue`)."""
         self.model, self.query_builder, self.progress = model, query_builder, progress
         self.documents, self.model_path, self.index_kind = documents, Path(model_path), index_kind
         texts = [doc.text for doc in documents]
         key = self.index_key(model_path, texts, index_kind, model.max_seq_length)
         index = DenseIndex.load(cache_dir, key) if cache_dir is not None else None
         if index is None:
-            embeddings = model.encode(texts, batch_size=64, show_progress_bar=progress, convert_to_numpy=True)
+            embeddings = encode_documents(texts) if encode_documents else \
+                model.encode(texts, batch_size=64, show_progress_bar=progress, convert_to_numpy=True)
             index = DenseIndex.build(embeddings, [doc.item_id for doc in documents], index_kind)
             if cache_dir is not None:
                 index.save(cache_dir, {**key, "model_path": str(model_path), "items": len(texts)})
@@ -84,14 +88,16 @@ class DenseRetriever:
 
     @classmethod
     def for_dataset(cls, dataset: Dataset, model_path: str | Path | None = None, query: QueryConfig = QueryConfig(),
-                    index_kind: str = "flat", progress: bool = True) -> "DenseRetriever":
+                    index_kind: str = "flat", progress: bool = True,
+                    encode_documents: Callable[[list[str]], np.ndarray] | None = None) -> "DenseRetriever":
         """Build (or reuse from ``artifacts/index``) everything the retriever needs for one dataset."""
         model_path = Path(model_path) if model_path is not None else default_retriever_path()
         model = load_encoder(model_path)
         documents = load_kb(build_kb(dataset)[0])
         builder = QueryBuilder.for_dataset(dataset, query, documents)
-        return cls(model, model_path, documents, builder, index_kind, cls.cache_dir(dataset.name, model_path,
-                                                                                    index_kind), progress)
+        index_kind = choose_kind(len(documents)) if index_kind == "auto" else index_kind
+        return cls(model, model_path, documents, builder, index_kind,
+                   cls.cache_dir(dataset.name, model_path, index_kind), progress, encode_documents)
 
     @staticmethod
     def cache_dir(dataset: str, model_path: Path, index_kind: str) -> Path:

@@ -37,19 +37,21 @@ class Cluster:
 
 
 @contextmanager
-def connect(workers: int, address: str | None = None) -> Iterator[Cluster]:
+def connect(workers: int, address: str | None = None, cpus_per_worker: int | None = None) -> Iterator[Cluster]:
     """Ray for the duration of a run: a local cluster with this machine's cores (``address`` None), or the existing
-    cluster at ``address`` (``auto``: the one this machine belongs to). Each worker gets an equal share of the
-    cluster's CPUs, at least one. Relative data and artifact paths are made absolute for the workers."""
-    if workers < 1:
-        raise LLMKBError(f"--workers must be at least 1, not {workers}")
+    cluster at ``address`` (``auto``: the one this machine belongs to). Each worker gets ``cpus_per_worker`` CPUs
+    (default: an equal share of the cluster's, at least one). Relative data and artifact paths are made absolute for
+    the workers."""
+    if workers < 1 or (cpus_per_worker is not None and cpus_per_worker < 1):
+        raise LLMKBError(f"--workers and --cpus-per-worker must be at least 1, not {workers} and {cpus_per_worker}")
     ray = require_ray()
     env = {name: os.environ[name] for name in FORWARDED if name in os.environ}
     env.update(LLMKB_DATA_DIR=os.path.abspath(os.environ.get("LLMKB_DATA_DIR", "data")),
                LLMKB_ARTIFACTS=os.path.abspath(os.environ.get("LLMKB_ARTIFACTS", "artifacts")))
     local = address is None
     try:
-        ray.init(address=address, num_cpus=max(os.cpu_count() or 1, workers) if local else None,
+        ray.init(address=address,
+                 num_cpus=max(os.cpu_count() or 1, workers * (cpus_per_worker or 1)) if local else None,
                  include_dashboard=False, configure_logging=True, logging_level="WARNING", log_to_driver=True,
                  runtime_env={"env_vars": env})
     except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -59,6 +61,6 @@ def connect(workers: int, address: str | None = None) -> Iterator[Cluster]:
                                            "(ray status prints it), or leave out --address for a local cluster")) from exc
     try:
         cpus = int(ray.cluster_resources().get("CPU", workers))
-        yield Cluster(workers, max(1, cpus // workers), address)
+        yield Cluster(workers, cpus_per_worker or max(1, cpus // workers), address)
     finally:
         ray.shutdown()

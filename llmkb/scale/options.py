@@ -16,6 +16,8 @@ def add_scale_options(parser: argparse.ArgumentParser, what: str) -> None:
     group.add_argument("--workers", type=int, default=None, metavar="N",
                        help=f"run {what} on N Ray workers, each loading the models once (default: one process); "
                             "the results are the same as one process's; see docs/scale.md")
+    group.add_argument("--cpus-per-worker", type=int, default=None, metavar="C",
+                       help="CPUs (and torch threads) each worker gets (default: the cluster's CPUs shared equally)")
     group.add_argument("--address", default=None, metavar="ADDR",
                        help="an existing Ray cluster (e.g. ray://head:10001, or auto); default: a local cluster "
                             "started for the run")
@@ -30,7 +32,7 @@ def cluster_of(args: argparse.Namespace):
         return contextlib.nullcontext(None)
     from llmkb.scale.cluster import connect
 
-    return connect(args.workers, args.address)
+    return connect(args.workers, args.address, args.cpus_per_worker)
 
 
 def portable(args: argparse.Namespace) -> argparse.Namespace:

@@ -19,7 +19,7 @@ from llmkb.evaluation.harness import rank_samples
 from llmkb.scale.cluster import Cluster
 from llmkb.scale.shards import run_shards, shards_of
 
-SHARD_SAMPLES = 64  # at least this many samples per shard: small enough to balance, large enough to batch
+SHARD_SAMPLES = 16  # at least this many samples per shard: small enough to balance the workers, a few batches
 
 
 class BatchRanker:

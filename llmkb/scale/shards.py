@@ -35,9 +35,14 @@ class ShardWorker:
         import torch
 
         torch.set_num_threads(threads)
-        self.target = factory()
+        try:
+            self.target, self.failed = factory(), None
+        except Exception as exc:  # Ray keeps only the text of an error raised here: raise it with the first shard
+            self.target, self.failed = None, exc
 
     def call(self, method: str, *args):
+        if self.failed is not None:
+            raise self.failed
         return getattr(self.target, method)(*args)
 
 
