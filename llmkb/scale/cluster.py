@@ -39,12 +39,16 @@ class Cluster:
 @contextmanager
 def connect(workers: int, address: str | None = None, cpus_per_worker: int | None = None) -> Iterator[Cluster]:
     """Ray for the duration of a run: a local cluster with this machine's cores (``address`` None), or the existing
-    cluster at ``address`` (``auto``: the one this machine belongs to). Each worker gets ``cpus_per_worker`` CPUs
+    cluster at ``address`` (``auto``: the one this machine belongs to); a process already connected to Ray keeps
+    its connection. Each worker gets ``cpus_per_worker`` CPUs
     (default: an equal share of the cluster's, at least one). Relative data and artifact paths are made absolute for
     the workers."""
     if workers < 1 or (cpus_per_worker is not None and cpus_per_worker < 1):
         raise LLMKBError(f"--workers and --cpus-per-worker must be at least 1, not {workers} and {cpus_per_worker}")
     ray = require_ray()
+    if ray.is_initialized():  # a caller (a notebook, a test) already connected this process: use that, leave it up
+        yield _cluster(ray, workers, cpus_per_worker, address)
+        return
     env = {name: os.environ[name] for name in FORWARDED if name in os.environ}
     env.update(LLMKB_DATA_DIR=os.path.abspath(os.environ.get("LLMKB_DATA_DIR", "data")),
                LLMKB_ARTIFACTS=os.path.abspath(os.environ.get("LLMKB_ARTIFACTS", "artifacts")))
@@ -60,7 +64,11 @@ def connect(workers: int, address: str | None = None, cpus_per_worker: int | Non
                          ("" if local else "; start it with `ray start --head` and pass its address "
                                            "(ray status prints it), or leave out --address for a local cluster")) from exc
     try:
-        cpus = int(ray.cluster_resources().get("CPU", workers))
-        yield Cluster(workers, cpus_per_worker or max(1, cpus // workers), address)
+        yield _cluster(ray, workers, cpus_per_worker, address)
     finally:
         ray.shutdown()
+
+
+def _cluster(ray, workers: int, cpus_per_worker: int | None, address: str | None) -> Cluster:
+    cpus = int(ray.cluster_resources().get("CPU", workers))
+    return Cluster(workers, cpus_per_worker or max(1, cpus // workers), address)

@@ -56,6 +56,7 @@ def run_shards(shards: Sequence[tuple[int, Sequence]], factory: Callable[[], obj
     queue = deque((index, list(shard)) for index, shard in shards if len(shard))
     if not queue:
         return
+    total = total if total is not None else sum(len(shard) for _, shard in queue)
     remote = ray.remote(num_cpus=cluster.cpus_per_worker)(ShardWorker)
     actors = [remote.remote(factory, cluster.cpus_per_worker) for _ in range(min(cluster.workers, len(queue)))]
     running: dict = {}
@@ -64,22 +65,25 @@ def run_shards(shards: Sequence[tuple[int, Sequence]], factory: Callable[[], obj
         index, shard = queue.popleft()
         running[actor.call.remote(method, shard)] = (index, actor, len(shard))
 
-    for actor in actors:
-        submit(actor)
-    with tqdm(total=total if total is not None else sum(len(s) for _, s in queue) + sum(n for *_, n in
-                                                                                         running.values()),
-              initial=initial, desc=f"{desc} ({len(actors)} worker{'s' * (len(actors) != 1)})", unit=unit, disable=not progress) as bar:
-        while running:
-            (ref,), _ = ray.wait(list(running), num_returns=1)
-            index, actor, size = running.pop(ref)
-            try:
-                results = ray.get(ref)
-            except ray.exceptions.RayError as exc:
-                raise _worker_error(exc, index) from exc
-            on_result(index, results)
-            bar.update(size)
-            if queue:
+    label = f"{desc} ({len(actors)} worker{'s' * (len(actors) != 1)})"
+    try:
+        with tqdm(total=total, initial=initial, desc=label, unit=unit, disable=not progress) as bar:
+            for actor in actors:
                 submit(actor)
+            while running:
+                (ref,), _ = ray.wait(list(running), num_returns=1)
+                index, actor, size = running.pop(ref)
+                try:
+                    results = ray.get(ref)
+                except ray.exceptions.RayError as exc:
+                    raise _worker_error(exc, index) from exc
+                on_result(index, results)
+                bar.update(size)
+                if queue:
+                    submit(actor)
+    finally:  # free the workers' CPUs now, for whatever runs next on the cluster
+        for actor in actors:
+            ray.kill(actor)
 
 
 def _worker_error(exc: Exception, index: int) -> Exception:
