@@ -188,14 +188,18 @@ def model_kind(model: str) -> tuple[str, Path | None]:
 
 def cmd_prune(args) -> None:
     configs = method_configs(args)
-    kind, path = model_kind(args.model)
-    task = (retriever_task if kind == "retriever" else llm_task)(args, path)
-    report = prune(args, task, configs)
+    report = prune(args, build_task(args), configs)
     for f in render.write_all(report, args.out).values():
         print(f"wrote {f}")
     if report.meta.get("not_run"):
         print(f"budget spent: {', '.join(report.meta['not_run'])} not run; rerun the same command to go on")
     print(render.frontier_markdown(report))
+
+
+def build_task(args) -> Task:
+    """The retriever's or the LLM's task, as ``--model`` names it."""
+    kind, path = model_kind(args.model)
+    return (retriever_task if kind == "retriever" else llm_task)(args, path)
 
 
 def prune(args, task: Task, configs: dict, keep: dict | None = None) -> rram.Report:
@@ -255,15 +259,13 @@ class SweepWorker:
     :meth:`run` converts, retrains and measures one method after another."""
 
     def __init__(self, args):
-        kind, path = model_kind(args.model)
-        task = (retriever_task if kind == "retriever" else llm_task)(args, path)
-        self.task = task
-        self.configs, self.options = sweep_setup(args, task, method_configs(args))
+        self.task = build_task(args)
+        self.configs, self.options = sweep_setup(args, self.task, method_configs(args))
 
     def run(self, names: list[tuple[str, float]]) -> list[dict]:
         """Each (method name, the dense reference's accuracy)'s result, as a dict."""
-        return [asdict(evaluate_method(self.task.model, self.configs[name], self.task.evaluate,
-                                                        self.options, name, None, reference))
+        return [asdict(evaluate_method(self.task.model, self.configs[name], self.task.evaluate, self.options, name,
+                                       None, reference))
                 for name, reference in names]
 
 

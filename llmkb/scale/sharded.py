@@ -9,6 +9,7 @@ sample id and stamped with the run's fingerprint; a rerun of the same run ranks 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -40,11 +41,9 @@ class ShardedSystem:
         self.factory, self.cluster = factory, cluster
         self.shard_size = batch_size * math.ceil(SHARD_SAMPLES / batch_size) if batch_size else SHARD_SAMPLES
 
-    def rank_all(self, samples: list[Sample], partial: Path, fingerprint: str, progress: bool = True,
+    def rank_all(self, samples: list[Sample], cache_path: Path, fingerprint: str, progress: bool = True,
                  desc: str = "ranking") -> list[list[str]]:
-        from functools import partial as bind
-
-        cache = AppendCache(partial, key="sample_id")
+        cache = AppendCache(cache_path, key="sample_id")
         done = lambda s: s.sample_id in cache and cache[s.sample_id].get("fingerprint") == fingerprint  # noqa: E731
         shards = shards_of(samples, self.shard_size)
         todo = [(i, shard) for i, shard in enumerate(shards) if not all(done(s) for s in shard)]
@@ -53,6 +52,6 @@ class ShardedSystem:
             cache.add({s.sample_id: {"candidates": c, "fingerprint": fingerprint}
                        for s, c in zip(shards[index], candidates)})
 
-        run_shards(todo, bind(BatchRanker, self.factory), "rank", self.cluster, keep, progress, desc, "sample",
+        run_shards(todo, functools.partial(BatchRanker, self.factory), "rank", self.cluster, keep, progress, desc, "sample",
                    total=len(samples), initial=len(samples) - sum(len(s) for _, s in todo))
         return [cache[s.sample_id]["candidates"] for s in samples]
