@@ -31,7 +31,7 @@ from llmkb.data.io import atomic_write_json
 from llmkb.machine import cpu_name
 from llmkb.paths import artifacts_dir, data_dir
 from llmkb.retrieval import DenseRetriever
-from llmkb.retrieval.index import HNSW_EF_SEARCH, IVF_PROBE, RERANK, ivf_lists, make_index
+from llmkb.retrieval.index import HNSW_EF_SEARCH, IVF_PROBE, RERANK, make_index, train
 
 K = 50
 # search settings per kind; ivfpq: (lists probed, re-ranked candidates per result); ivfpq-codes: ivfpq without its
@@ -108,9 +108,7 @@ def main(argv: list[str] | None = None) -> dict:
     for kind in args.kinds.split(","):
         index = build_kind(vectors.shape[1], kind, len(vectors))
         started = time.perf_counter()
-        if not index.is_trained:
-            sample = np.random.default_rng(0).permutation(len(vectors))[:64 * ivf_lists(len(vectors))]
-            index.train(vectors[np.sort(sample)])
+        train(index, vectors)
         index.add(vectors)
         build = time.perf_counter() - started
         memory = faiss.serialize_index(index).nbytes
