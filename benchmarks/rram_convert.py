@@ -51,8 +51,8 @@ def main() -> None:
     dense, _ = load_llm(args.model)
     load_s = time.perf_counter() - t0
     model = copy.deepcopy(dense)
-    method, compensate = FAMILIES[args.family]
-    config = rram.RRAMConfig.build(method=method, key_bits=args.key_bits, compensate=compensate,
+    compensate = FAMILIES[args.family].get("compensate", False)
+    config = rram.RRAMConfig.build(**FAMILIES[args.family], key_bits=args.key_bits,
                                    crossbar=rram.CrossbarConfig(skip_zero_slices=args.skip_zero_slices))
     ids = torch.randint(0, dense.config.vocab_size, (1, args.tokens))
     t0 = time.perf_counter()

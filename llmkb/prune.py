@@ -157,7 +157,7 @@ def method_configs(args) -> dict[str, rram.RRAMConfig]:
     unknown = set(families) - set(FAMILIES)
     if unknown:
         raise LLMKBError(f"unknown --methods {sorted(unknown)}; choose from {', '.join(FAMILIES)} or all")
-    compensated = [f for f in families if FAMILIES[f][1]]
+    compensated = [f for f in families if FAMILIES[f].get("compensate")]
     if compensated and args.calibrate <= 0:
         raise LLMKBError(f"--methods {','.join(compensated)} need each layer's input Hessian: pass --calibrate N "
                          "(training batches, e.g. 4), or leave those families out")

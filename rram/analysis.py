@@ -68,7 +68,7 @@ def family(r: MethodResult) -> str:
     method = r.config.get("method") or {}
     if "name" not in method:
         return r.name.split("-")[0]
-    return family_name(method["name"], method.get("compensate", False))
+    return family_name(method["name"], method.get("compensate", False), method.get("clip_search", False))
 
 
 def accuracy_bound(reference: float, tolerance: float, relative: bool, higher_is_better: bool) -> float:

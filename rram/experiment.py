@@ -90,9 +90,11 @@ def standard_configs(key_bits: int = 4, sparsity: float = 0.5, **kwargs) -> dict
     return {label: RRAMConfig.build(method=m, key_bits=key_bits, sparsity=sparsity, **kwargs) for label, m in names.items()}
 
 
-FAMILIES = {  # family → (method, compensate)
-    "reconstruct": ("reconstruct", False), "reconstruct+gptq": ("reconstruct", True), "quantize": ("quantize", False),
-    "group": ("group", False), "gptq": ("group", True), **{b: (b, False) for b in BLOCKS},
+FAMILIES = {  # family → its method's keywords for RRAMConfig.build
+    "reconstruct": {"method": "reconstruct"}, "reconstruct+gptq": {"method": "reconstruct", "compensate": True},
+    "quantize": {"method": "quantize"}, "group": {"method": "group"}, "gptq": {"method": "group", "compensate": True},
+    "gptq-mse": {"method": "group", "compensate": True, "clip_search": True},
+    **{b: {"method": b} for b in BLOCKS},
 }
 DEFAULT_FAMILIES = ("reconstruct", "quantize", *BLOCKS)
 
@@ -104,7 +106,7 @@ def sweep_configs(
     """Dense plus every method family at every setting, for finding each family's operating point at equal accuracy.
 
     Labels: ``dense``, ``reconstruct-4b`` (``reconstruct-4b-p0.25`` with a prune fraction), ``reconstruct+gptq-4b``,
-    ``quantize-4b``, ``group-4b``, ``gptq-4b``, ``magnitude-0.5``, ``row-0.5``, ``column-0.5``, ``block-0.5``.
+    ``quantize-4b``, ``group-4b``, ``gptq-4b``, ``gptq-mse-4b``, ``magnitude-0.5``, ``row-0.5``, ``column-0.5``, ``block-0.5``.
     methods: families to run (``FAMILIES``; default ``DEFAULT_FAMILIES``, which need no Hessians).
     """
     fams = list(methods) if methods is not None else list(DEFAULT_FAMILIES)
@@ -113,11 +115,10 @@ def sweep_configs(
         raise ValueError(f"unknown method families {sorted(unknown)}; choose from {', '.join(FAMILIES)}")
     out = {"dense": RRAMConfig.build(method="dense", **kwargs)}
     for b in key_bits:
-        for fam in (f for f in FAMILIES if f in fams and FAMILIES[f][0] not in BLOCKS):
-            method, comp = FAMILIES[fam]
-            for pf in prune_fractions if method == "reconstruct" else (0.0,):
+        for fam in (f for f in FAMILIES if f in fams and FAMILIES[f]["method"] not in BLOCKS):
+            for pf in prune_fractions if FAMILIES[fam]["method"] == "reconstruct" else (0.0,):
                 label = f"{fam}-{b}b" + (f"-p{pf:g}" if pf else "")
-                out[label] = RRAMConfig.build(method=method, key_bits=b, prune_fraction=pf, compensate=comp, **kwargs)
+                out[label] = RRAMConfig.build(**FAMILIES[fam], key_bits=b, prune_fraction=pf, **kwargs)
     for name in BLOCKS:
         if name in fams:
             for s in sparsities:

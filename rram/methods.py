@@ -14,8 +14,8 @@ Example::
     >>> st = derive(torch.randn(32, 256), MethodConfig(name="reconstruct"))
     >>> st.alpha.shape, st.mapped_bits
     (torch.Size([32, 2]), 4)
-    >>> MethodConfig(name="group", compensate=True).family
-    'gptq'
+    >>> MethodConfig(name="group", compensate=True).family, MethodConfig(name="group", compensate=True, clip_search=True).family
+    ('gptq', 'gptq-mse')
 """
 
 from __future__ import annotations
@@ -32,11 +32,11 @@ METHODS = ("reconstruct", "dense", "quantize", "group", "magnitude", "row", "col
 KEY_METHODS = ("reconstruct", "quantize", "group")  # methods that program key_bits instead of weight_bits
 
 
-def family_name(name: str, compensate: bool = False) -> str:
-    """A method family's name: the method, with "+gptq" when compensated; compensated ``group`` is "gptq"."""
-    if not compensate:
-        return name
-    return "gptq" if name == "group" else f"{name}+gptq"
+def family_name(name: str, compensate: bool = False, clip_search: bool = False) -> str:
+    """A method family's name: the method, with "+gptq" when compensated (compensated ``group`` is "gptq"), and
+    "-mse" when its group scales come from a clip search."""
+    base = name if not compensate else "gptq" if name == "group" else f"{name}+gptq"
+    return f"{base}-mse" if clip_search else base
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,8 @@ class MethodConfig:
     "column" / "block" (structured at crossbar row, column segment or whole-crossbar granularity).
     sparsity: fraction pruned by the pruning baselines. compensate: choose the codes with GPTQ's
     Hessian-weighted error compensation (needs each layer's input Hessian, ``rram.calibrate``).
+    clip_search (``group`` only): each group's scale is the clipped range, of ``CLIP_GRID`` candidates, with the least
+    importance-weighted squared error (GPTQ's "mse" scale search; ours' integer α search always does this).
     block_outputs: output channels per crossbar (usable cols / (slices·polarity)), used by row/block
     pruning; None (default) lets ``rram.RRAMConfig`` derive it from its crossbar.
     """
@@ -57,16 +59,19 @@ class MethodConfig:
     sparsity: float = 0.5
     block_outputs: int | None = None
     compensate: bool = False
+    clip_search: bool = False
 
     def __post_init__(self) -> None:
         if self.name not in METHODS:
             raise ValueError(f"method {self.name!r}: use one of {METHODS}")
+        if self.clip_search and self.name != "group":
+            raise ValueError(f"clip_search applies to method 'group' (float group scales), not {self.name!r}")
         if not 0.0 <= self.sparsity < 1.0:
             raise ValueError(f"sparsity={self.sparsity}: use a value in [0, 1)")
 
     @property
     def family(self) -> str:
-        return family_name(self.name, self.compensate)
+        return family_name(self.name, self.compensate, self.clip_search)
 
     @property
     def mapped_bits(self) -> int:
@@ -125,12 +130,31 @@ def key_weight(weight: Tensor, state: MethodState, config: MethodConfig, start: 
     return state.delta * a * codes(weight, state, config, start)[1]
 
 
-def group_scales(weight: Tensor, delta: Tensor, group_size: int, code_max: int) -> Tensor:
-    """Per-group float α so that Δ·α = the group's largest |W| / code_max (α = 1 for all-zero groups)."""
+CLIP_GRID = torch.arange(100, 20, -1, dtype=torch.float64) / 100  # shrink factors 1.00 … 0.21 (GPTQ's mse grid)
+
+
+def group_scales(weight: Tensor, delta: Tensor, group_size: int, code_max: int, importance: Tensor | None = None,
+                 clip_search: bool = False) -> Tensor:
+    """Per-group float α so that Δ·α = the group's largest |W| / code_max (α = 1 for all-zero groups).
+
+    clip_search: Δ·α = p · largest |W| / code_max instead, with p from ``CLIP_GRID`` minimising the group's
+    Σ importance·(W − round-to-nearest W)².
+    """
     out_f, in_f = weight.shape
     ng = n_groups(in_f, group_size)
-    peak = torch.nn.functional.pad(weight.abs(), (0, ng * group_size - in_f)).view(out_f, ng, group_size).amax(2)
-    alpha = peak / code_max / delta
+    w = torch.nn.functional.pad(weight.detach().double(), (0, ng * group_size - in_f)).view(out_f, ng, group_size)
+    peak = w.abs().amax(2)
+    shrink = torch.ones_like(peak)
+    if clip_search:
+        imp = torch.ones(in_f, dtype=torch.float64) if importance is None else importance.double().flatten()
+        imp = torch.nn.functional.pad(imp, (0, ng * group_size - in_f)).view(1, ng, group_size)
+        best = torch.full_like(peak, float("inf"))
+        for p in CLIP_GRID:
+            step = (p * peak / code_max).clamp_min(1e-30).unsqueeze(2)
+            err = ((w - torch.clamp(torch.round(w / step), -code_max, code_max) * step) ** 2 * imp).sum(2)
+            better = err < best
+            best, shrink = torch.where(better, err, best), torch.where(better, p, shrink)
+    alpha = (shrink * peak / code_max / delta.double()).float()
     return torch.where(peak > 0, alpha, torch.ones_like(alpha))
 
 
@@ -143,7 +167,7 @@ def derive(weight: Tensor, config: MethodConfig, importance: Tensor | None = Non
     alpha = torch.ones(w.shape[0], ng)
     keep = None
     if config.name == "group":
-        alpha = group_scales(w, delta, r.group_size, config.code_max)
+        alpha = group_scales(w, delta, r.group_size, config.code_max, importance, config.clip_search)
     elif config.name == "reconstruct":
         alpha = search_scales(q, r, importance)
         if r.prune_fraction > 0:

@@ -2,7 +2,8 @@
 
 Gradients reach the latent float weights through the straight-through estimator in
 ``CrossbarLinear``; α, Δ and the keep masks are re-derived every ``refresh_every`` steps and at the
-end, when λ = 0 and the model uses key information only. The task loss is the caller's.
+end, when λ = 0 and the model uses key information only. A compensated method (GPTQ) keeps the scales
+its latent weight was compensated for; only its codes follow the latent weight. The task loss is the caller's.
 
 Example::
 
@@ -77,9 +78,9 @@ def set_lambda(model: nn.Module, lam: float) -> None:
 
 
 def refresh(model: nn.Module) -> None:
-    """Re-derive Δ, α and masks of every crossbar layer from its latent weight."""
+    """Re-derive Δ, α and masks of every crossbar layer from its latent weight (compensated layers keep theirs)."""
     for _, m in crossbar_modules(model):
-        m.derive()
+        m.refresh()
 
 
 def _cycle(batches: Iterable) -> Iterator:

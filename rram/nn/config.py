@@ -58,14 +58,14 @@ class RRAMConfig:
     ) -> RRAMConfig:
         """Flat keyword constructor; the group size follows the crossbar's rows.
 
-        ``scales`` and ``prune_fraction`` go to the ``ReconstructConfig``, ``compensate`` to the ``MethodConfig``,
+        ``scales`` and ``prune_fraction`` go to the ``ReconstructConfig``, ``compensate`` and ``clip_search`` to the ``MethodConfig``,
         the rest to ``RRAMConfig``.
         """
         xbar = crossbar or CrossbarConfig()
         rc_kwargs = {k: kwargs.pop(k) for k in ("scales", "prune_fraction") if k in kwargs}
-        compensate = kwargs.pop("compensate", False)
+        method_kwargs = {k: kwargs.pop(k) for k in ("compensate", "clip_search") if k in kwargs}
         rc = ReconstructConfig(weight_bits=weight_bits, key_bits=key_bits, group_size=xbar.rows, **rc_kwargs)
-        return cls(method=MethodConfig(name=method, reconstruct=rc, sparsity=sparsity, compensate=compensate),
+        return cls(method=MethodConfig(name=method, reconstruct=rc, sparsity=sparsity, **method_kwargs),
                    crossbar=xbar, **kwargs)
 
     def with_key_bits(self, bits: int) -> RRAMConfig:

@@ -88,6 +88,16 @@ class CrossbarLinear(nn.Module):
         self._cache = None
 
     @torch.no_grad()
+    def refresh(self) -> None:
+        """Retraining's periodic update: re-derive Δ, α and the mask from the latent weight, except for a compensated
+        method, whose latent weight was compensated for its scales and means nothing under new ones: its scales and
+        mask stay fixed, and only the codes follow the latent weight."""
+        if self.config.method.compensate:
+            self._cache = None
+        else:
+            self.derive()
+
+    @torch.no_grad()
     def compensate(self, hessian: Tensor) -> None:
         """Move the latent weight to GPTQ's compensated weight for the current Δ, α and mask (``rram.gptq``, with
         act-order: the columns of the most active inputs first)."""
