@@ -2,8 +2,9 @@
 
 Energy per input vector = Σ_layers [ADC conversions × E_ADC(bits) + DAC drives × E_DAC
 + allocated crossbars × cycles × E_xbar + active columns × cycles × E_readout + conversions × E_shift-add
-+ buffer accesses × E_buf]. Latency per layer = cycles × (conversions per ADC × ADC time + read time),
-layers in sequence. Area = crossbars × A_xbar + ADCs × A_ADC(bits) + DACs × A_DAC + buffers.
++ buffer accesses × E_buf + scale multiplies × E_mult + scale fetches × E_buf]. Latency per layer = cycles ×
+(conversions per ADC × ADC time + read time), layers in sequence (scaling is pipelined behind the ADCs).
+Area = crossbars × A_xbar + ADCs × A_ADC(bits) + DACs × A_DAC + buffers + scale storage and multipliers.
 
 Example::
 
@@ -22,6 +23,8 @@ import math
 from dataclasses import asdict, dataclass, field
 
 from rram.mapping import CrossbarConfig, LayerMap
+
+MULTIPLIER_NODE_NM = 45  # the node of the multiplier constants below (Horowitz, ISSCC 2014)
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,19 @@ class CostConstants:
     buffer_area_um2: float = 0.0
     crossbars_per_buffer: int = 96
     output_bits: int = 16
+    buffer_bytes: int = 65_536  # the buffer whose area is buffer_area_um2 (scale storage is charged per bit of it)
+    # Digital scaling after the crossbars (docs/rram.md "Scale costs"). Horowitz, "Computing's energy problem",
+    # ISSCC 2014, 45 nm: 16-bit float multiply 1.1 pJ and 1,640 µm²; 8-bit integer multiply 0.2 pJ and 282 µm².
+    # ASSUMPTION: scaled from 45 nm to the technology's node (energy ∝ node, area ∝ node²); an integer multiply
+    # scales with the product of its widths (a 16-bit partial
+    # sum times a b-bit α: (16·b)/(8·8) times the 8×8 figures); a group-scale multiplier per 8 crossbars (an ISAAC
+    # IMA, where partial sums leave the arrays) and a Δ multiplier per ``crossbars_per_buffer`` (a tile, where they merge).
+    fp16_mult_pj: float = 1.1
+    fp16_mult_area_um2: float = 1640.0
+    int8_mult_pj: float = 0.2
+    int8_mult_area_um2: float = 282.0
+    partial_sum_bits: int = 16
+    crossbars_per_scale_unit: int = 8
     notes: str = ""
 
     def adc_energy(self, bits: int) -> float:
@@ -75,6 +91,18 @@ class CostConstants:
             return 0.0
         g_mean = (1 / self.r_on_ohm + 1 / self.r_off_ohm) / 2
         return rows * cols * self.read_voltage_v**2 * g_mean * self.read_time_ns * 1e3  # W·ns→pJ
+
+    def scale_mult(self, kind: str, bits: int) -> tuple[float, float]:
+        """(energy pJ, area µm²) of one multiply by a ``kind`` scale of ``bits`` bits ("none": nothing)."""
+        node = self.node_nm / MULTIPLIER_NODE_NM
+        if kind == "float":
+            return self.fp16_mult_pj * node, self.fp16_mult_area_um2 * node**2
+        if kind == "int":
+            width = self.partial_sum_bits * bits / 64
+            return self.int8_mult_pj * width * node, self.int8_mult_area_um2 * width * node**2
+        if kind == "shift":
+            return self.shift_add_pj, 0.0  # a shift on the shift-and-add path
+        return 0.0, 0.0
 
     def xbar_area(self, rows: int, cols: int) -> float:
         if self.xbar_area_um2 is not None:
@@ -245,6 +273,7 @@ def layer_cost(m: LayerMap, tech: CostConstants, config: CrossbarConfig | None =
         "readout": m.active_cols * cycles * tech.readout_pj,
         "shift_add": m.adc_conversions * tech.shift_add_pj,
         "buffer": math.ceil(buffer_bits / tech.buffer_access_bits) * tech.buffer_pj_per_access,
+        "scale": 0.0,
     }
     adc_ns = 1.0 / tech.adc_rate_gsps
     latency = cycles * (m.max_steps_per_adc * adc_ns + tech.read_time_ns) if m.crossbars else 0.0
@@ -253,8 +282,24 @@ def layer_cost(m: LayerMap, tech: CostConstants, config: CrossbarConfig | None =
         "adc": sum(n * tech.adc_area(b) for b, n in m.adcs_by_bits.items()),
         "dac": m.crossbars * c.rows * tech.dac_area_um2,
         "buffer": math.ceil(m.crossbars / tech.crossbars_per_buffer) * tech.buffer_area_um2,
+        "scale": 0.0,
     }
+    if m.crossbars and m.scale_bits:
+        energy["scale"], area["scale"] = _scale_cost(m, tech)
     return LayerCost(name=m.name, macs=m.macs, crossbars=m.crossbars, energy_pj=energy, latency_ns=latency, area_um2=area)
+
+
+def _scale_cost(m: LayerMap, tech: CostConstants) -> tuple[float, float]:
+    """(energy pJ per input vector, area µm²) of a layer's digital scales: one multiply per scaled group and per
+    output channel, their storage read once per input vector, the storage itself and the multipliers."""
+    group_pj, group_um2 = tech.scale_mult(m.scales.group, m.scales.group_bits)
+    channel_pj, channel_um2 = tech.scale_mult("float" if m.scales.channel_bits else "none", 16)
+    fetch = math.ceil(m.scale_bits / tech.buffer_access_bits) * tech.buffer_pj_per_access
+    energy = m.scaled_groups * group_pj + m.out_features * channel_pj + fetch
+    group_units = math.ceil(m.crossbars / tech.crossbars_per_scale_unit)  # partial sums are scaled where they leave
+    channel_units = math.ceil(m.crossbars / tech.crossbars_per_buffer)  # Δ once per merged output, per tile
+    storage = m.scale_bits * tech.buffer_area_um2 / (8 * tech.buffer_bytes)
+    return energy, storage + group_units * group_um2 + channel_units * channel_um2
 
 
 @dataclass

@@ -99,6 +99,34 @@ class CrossbarConfig:
         return min(self.adc_cap, need)
 
 
+SCALE_KINDS = ("none", "float", "int", "shift")
+
+
+@dataclass(frozen=True)
+class ScaleFormat:
+    """The digital scales applied after a layer's crossbars, once per input vector (RRAM.md §1.3, docs/rram.md).
+
+    group: the scale of each (output, row tile) partial sum, applied before the tiles are summed: "float" (fp16,
+    GPTQ's group scale, with Δ folded in), "int" (ours' integer α, ``group_bits`` wide), "shift" (a power-of-two α)
+    or "none". channel_bits: the per-output step Δ applied to the summed output (fp16; 0 when folded into a float
+    group scale).
+
+    >>> ScaleFormat("int", 8).storage_bits(groups=6, outputs=3)
+    96
+    """
+
+    group: str = "none"
+    group_bits: int = 0
+    channel_bits: int = 16
+
+    def __post_init__(self) -> None:
+        if self.group not in SCALE_KINDS:
+            raise ValueError(f"group scale {self.group!r}: use one of {SCALE_KINDS}")
+
+    def storage_bits(self, groups: int, outputs: int) -> int:
+        return groups * self.group_bits + outputs * self.channel_bits
+
+
 @dataclass
 class LayerMap:
     """What one layer occupies and does per input vector (plain data, JSON-ready)."""
@@ -120,6 +148,13 @@ class LayerMap:
     max_steps_per_adc: int  # conversions one ADC does per input cycle (latency)
     conversions_by_bits: dict[int, int] = field(default_factory=dict)
     adcs_by_bits: dict[int, int] = field(default_factory=dict)
+    scales: ScaleFormat = field(default_factory=lambda: ScaleFormat(channel_bits=0))  # none unless the method says
+    scaled_groups: int = 0  # (output, row tile) partial sums that hold a programmed weight, each scaled once
+
+    @property
+    def scale_bits(self) -> int:
+        """Bits of digital scales stored for this layer and read once per input vector."""
+        return self.scales.storage_bits(self.scaled_groups, self.out_features)
 
     @property
     def adc_bits_max(self) -> int:
@@ -161,7 +196,7 @@ def slice_digits(codes: Tensor, bits_per_cell: int, slices: int) -> list[Tensor]
 
 def map_layer(
     name: str, in_features: int, out_features: int, bits: int, config: CrossbarConfig, active: Tensor | None = None,
-    codes: Tensor | None = None,
+    codes: Tensor | None = None, scales: ScaleFormat | None = None,
 ) -> LayerMap:
     """Tile one [out, in] weight onto crossbars.
 
@@ -169,7 +204,13 @@ def map_layer(
     bool mask of weights that must be programmed (None = dense); a crossbar is allocated only if some
     weight in it is active, and only its active rows/columns are driven and converted. codes: the
     integer codes, which ``config.skip_zero_slices`` maps slice by slice (``active`` is then ignored).
+    scales: the method's digital scales, counted once per (output, row tile) that holds an active weight.
     """
+    if scales is not None:
+        m = map_layer(name, in_features, out_features, bits, config, active, codes)
+        mask = torch.ones(out_features, in_features, dtype=torch.bool) if active is None else active.to(torch.bool)
+        m.scales, m.scaled_groups = scales, int(_segment_any(mask.T, config.rows, dim=0).sum())
+        return m
     if config.skip_zero_slices and codes is not None:
         one_slice = [map_layer(name, in_features, out_features, config.bits_per_cell, config, digit != 0)
                      for digit in slice_digits(codes, config.bits_per_cell, config.slices(bits))]

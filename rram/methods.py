@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 
 from rram import baselines
+from rram.mapping import ScaleFormat
 from rram.reconstruct import ReconstructConfig, _codes, n_groups, quantize_per_channel, search_scales
 
 METHODS = ("reconstruct", "dense", "quantize", "group", "magnitude", "row", "column", "block")
@@ -83,6 +84,19 @@ class MethodConfig:
     def q_bits(self) -> int:
         """Bits of the base quantization Q."""
         return self.reconstruct.key_bits if self.name in ("quantize", "group") else self.reconstruct.weight_bits
+
+    @property
+    def scale_format(self) -> ScaleFormat:
+        """The digital scales after the crossbars: an fp16 scale per group (Δ folded in) for ``group``; an integer α
+        per group (``weight_bits`` wide, or a 3-bit shift for power-of-two α) and an fp16 Δ per output for ours; an
+        fp16 Δ per output for the rest."""
+        r = self.reconstruct
+        if self.name == "group":
+            return ScaleFormat("float", 16, channel_bits=0)
+        if self.name == "reconstruct":
+            pow2 = r.scales == "pow2"
+            return ScaleFormat("shift" if pow2 else "int", max(1, (r.weight_bits - 1).bit_length()) if pow2 else r.weight_bits)
+        return ScaleFormat()
 
     @property
     def code_max(self) -> int:

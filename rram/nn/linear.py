@@ -173,9 +173,9 @@ class CrossbarLinear(nn.Module):
     def layer_map(self, name: str) -> LayerMap:
         """Crossbar occupancy: a cell is programmed where its key code is non-zero."""
         _, n = self.codes()
-        return map_layer(
-            name, self.in_features, self.out_features, self.config.method.mapped_bits, self.config.crossbar, n != 0, n
-        )
+        method = self.config.method
+        return map_layer(name, self.in_features, self.out_features, method.mapped_bits, self.config.crossbar, n != 0, n,
+                         method.scale_format)
 
     def extra_repr(self) -> str:
         m = self.config.method

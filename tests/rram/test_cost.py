@@ -49,3 +49,26 @@ def test_adc_table_extrapolates_monotonically():
     assert isaac32.adc_energy(3) < isaac32.adc_energy(4)
     assert isaac32.adc_energy(12) > isaac32.adc_energy(10)
     assert isaac32.adc_energy(8) == 1.667
+
+
+def test_digital_scales_are_charged_and_integer_alpha_is_cheaper_than_float_group_scales():
+    """Same slices, same crossbars: only the scales differ. GPTQ's fp16 group scale costs a float multiply per
+    partial sum; ours' 8-bit α an integer one plus an fp16 Δ per output; a power-of-two α a shift; dense only Δ."""
+    import torch
+
+    import rram
+
+    linear = torch.nn.Sequential(torch.nn.Linear(512, 256))
+    cost = {}
+    for label, kw in {"gptq": {"method": "group"}, "ours": {"method": "reconstruct"},
+                      "pow2": {"method": "reconstruct", "scales": "pow2"}, "quantize": {"method": "quantize"}}.items():
+        model = rram.convert(torch.nn.Sequential(torch.nn.Linear(512, 256)), rram.RRAMConfig.build(key_bits=5, **kw))
+        model[0].load_state_dict(linear[0].state_dict(), strict=False)
+        cost[label] = rram.model_cost(model).summary()
+    assert len({c["crossbars"] for c in cost.values()}) == 1
+    scale = {k: (c["energy_breakdown_pj"]["scale"], c["area_breakdown_um2"]["scale"]) for k, c in cost.items()}
+    assert scale["quantize"][0] < scale["pow2"][0] < scale["ours"][0] < scale["gptq"][0]
+    assert scale["ours"][1] < scale["gptq"][1]
+    assert 0 < scale["gptq"][0] / cost["gptq"]["energy_pj"] < 0.05  # a few percent, as docs/rram.md says
+    bare = rram.map_layer("fc", 512, 256, 5, rram.CrossbarConfig())  # no method: no scales, the closed forms hold
+    assert layer_cost(bare, rram.isaac32).energy_pj["scale"] == 0.0

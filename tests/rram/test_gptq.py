@@ -85,3 +85,20 @@ def test_refresh_keeps_a_compensated_layers_codes(method):
     before, alpha = layer.codes()[1].clone(), layer.alpha.clone()
     refresh(torch.nn.Sequential(layer))
     assert torch.equal(layer.alpha, alpha) and torch.equal(layer.codes()[1], before)
+
+
+def test_clip_search_lowers_the_weighted_error_and_names_gptq_mse():
+    """Heavy-tailed rows: clipping the outliers' range gives the many small weights finer steps."""
+    g = torch.Generator().manual_seed(0)
+    w = torch.randn(32, 256, generator=g) * torch.where(torch.rand(32, 256, generator=g) < 0.02, 8.0, 1.0)
+    imp = torch.rand(256, generator=g) + 0.5
+
+    def weighted_error(clip: bool) -> float:
+        method = rram.RRAMConfig.build(method="group", key_bits=3, clip_search=clip).method
+        st = rram.methods.derive(w, method, imp)
+        return float(((w - rram.methods.key_weight(w, st, method)) ** 2 * imp).sum())
+
+    assert weighted_error(True) < 0.8 * weighted_error(False)
+    assert rram.RRAMConfig.build(method="group", compensate=True, clip_search=True).method.family == "gptq-mse"
+    with pytest.raises(ValueError, match="clip_search applies to method 'group'"):
+        rram.RRAMConfig.build(method="reconstruct", clip_search=True)
