@@ -131,11 +131,16 @@ def _add_method_flags(p: argparse.ArgumentParser) -> None:
     m.add_argument("--sparsity", type=_floats, default=[0.5], help="comma-separated sparsities to sweep for the pruning baselines")
     m.add_argument("--prune-fraction", type=_floats, default=[0.0], help="comma-separated extra group-pruning fractions for ours")
     m.add_argument("--scales", choices=["integer", "pow2"], default="integer")
-    m.add_argument("--mixed-bits", type=_ints, default=[4, 6], help="key-bit choices per layer for the mixed-precision runs of ours")
-    m.add_argument("--mixed-budget", type=_floats, default=[],
+    m.add_argument("--mixed-bits", type=_ints, default=[3, 5, 7], help="key-bit choices per layer for the mixed-precision runs")
+    m.add_argument("--mixed-budget", "--mixed", type=_floats, default=[],
                    help="comma-separated crossbar budgets, as fractions of dense 8-bit crossbars, for mixed-precision "
-                        "runs of ours (per-layer bits from weight-space sensitivity; none by default)")
-    m.add_argument("--methods", default="all", help="comma-separated families (see above), or all (dense always runs)")
+                        "runs: each layer's key bits chosen greedily by its importance-weighted (Hessian-diagonal, with "
+                        "--calibrate) reconstruction error per extra crossbar; none by default")
+    m.add_argument("--mixed-families", default="reconstruct",
+                   help="comma-separated key-code families given the mixed-precision lever (e.g. reconstruct,gptq-mse: "
+                        "the same lever for ours and GPTQ)")
+    m.add_argument("--methods", "--families", default="all",
+                   help="comma-separated families (see above), or all (dense always runs)")
     m.add_argument("--tolerance", type=float, default=None,
                    help="equal accuracy = within this fraction of dense (relative); sets each method's operating point")
     t = p.add_argument_group("retraining")
@@ -170,6 +175,21 @@ def method_configs(args) -> dict[str, rram.RRAMConfig]:
                                   technology=args.technology, scales=args.scales)
     except ValueError as exc:  # e.g. --key-bits 9 with --weight-bits 8
         raise LLMKBError(f"invalid method or crossbar flags: {exc}") from exc
+
+
+def mixed_families(args) -> dict[str, rram.RRAMConfig]:
+    """{family: its config at the fewest ``--mixed-bits``} for each of ``--mixed-families`` (the mixed runs' bases)."""
+    out = {}
+    for fam in (f for f in args.mixed_families.split(",") if f):
+        if fam not in FAMILIES or FAMILIES[fam]["method"] not in rram.methods.KEY_METHODS:
+            keyed = [f for f, kw in FAMILIES.items() if kw["method"] in rram.methods.KEY_METHODS]
+            raise LLMKBError(f"--mixed-families {fam}: mixed key bits need a key-code family: {', '.join(keyed)}")
+        if FAMILIES[fam].get("compensate") and args.calibrate <= 0:
+            raise LLMKBError(f"--mixed-families {fam} needs each layer's input Hessian: pass --calibrate N")
+        xbar = method_configs(args)["dense"].crossbar
+        out[fam] = rram.RRAMConfig.build(**FAMILIES[fam], key_bits=min(args.mixed_bits), weight_bits=args.weight_bits,
+                                         crossbar=xbar, technology=args.technology, scales=args.scales)
+    return out
 
 
 def model_kind(model: str) -> tuple[str, Path | None]:
@@ -226,19 +246,18 @@ def sweep_setup(args, task: Task, configs: dict) -> tuple[dict, rram.ExperimentO
     rcfg = rram.RetrainConfig.for_steps(args.steps, args.lr, args.schedule) if args.steps > 0 else None
     retraining = rram.Retraining(task.loss_fn, task.train_batches(rcfg.steps), rcfg) if rcfg else None
     importance = hessians = None
+    mixed_bases = mixed_families(args) if args.mixed_budget else {}
     if args.calibrate > 0:
         calib = task.train_batches(args.calibrate)
-        compensated = any(getattr(c, "method", None) and c.method.compensate for c in configs.values())
+        compensated = any(c.method.compensate for c in [*mixed_bases.values(),
+                                                         *(c for c in configs.values() if hasattr(c, "method"))])
         stats = rram.calibrate(task.model, lambda m: [task.loss_fn(m, b) for b in calib], exclude=task.exclude,
                                hessian=compensated)
         hessians = stats if compensated else None
         importance = {n: h.diagonal() for n, h in stats.items()} if compensated else stats
     configs = dict(configs)
-    if args.mixed_budget:
-        ref = configs["dense"]
-        ours = rram.RRAMConfig.build(method="reconstruct", key_bits=min(args.mixed_bits), weight_bits=args.weight_bits,
-                                     crossbar=ref.crossbar, technology=args.technology, scales=args.scales)
-        configs.update(mixed.budget_configs(task.model, ours, args.mixed_bits, args.mixed_budget, exclude=task.exclude,
+    for base in mixed_bases.values():
+        configs.update(mixed.budget_configs(task.model, base, args.mixed_bits, args.mixed_budget, exclude=task.exclude,
                                             importance=importance))
     options = rram.ExperimentOptions(
         model_name=task.name, metric=task.metric, higher_is_better=task.higher_is_better, exclude=task.exclude,

@@ -112,11 +112,11 @@ def budget_configs(
 ) -> dict[str, dict[str, RRAMConfig]]:
     """Per budget (a fraction of the dense crossbars), the allocated per-layer configs, keyed by a run label.
 
-    Labels read ``reconstruct-mixed4-6b-0.6``: method, fewest-most key bits, budget. ``config`` gives
+    Labels read ``reconstruct-mixed4-6b-0.6``: method family, fewest-most key bits, budget. ``config`` gives
     everything but the key bits; the sensitivity is measured once, with ``importance`` if given.
     """
     choices = sorted(set(choices))
     sens = layer_sensitivity(model, config, choices, include, exclude, importance)
     dense = dense_crossbars(model, config, include, exclude)
-    label = f"{config.method.name}-mixed{choices[0]}-{choices[-1]}b"
+    label = f"{config.method.family}-mixed{choices[0]}-{choices[-1]}b"
     return {f"{label}-{f:g}": layer_configs(config, allocate_bits(sens, int(f * dense))) for f in budgets}

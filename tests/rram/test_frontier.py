@@ -36,11 +36,15 @@ def test_ours_against_the_strongest_family_at_the_bound():
         res("dense", "dense", 10.0, 100, 1.0), res("r-6b", "reconstruct", 10.1, 75, 1.5),
         res("r-4b", "reconstruct", 10.3, 50, 2.0), res("g-6b", "group", 10.2, 75, 1.5),
         res("g-4b", "group", 11.0, 50, 2.0), res("m-0.1", "magnitude", 10.0, 100, 1.01)])
-    eq = equal_accuracy(rep)  # bound 10.2: ours 1/2 way from 6b to 4b, group exactly at 6b
+    eq = equal_accuracy(rep, interpolate=True)  # bound 10.2: ours 1/2 way from 6b to 4b, group exactly at 6b
     assert eq["baseline"] == "group" and eq["ours_family"] == "reconstruct"
     assert eq["energy_efficiency"] == pytest.approx(1.75 / 1.5)
     assert eq["compression_crossbars"] == pytest.approx(75 / 62.5)
     assert equal_accuracy(rep, ours=("reconstruct", "group"))["baseline"] == "magnitude"
+    measured = equal_accuracy(rep)  # configurations that exist: ours' 6b (4b is beyond) against group's 6b
+    assert (measured["ours"]["name"], measured["ours"]["next"], measured["baselines"]["group"]["name"]) == \
+        ("r-6b", "r-4b", "g-6b")
+    assert measured["energy_efficiency"] == 1.0 and measured["compression_crossbars"] == 1.0
 
 
 def test_paired_bootstrap_intervals():
