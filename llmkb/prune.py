@@ -131,7 +131,9 @@ def _add_method_flags(p: argparse.ArgumentParser) -> None:
     m.add_argument("--sparsity", type=_floats, default=[0.5], help="comma-separated sparsities to sweep for the pruning baselines")
     m.add_argument("--prune-fraction", type=_floats, default=[0.0], help="comma-separated extra group-pruning fractions for ours")
     m.add_argument("--scales", choices=["integer", "pow2"], default="integer")
-    m.add_argument("--mixed-bits", type=_ints, default=[3, 5, 7], help="key-bit choices per layer for the mixed-precision runs")
+    m.add_argument("--mixed-bits", type=_ints, default=[5, 7],
+                   help="key-bit choices per layer for the mixed-precision runs (3 bits wrecked the retriever's layers "
+                        "that the weight-space sensitivity let drop there: docs/RESULTS.md)")
     m.add_argument("--mixed-budget", "--mixed", type=_floats, default=[],
                    help="comma-separated crossbar budgets, as fractions of dense 8-bit crossbars, for mixed-precision "
                         "runs: each layer's key bits chosen greedily by its importance-weighted (Hessian-diagonal, with "
@@ -372,8 +374,13 @@ def llm_task(args, path: Path | None) -> Task:
         report_windows = held_out(args.report_split)
         report_evaluate = perplexity(report_windows)
         meta["report_tokens"] = sum(w.numel() for w in report_windows)
-    return Task(model, perplexity(windows), lm_loss, lambda n: train_windows[:n],
-                name="SmolLM2-135M-Instruct" if path is None else str(path), metric="perplexity",
+    from llmkb.models import default_llm_path, reference_note
+
+    meta["reference"] = reference_note(path or default_llm_path())  # a GGUF's "dense" is its dequantized weights
+    name = "SmolLM2-135M-Instruct" if path is None else str(path)
+    if meta["reference"] != "float weights":
+        name += f" ({meta['reference']})"
+    return Task(model, perplexity(windows), lm_loss, lambda n: train_windows[:n], name=name, metric="perplexity",
                 higher_is_better=False, exclude=None if args.include_head else ["lm_head"], meta=meta,
                 report_evaluate=report_evaluate)
 

@@ -122,8 +122,13 @@ def equal_accuracy(report: Report, ours: str | Iterable[str] = OURS, tolerance: 
     others = {f: reached[f] for f in fams if f not in ours_set}
     if not mine or not others:
         return None
-    best_ours = max(mine, key=lambda f: mine[f]["tops_per_w"])
-    strongest = max(others, key=lambda f: others[f]["tops_per_w"])
+    sign = 1 if report.higher_is_better else -1
+
+    def strength(point: dict) -> tuple[float, float]:  # TOPS/W; at equal cost, the more accurate measured setting
+        return point["tops_per_w"], sign * point.get("accuracy", 0.0)
+
+    best_ours = max(mine, key=lambda f: strength(mine[f]))
+    strongest = max(others, key=lambda f: strength(others[f]))
     o, b = mine[best_ours], others[strongest]
     return {"bound": bound, "interpolated": interpolate, "ours_family": best_ours, "ours": o, "baseline": strongest,
             "baselines": others,

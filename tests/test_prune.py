@@ -25,13 +25,17 @@ def test_defaults_are_those_of_the_old_scripts():
     assert {k: v for k, v in vars(args).items() if k not in ("run", "out", "command", "action", "data_dir")} == {
         "model": "llm", "rows": 128, "cols": 128, "bits_per_cell": 2, "encoding": "differential", "dac_bits": 1,
         "technology": "isaac32", "input_bits": 8, "skip_zero_slices": False, "weight_bits": 8, "key_bits": [4], "sparsity": [0.5], "prune_fraction": [0.0],
-        "scales": "integer", "mixed_bits": [4, 6], "mixed_budget": [], "methods": "all", "tolerance": None,
+        "scales": "integer", "mixed_bits": [5, 7], "mixed_budget": [], "mixed_families": "reconstruct", "methods": "all",
+        "tolerance": None,
         "steps": 0, "lr": 1e-5, "batch_size": 8, "schedule": "linear", "calibrate": 4, "no_retrain_dense": False,
         "skip_float": False, "dataset": "inspired", "split": "valid", "report_split": None, "seed": 0, "budget": None, "protocol": "std", "metric": "recall@50",
         "window": 256, "eval_windows": 64, "include_head": False, "workers": None, "cpus_per_worker": None, "address": None}
     args = parser().parse_args(["rram", "prune", "--model", "retriever", "--out", "o", "--key-bits", "3,4,5",
                                 "--mixed-budget", "0.5,0.6", "--tolerance", "0.01"])
     assert args.key_bits == [3, 4, 5] and args.mixed_budget == [0.5, 0.6] and args.tolerance == 0.01
+    args = parser().parse_args(["rram", "prune", "--model", "llm", "--out", "o", "--families", "gptq-mse", "--mixed", "0.6",
+                                "--mixed-families", "reconstruct,gptq-mse"])
+    assert (args.methods, args.mixed_budget, args.mixed_families) == ("gptq-mse", [0.6], "reconstruct,gptq-mse")
 
 
 def test_help_shows_defaults(capsys):
@@ -82,7 +86,7 @@ def run(tmp_path, tiny_root, *flags) -> dict:
 def test_llm_end_to_end(tiny_root, tmp_path):
     llm = write_tiny_llm(tmp_path / "llm")
     rep = run(tmp_path, tiny_root, "--model", str(llm), "--methods", "reconstruct", "--window", "16",
-              "--eval-windows", "4", "--split", "test", "--steps", "2", "--calibrate", "1", "--mixed-budget", "1", "--tolerance", "0.5")
+              "--eval-windows", "4", "--split", "test", "--steps", "2", "--calibrate", "1", "--mixed-budget", "1", "--mixed-bits", "4,6", "--tolerance", "0.5")
     assert [r["name"] for r in rep["results"]] == ["dense", "reconstruct-4b", "reconstruct-mixed4-6b-1"]
     assert rep["metric"] == "perplexity" and not rep["higher_is_better"] and rep["model"] == str(llm)
     assert rep["meta"]["eval_windows"] == 4 and rep["meta"]["split"] == "test" and rep["meta"]["retrain_dense"] and rep["meta"]["float_accuracy"] > 1

@@ -1,8 +1,8 @@
 """Backbones the demo can serve on: dense, RRAM-pruned retriever, RRAM-pruned retriever and LLM.
 
-A pruned component is its source model at the operating point the RRAM results select (docs/RESULTS.md, "RRAM
-pruning"): weight reconstruction with 7-bit key codes (three 2-bit cells per polarity), activation importance from 4 training batches, and 32 steps
-of progressive retraining, on 128×128 crossbars. It is built by an ``llmkb rram prune`` run of the same recipe
+A pruned component is its source model at the operating point the RRAM results select (docs/RESULTS.md, "RRAM,
+measured honestly"): the best family's measured setting within tolerance (``Recipe``), activation importance and
+Hessians from 4 training batches, and 32 steps of progressive retraining, on 128×128 crossbars. It is built by an ``llmkb rram prune`` run of the same recipe
 (``Recipe``), which retrains a dense copy with the same budget and measures both on the validation split
 (retriever: Recall@50 of the catalogue's recommendation task; LLM: perplexity on ReDial validation dialogues); its
 report is kept beside the model, so the cost panel shows the measured accuracy change and names the run. The
@@ -14,14 +14,14 @@ index cache use unchanged. The dense backbone needs only the dense costs (``dens
 Layout: ``artifacts/backbones/<retriever-DATASET|llm>-<source fingerprint>-<recipe>/{model/, cost.json, run/}``,
 built once on first use, written to a temp dir and renamed into place.
 
->>> quick = Recipe(steps=2, batch_size=2, split="train")  # the tiny world: 3 training pairs, few valid samples
+>>> quick = Recipe(retriever=Point("gptq-mse", 5), steps=2, batch_size=2, split="train")  # the tiny world
 >>> backbone = prepare("rram-retriever", "inspired", retriever=encoder_path, llm=llm_path, progress=False,
 ...                    recipe=quick, data_dir=data_dir)
 >>> backbone.retriever.parent.name.startswith("retriever-inspired-"), backbone.llm == llm_path  # only the retriever
 (True, True)
 >>> costs = backbone.costs["retriever"]
 >>> costs["rram"]["energy_pj"] < costs["dense"]["energy_pj"], sorted(costs["accuracy"])
-(True, ['change', 'dense', 'metric', 'pruned', 'run', 'tolerance', 'within_tolerance'])
+(True, ['change', 'dense', 'metric', 'pruned', 'reference', 'run', 'tolerance', 'within_tolerance'])
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from torch import nn
 import rram
 from llmkb.data.io import atomic_write_json
 from llmkb.errors import ModelError
-from llmkb.models import default_llm_path
+from llmkb.models import default_llm_path, reference_note
 from llmkb.paths import artifacts_dir
 from llmkb.retrieval.index import model_fingerprint
 from llmkb.retrieval.retriever import best_available, load_encoder
@@ -56,25 +56,49 @@ EXCLUDE = {"retriever": ["*pooler*"], "llm": ["lm_head"]}  # the unused BERT poo
 
 
 @dataclass(frozen=True)
-class Recipe:
-    """How a pruned component is built: RESULTS.md's best operating point (the RRAM issue may move it)."""
+class Point:
+    """One measured setting of ``llmkb rram prune``: a method family at ``key_bits``, or, with ``mixed_budget``, its
+    mixed-precision run over ``mixed_bits`` at that fraction of the dense crossbars."""
 
-    key_bits: int = 7  # three 2-bit cells per polarity, as 6 bits took before the sign moved to the pair
+    family: str
+    key_bits: int = 7
+    mixed_budget: float | None = None
+    mixed_bits: tuple[int, ...] = (5, 7)
+
+    @property
+    def label(self) -> str:
+        """The result's label in the run's report."""
+        if self.mixed_budget is None:
+            return f"{self.family}-{self.key_bits}b"
+        return f"{self.family}-mixed{min(self.mixed_bits)}-{max(self.mixed_bits)}b-{self.mixed_budget:g}"
+
+    def args(self) -> list[str]:
+        if self.mixed_budget is None:
+            return ["--methods", self.family, "--key-bits", str(self.key_bits)]
+        return ["--methods", "dense", "--mixed", f"{self.mixed_budget:g}", "--mixed-families", self.family,
+                "--mixed-bits", ",".join(map(str, self.mixed_bits))]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a pruned component is built: per model, the best family's measured point within tolerance in
+    docs/RESULTS.md ("RRAM, measured honestly"), whichever family that is."""
+
+    retriever: Point = Point("gptq-mse", mixed_budget=0.6)  # +0.2% R@50 on valid and test, 3,150 crossbars
+    llm: Point = Point("gptq-mse", 7)
     steps: int = 32  # progressive retraining, for the pruned model and its dense reference alike
-    calibration_batches: int = 4  # activation importance
+    calibration_batches: int = 4  # activation importance and the Hessians of the compensated families
     batch_size: int = 8  # (query, document) pairs per retriever retraining batch
     split: str = "valid"  # where accuracy is measured (the retriever's samples, the LLM's ReDial dialogues)
 
-    @property
-    def ours(self) -> str:
-        return f"reconstruct-{self.key_bits}b"
+    def point(self, kind: str) -> Point:
+        return self.retriever if kind == "retriever" else self.llm
 
     def args(self, kind: str, source: Path, dataset: str, out: Path) -> list[str]:
         """The ``llmkb rram prune`` arguments that build and measure the pruned ``kind``."""
-        args = ["rram", "prune", "--model", str(source), "--out", str(out), "--methods", "reconstruct",
-                "--key-bits", str(self.key_bits), "--steps", str(self.steps), "--calibrate",
-                str(self.calibration_batches), "--tolerance", str(TOLERANCE[kind]), "--technology", TECHNOLOGY,
-                "--skip-float", "--split", self.split]
+        args = ["rram", "prune", "--model", str(source), "--out", str(out), *self.point(kind).args(), "--steps",
+                str(self.steps), "--calibrate", str(self.calibration_batches), "--tolerance", str(TOLERANCE[kind]),
+                "--technology", TECHNOLOGY, "--skip-float", "--split", self.split]
         return args + (["--dataset", dataset, "--batch-size", str(self.batch_size)] if kind == "retriever" else [])
 
 
@@ -154,10 +178,11 @@ def build_component(kind: str, source: Path, dataset: str = "redial", root: Path
         report.meta["command"] = "llmkb " + " ".join(command)
         render.write_all(report, tmp / "run")
         results = {r.name: r for r in report.results}
-        dense, ours = results["dense"], results[recipe.ours]
+        point = recipe.point(kind)
+        dense, ours = results["dense"], results[point.label]
         change = (ours.accuracy - dense.accuracy) / abs(dense.accuracy)  # relative, as the tolerance is
         within = change >= -TOLERANCE[kind] if report.higher_is_better else change <= TOLERANCE[kind]
-        model = rram.to_linear(kept[recipe.ours])
+        model = rram.to_linear(kept[point.label])
         if kind == "retriever":
             model.save(str(tmp / "model"))
         else:
@@ -165,12 +190,13 @@ def build_component(kind: str, source: Path, dataset: str = "redial", root: Path
 
             model.save_pretrained(tmp / "model")
             load_llm(source)[1].save_pretrained(tmp / "model")
-        meta = {"source": str(source), "method": "reconstruct", "recipe": asdict(recipe), "technology": TECHNOLOGY,
+        meta = {"source": str(source), "method": point.label, "recipe": asdict(recipe), "technology": TECHNOLOGY,
                 "exclude": EXCLUDE[kind],
                 "serving": "baked effective weights (ideal crossbar computation)",
                 "dense": dense.cost, "rram": ours.cost,
                 "accuracy": {"metric": report.metric, "dense": dense.accuracy, "pruned": ours.accuracy,
                              "change": change, "tolerance": TOLERANCE[kind], "within_tolerance": within,
+                             "reference": reference_note(source),
                              "run": str(target / "run" / "report.json")}}
         (tmp / "cost.json").write_text(json.dumps(meta, indent=2))
         os.chmod(tmp, 0o755)

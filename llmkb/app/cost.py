@@ -37,7 +37,9 @@ def cost_rows(engine: Engine, session: Session) -> list[tuple[str, str, str, str
     for kind in bb.pruned:
         measured = bb.costs[kind]["accuracy"]
         better = "lower" if "perplexity" in measured["metric"] else "higher"
-        rows.append((f"{'Retriever' if kind == 'retriever' else 'LLM'}: {measured['metric']} ({better} is better)",
+        reference = measured.get("reference", "float weights")
+        note = "" if reference == "float weights" else f"; {reference}"
+        rows.append((f"{'Retriever' if kind == 'retriever' else 'LLM'}: {measured['metric']} ({better} is better{note})",
                      f"{measured['dense']:.4g}", f"{measured['pruned']:.4g}",
                      f"{measured['change']:+.1%} ({'within' if measured['within_tolerance'] else 'outside'} "
                      f"{measured['tolerance']:.0%})"))

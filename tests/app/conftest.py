@@ -5,10 +5,11 @@ from functools import partial
 
 import pytest
 
-from llmkb.app.backbone import Recipe
+from llmkb.app.backbone import Point, Recipe
 from llmkb.app.session import ChatService, load_engine
 
-TINY_RECIPE = Recipe(steps=2, batch_size=2, split="train")  # the tiny world: 3 training pairs, few valid samples
+# the tiny world: 3 training pairs, few valid samples; one crossbar per layer at any bits, so no mixed budget fits
+TINY_RECIPE = Recipe(retriever=Point("gptq-mse", 5), llm=Point("gptq-mse", 7), steps=2, batch_size=2, split="train")
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ import json
 import pytest
 from conftest import TINY_RECIPE
 
-from llmkb.app.backbone import build_component, dense_costs, prepare
+from llmkb.app.backbone import Point, build_component, dense_costs, prepare
+from llmkb.models import reference_note
 from llmkb.errors import ModelError
 from llmkb.generation.llm import load_llm
 from llmkb.retrieval.retriever import load_encoder
@@ -29,7 +30,8 @@ def test_pruned_retriever_is_built_once_measured_and_loads(pruned_retriever, tin
     assert accuracy["within_tolerance"] == (accuracy["change"] >= -0.01)
     run = json.loads((path / "run" / "report.json").read_text())  # the run that measured it, kept beside it
     assert accuracy["run"] == str(path / "run" / "report.json") and "--steps 2" in run["meta"]["command"]
-    assert [r["name"] for r in run["results"]] == ["dense", "reconstruct-7b"]
+    assert [r["name"] for r in run["results"]] == ["dense", TINY_RECIPE.retriever.label] == ["dense", "gptq-mse-5b"]
+    assert cost["method"] == "gptq-mse-5b" and accuracy["reference"] == "float weights"
     dense, pruned = load_encoder(tiny_models["retriever"]), load_encoder(path / "model")
     a, b = dense.encode(["a heist movie"]), pruned.encode(["a heist movie"])
     assert a.shape == b.shape and not (a == b).all()  # same architecture, reconstructed and retrained weights
@@ -69,3 +71,18 @@ def test_prepare_maps_backbones_to_model_paths(tiny_models, tiny_root, tmp_path)
     assert set(full.costs["llm"]) == {"dense", "rram", "accuracy"} and set(half.costs["llm"]) == {"dense"}
     with pytest.raises(ModelError, match="unknown backbone"):
         prepare("analog", "inspired", tmp_path, **sources)
+
+
+def test_a_point_names_its_result_and_its_flags():
+    assert Point("reconstruct", 5).label == "reconstruct-5b"
+    mixed = Point("gptq-mse", mixed_budget=0.6)
+    assert mixed.label == "gptq-mse-mixed5-7b-0.6"
+    assert mixed.args() == ["--methods", "dense", "--mixed", "0.6", "--mixed-families", "gptq-mse", "--mixed-bits",
+                            "5,7"]
+
+
+def test_a_gguf_reference_is_labelled_as_re_quantization(tmp_path):
+    (tmp_path / "SmolLM2-135M-Instruct.Q4_1.gguf").write_bytes(b"")
+    assert reference_note(tmp_path) == "re-quantizing a 4-bit (Q4_1) model"
+    assert reference_note(tmp_path / "SmolLM2-135M-Instruct.Q4_1.gguf") == "re-quantizing a 4-bit (Q4_1) model"
+    assert reference_note(tmp_path / "nowhere") == "float weights"

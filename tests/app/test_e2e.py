@@ -3,7 +3,7 @@ to the full system, chat in headless Chromium, check the reply and the recommend
 screenshot the README shows (docs/demo.png).
 
 Skips with the reason when Playwright, the browser or the data are missing. The browser is Debian's ``chromium``
-(``make test`` installs it when it may), or Playwright's own when ``playwright install chromium`` was run.
+(``make test-first-run`` installs it when it may), or Playwright's own when ``playwright install chromium`` was run.
 """
 
 import os
@@ -20,7 +20,7 @@ import pytest
 
 from llmkb.app.session import WRITING
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.first_run]
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO / "docs" / "demo.png"
