@@ -65,9 +65,9 @@ class CostConstants:
     # Digital scaling after the crossbars (docs/rram.md "Scale costs"). Horowitz, "Computing's energy problem",
     # ISSCC 2014, 45 nm: 16-bit float multiply 1.1 pJ and 1,640 µm²; 8-bit integer multiply 0.2 pJ and 282 µm².
     # ASSUMPTION: scaled from 45 nm to the technology's node (energy ∝ node, area ∝ node²); an integer multiply
-    # scales with the product of its widths (a 16-bit partial
-    # sum times a b-bit α: (16·b)/(8·8) times the 8×8 figures); a group-scale multiplier per 8 crossbars (an ISAAC
-    # IMA, where partial sums leave the arrays) and a Δ multiplier per ``crossbars_per_buffer`` (a tile, where they merge).
+    # scales with the product of its widths (a 16-bit partial sum times a b-bit α: (16·b)/(8·8) times the 8×8
+    # figures); a group-scale multiplier per 8 crossbars (an ISAAC IMA, where partial sums leave the arrays) and
+    # a Δ multiplier per ``crossbars_per_buffer`` (a tile, where they merge).
     fp16_mult_pj: float = 1.1
     fp16_mult_area_um2: float = 1640.0
     int8_mult_pj: float = 0.2
