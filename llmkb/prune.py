@@ -181,14 +181,14 @@ def method_configs(args) -> dict[str, rram.RRAMConfig]:
 
 def mixed_families(args) -> dict[str, rram.RRAMConfig]:
     """{family: its config at the fewest ``--mixed-bits``} for each of ``--mixed-families`` (the mixed runs' bases)."""
-    out = {}
+    out, xbar = {}, None
     for fam in (f for f in args.mixed_families.split(",") if f):
         if fam not in FAMILIES or FAMILIES[fam]["method"] not in rram.methods.KEY_METHODS:
             keyed = [f for f, kw in FAMILIES.items() if kw["method"] in rram.methods.KEY_METHODS]
             raise LLMKBError(f"--mixed-families {fam}: mixed key bits need a key-code family: {', '.join(keyed)}")
         if FAMILIES[fam].get("compensate") and args.calibrate <= 0:
             raise LLMKBError(f"--mixed-families {fam} needs each layer's input Hessian: pass --calibrate N")
-        xbar = method_configs(args)["dense"].crossbar
+        xbar = xbar or method_configs(args)["dense"].crossbar  # the flags' crossbar, checked there; built once
         out[fam] = rram.RRAMConfig.build(**FAMILIES[fam], key_bits=min(args.mixed_bits), weight_bits=args.weight_bits,
                                          crossbar=xbar, technology=args.technology, scales=args.scales)
     return out
