@@ -1,7 +1,7 @@
 # Two commands do all the set-up on a fresh machine:
 #   make demo   create .venv, install, fetch the data, build what the demo needs, start the Gradio app
-#   make test   create .venv if missing, install, run the tests (all but the first-run check: CI's command)
-# and one checks the first run in a browser (~16 min: the app builds the full system from empty artifacts):
+#   make test   create .venv if missing, install, run the tests (all but the first-run checks: CI's command)
+# and one checks the first run (~25 min: the served system built from empty artifacts, then the app in a browser):
 #   make test-first-run
 # and two reproduce the results tables (`llmkb reproduce`: resumable; written to artifacts/results/tables.md):
 #   make results         every command behind docs/RESULTS.md's tables, ~6.2 h on 2 cores (REPRODUCE_ARGS=--list: the plan)

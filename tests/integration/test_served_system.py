@@ -11,7 +11,7 @@ from llmkb.evaluation.rag import make_rag_system
 from llmkb.pipeline import Recommender
 from llmkb.retrieval.calibrate import calibrated_path
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.first_run]  # builds the served system: ~7 min fresh
 SAMPLES = 40  # the first ReDial test samples that end with the seeker's turn
 
 
