@@ -20,6 +20,7 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -144,6 +145,26 @@ def key_weight(weight: Tensor, state: MethodState, config: MethodConfig, start: 
     return state.delta * a * codes(weight, state, config, start)[1]
 
 
+def column_quantizer(state: MethodState, config: MethodConfig, in_features: int) -> Callable[[Tensor, int], Tensor]:
+    """``key_weight`` of one column j ([out, 1]) at a time, its scales expanded once for the layer: GPTQ's column loop
+    calls it once per input, so the per-call work is what conversion time is made of. Same values as ``key_weight``."""
+    a = _alpha_columns(state.alpha, config.reconstruct.group_size, 0, in_features)
+    scale = state.delta * a
+    keep = state.keep
+
+    def quantize(column: Tensor, j: int) -> Tensor:
+        if config.name == "group":
+            n = torch.clamp(torch.round(column / scale[:, j : j + 1]), -config.code_max, config.code_max)
+        else:
+            q = quantize_with(column, state.delta, config.q_bits)
+            n = torch.sign(q) * _codes(q.abs(), a[:, j : j + 1], config.code_max)
+        if keep is not None:
+            n = n * keep[:, j : j + 1]
+        return scale[:, j : j + 1] * n
+
+    return quantize
+
+
 CLIP_GRID = torch.arange(100, 20, -1, dtype=torch.float64) / 100  # shrink factors 1.00 … 0.21 (GPTQ's mse grid)
 
 
@@ -163,9 +184,11 @@ def group_scales(weight: Tensor, delta: Tensor, group_size: int, code_max: int, 
         imp = torch.ones(in_f, dtype=torch.float64) if importance is None else importance.double().flatten()
         imp = torch.nn.functional.pad(imp, (0, ng * group_size - in_f)).view(1, ng, group_size)
         best = torch.full_like(peak, float("inf"))
+        rounded = torch.empty_like(w)  # one buffer for every candidate: the grid is most of gptq-mse's conversion time
         for p in CLIP_GRID:
             step = (p * peak / code_max).clamp_min(1e-30).unsqueeze(2)
-            err = ((w - torch.clamp(torch.round(w / step), -code_max, code_max) * step) ** 2 * imp).sum(2)
+            torch.div(w, step, out=rounded).round_().clamp_(-code_max, code_max).mul_(step)
+            err = torch.sub(w, rounded, out=rounded).square_().mul_(imp).sum(2)
             better = err < best
             best, shrink = torch.where(better, err, best), torch.where(better, p, shrink)
     alpha = (shrink * peak / code_max / delta.double()).float()

@@ -102,8 +102,8 @@ class CrossbarLinear(nn.Module):
         """Move the latent weight to GPTQ's compensated weight for the current Δ, α and mask (``rram.gptq``, with
         act-order: the columns of the most active inputs first)."""
         state, method = self.state(), self.config.method
-        self.weight.copy_(gptq.compensate(
-            self.weight, hessian, lambda col, j: methods.key_weight(col, state, method, j), act_order=True))
+        quantize = methods.column_quantizer(state, method, self.in_features)
+        self.weight.copy_(gptq.compensate(self.weight, hessian, quantize, act_order=True))
         self._cache = None
 
     def set_lambda(self, lam: float) -> None:

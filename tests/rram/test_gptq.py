@@ -102,3 +102,16 @@ def test_clip_search_lowers_the_weighted_error_and_names_gptq_mse():
     assert rram.RRAMConfig.build(method="group", compensate=True, clip_search=True).method.family == "gptq-mse"
     with pytest.raises(ValueError, match="clip_search applies to method 'group'"):
         rram.RRAMConfig.build(method="reconstruct", clip_search=True)
+
+
+@pytest.mark.parametrize("method,prune", [("group", 0.0), ("reconstruct", 0.0), ("reconstruct", 0.25)])
+def test_the_column_quantizer_gives_key_weights_columns(method, prune):
+    """GPTQ's loop quantizes one column at a time with scales expanded once; it must be exactly ``key_weight``."""
+    g = torch.Generator().manual_seed(1)
+    w = torch.randn(16, 300, generator=g)  # 300 inputs: the last crossbar group is partial
+    method = rram.RRAMConfig.build(method=method, key_bits=3, prune_fraction=prune).method
+    state = rram.methods.derive(w, method, torch.rand(300, generator=g))
+    quantize = rram.methods.column_quantizer(state, method, 300)
+    columns = torch.cat([quantize(w[:, j : j + 1], j) for j in range(300)], dim=1)
+    assert torch.equal(columns, rram.methods.key_weight(w, state, method))
+    assert prune == 0 or (columns == 0).any()
