@@ -277,7 +277,7 @@ def cmd_evaluate_requests(args) -> None:
     # the full system as chat runs it, on the fusion weights: the benchmark's variants change the fusion's signals
     config = dataclasses.replace(with_tuned_ranking(_config(args, k=TOP, reply_int8=False)), ranker=None)
     out = args.out or artifacts_dir() / "requests" / f"{args.dataset}-report.json"
-    report = evaluate_requests(config, args.variants, args.per_type, args.seed, out, args.min_items)
+    report = evaluate_requests(config, args.variants, args.per_type, args.seed, out, args.min_items, noise=args.noise)
     print(f"{format_report(report)}\nreport: {out} ({report['seconds']:.0f} s)")
 
 
@@ -592,6 +592,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "dense-only")
     bench.add_argument("--per-type", type=int, default=25, help="requests of each of the nine kinds")
     bench.add_argument("--seed", type=int, default=0, help="seed of the request generator")
+    bench.add_argument("--noise", type=float, default=0.0,
+                       help="type the requests as people do: all lower case, and this share of the name and title "
+                            "words (4+ letters) with one typo (a swap, a neighbouring key, a dropped or doubled "
+                            "letter); 0 writes them cleanly. The same seed gives the same requests either way")
     bench.add_argument("--min-items", type=int, default=5,
                        help="draw values that at least this many catalogue items satisfy; the headline numbers "
                             "count the requests that many items satisfy")

@@ -7,6 +7,7 @@ them ("a scary movie with Sigourney Weaver"); a negation ("a comedy that is not 
 whatever the linker later reads in its text. Each system answers it as a one-message dialogue, and an item of its
 top 5 satisfies the request when its KB facts hold every wanted fact, none of the unwanted ones, and it is not the
 ``like`` movie. The report keeps every request with each system's top 5, so :func:`rescore` recomputes the numbers.
+``noise`` types the requests as people do: lower case, and names and titles with seeded typos (:func:`misspell`).
 
 >>> docs = {"1": KBDocument("1", "Heat", 1995, {"genre": ["Crime film"]}),
 ...         "2": KBDocument("2", "Fargo", 1996, {"genre": ["crime", "comedy"]})}
@@ -232,16 +233,18 @@ def understood(request: Request, preferences: Sequence[Preference], mentioned: S
 # --- generation ---------------------------------------------------------------------------------------------------
 
 def generate_requests(facts: FactIndex, documents: Mapping[str, KBDocument], popularity: Sequence[str],
-                      per_type: int, seed: int, min_items: int = MIN_ITEMS) -> list[Request]:
+                      per_type: int, seed: int, min_items: int = MIN_ITEMS, noise: float = 0.0) -> list[Request]:
     """``per_type`` requests of each kind (fewer where the KB holds fewer), written from the KB's facts only.
 
     Values are drawn among those at least ``min_items`` catalogue items hold; combinations among those whose items
     intersect in at least ``min_items``, and negations among those that rule out at least ``min_items`` of the wanted
     items and leave as many (then the largest ones, where too few do). People are drawn among the most popular (by
     the training popularity of their items: ``popularity`` lists catalogue ids, most mentioned first); "like X" among
-    the most popular items. Each draw prefers the values used least so far. The same seed writes the same requests."""
+    the most popular items. Each draw prefers the values used least so far. The same seed writes the same requests.
+    noise: the share of name and title words ≥ 4 letters that get one typo, with every request in lower case; the
+    typos come from their own seeded generator, so the requests are the same ones as without noise, typed noisily."""
     rng = random.Random(seed)
-    writer = _Writer(facts, rng)
+    writer = _Writer(facts, rng, random.Random(f"noise-{seed}") if noise else None, noise)
     rank = {item: i for i, item in enumerate(popularity)}
     weight = {item: 1 / math.log2(i + 2) for item, i in rank.items()}
     catalogue = set(documents)
@@ -329,8 +332,8 @@ def _varied(rng: random.Random, options: Sequence[tuple[Hashable, ...]], n: int)
 class _Writer:
     """The words of a request: a template of its kind, filled with the values as a user would say them."""
 
-    def __init__(self, facts: FactIndex, rng: random.Random):
-        self.rng = rng
+    def __init__(self, facts: FactIndex, rng: random.Random, typos: random.Random | None = None, noise: float = 0.0):
+        self.rng, self.typos, self.noise = rng, typos, noise
         people: dict[str, int] = {}
         for relation in PEOPLE:
             for key, name in facts.values(relation).items():
@@ -358,9 +361,12 @@ class _Writer:
                 fill["d"] = self._decade(p.years[0])
             else:
                 fill["q" if "p" in fill else "p"] = self._person(p.value)
+        if self.typos is not None:  # names and titles typed with typos ("(1995)" stays as written)
+            fill = {k: v if k not in "pqm" else re.sub(r"^[^(]+", lambda t: misspell(t.group(), self.typos, self.noise), v)
+                    for k, v in fill.items()}
         text = template.format(**fill)
         text = self.rng.choice(GREETINGS) + text[0].upper() + text[1:]
-        text = text.lower() if self.rng.random() < LOWERCASE else text
+        text = text.lower() if self.rng.random() < LOWERCASE or self.typos is not None else text
         return Request(kind, text, tuple(wanted), tuple(unwanted), like)
 
     def _genre(self, name: str) -> str:
@@ -378,6 +384,36 @@ class _Writer:
         surname = _surname(name)
         use = surname and self.surnames.get(fold(surname)) == name and self.rng.random() < SURNAME
         return surname if use else name
+
+
+TYPOS = ("transpose", "substitute", "drop", "double")
+NEIGHBOURS = dict(zip("qwertyuiopasdfghjklzxcvbnm", ("wa", "qes", "wrd", "etf", "ryg", "tuh", "yij", "uok", "ipl", "ol",
+                                                     "qsz", "adwx", "sfec", "dgrv", "fhtb", "gjyn", "hkum", "jli", "kop",
+                                                     "xas", "zcsd", "xvdf", "cbfg", "vnhg", "bmjh", "njk")))
+
+
+def misspell(words: str, rng: random.Random, share: float = 1.0) -> str:
+    """``words`` with one typo in each word of 4 or more letters, with probability ``share``: two letters swapped, a
+    letter hit by a neighbouring key, one dropped or one doubled (never the first letter, which people rarely miss).
+
+    >>> misspell("Leonardo DiCaprio", random.Random(3))
+    'Leohardo DiCapiro'
+    """
+    def typo(match: re.Match) -> str:
+        word = match.group()
+        if len(word) < 4 or rng.random() >= share:
+            return word
+        kind, at = rng.choice(TYPOS), rng.randrange(1, len(word) - 1)
+        if kind == "transpose":
+            return word[:at] + word[at + 1] + word[at] + word[at + 2:]
+        if kind == "substitute":
+            keys = NEIGHBOURS.get(word[at].lower(), "e")
+            return word[:at] + rng.choice(keys) + word[at + 1:]
+        if kind == "drop":
+            return word[:at] + word[at + 1:]
+        return word[:at] + word[at] + word[at:]
+
+    return re.sub(r"[A-Za-z]+", typo, words)
 
 
 def _surname(name: str) -> str | None:
@@ -468,18 +504,21 @@ def run_variants(config: RecommenderConfig, variants: Sequence[str], requests: S
 
 def evaluate_requests(config: RecommenderConfig, variants: str | Sequence[str] = "all", per_type: int = 25,
                       seed: int = 0, out: Path | None = None, min_items: int = MIN_ITEMS,
-                      progress: bool = True) -> dict:
+                      progress: bool = True, noise: float = 0.0) -> dict:
     """Generate the requests from ``config``'s KB, answer them with each variant, score them; write the report to
     ``out`` (atomically) and return it. ``config`` is the full system (its weights: ``with_tuned_ranking``)."""
     from llmkb.pipeline import Recommender
 
     if per_type < 1 or min_items < 1:
         raise LLMKBError(f"--per-type and --min-items must be at least 1 (got {per_type} and {min_items})")
+    if not 0 <= noise <= 1:
+        raise LLMKBError(f"--noise {noise}: give the share of name and title words that get a typo, from 0 to 1")
     variants = parse_variants(variants) if isinstance(variants, str) else parse_variants(",".join(variants))
     started = time.time()
     base = Recommender(config, progress=progress)
     stages = base.stages
-    requests = generate_requests(stages.facts, stages.documents, stages.dataset.popularity, per_type, seed, min_items)
+    requests = generate_requests(stages.facts, stages.documents, stages.dataset.popularity, per_type, seed, min_items,
+                                 noise)
     if not requests:
         raise LLMKBError(f"the {config.dataset} KB holds no value that {min_items} items share, so no request could be "
                          "written; rebuild the KB (`llmkb kb build --force`) or lower --min-items")
@@ -501,7 +540,8 @@ def evaluate_requests(config: RecommenderConfig, variants: str | Sequence[str] =
         "data_files": dataset.file_hashes(),
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(base.config).items()},
         "setup": base.config.setup, "weights_file": str(config.weights) if config.weights else None,
-        "generation": {"per_type": per_type, "seed": seed, "min_items": min_items, "requests": len(requests),
+        "generation": {"per_type": per_type, "seed": seed, "min_items": min_items, "noise": noise,
+                       "requests": len(requests),
                        "kinds": dict(Counter(r.kind for r in requests)), "top": TOP},
         "understood": {group: round(float(np.mean([r["understood"] for r in rows if r["kind"] in kinds])), 4)
                        for group, kinds in GROUPS.items() if any(r["kind"] in kinds for r in rows)},

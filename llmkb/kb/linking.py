@@ -2,8 +2,9 @@
 
 It finds, with the KB's own names (:class:`~llmkb.kb.facts.FactIndex`):
 - people, by full name, by surname alone ("Scorsese", "Spielberg's") or with an informal first name ("Leo
-  DiCaprio"), with typos caught by rapidfuzz; the role comes from the words before ("directed by", "with") or,
-  failing that, is any role the person has ("person");
+  DiCaprio"), typed in any case and with typos (one or two edits, a swap of two letters counting as one: "leonardo
+  dicarpio", "scarlet johannson", "Spielbreg"), caught by rapidfuzz over the names of people with several items;
+  the role comes from the words before ("directed by", "with") or, failing that, is any role the person has ("person");
 - genres, with their everyday words ("sci-fi", "rom-com", "scary", "funny", "cartoon");
 - years and decades ("the 90s", "from 2010", "since 2015", "recent", "an old classic");
 - other KG values the KB holds (studio, country, language, series), by their full name;
@@ -22,6 +23,8 @@ Lookups are dictionaries of word n-grams, built once; a message costs a few dict
 ['genre crime', 'genre drama', 'director Martin Scorsese', 'not genre romance', 'not year 1980s']
 >>> [str(p) for p in linker.link("something with leo dicaprio")]
 ['starring Leonardo DiCaprio']
+>>> [str(p) for text in ("movies with leonardo dicarpio", "a film by martin scorcese") for p in linker.link(text)]
+['starring Leonardo DiCaprio', 'director Martin Scorsese']
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 from llmkb.data.records import SEEKER, CatalogItem, Turn
 from llmkb.kb.documents import KBDocument
@@ -78,7 +82,8 @@ FRESH_WANT = re.compile(r"\b(?:i|we)(?: (?:really|do|would|'d|d))? (?:like|love|
                         r"\blooking for\b")
 RECENT_YEARS = 4  # "recent": the catalogue's last five years
 OLD_BEFORE = 1980
-FUZZY_SURNAME = 85  # rapidfuzz ratio for a misspelt surname ("Scorcese")
+FUZZY_EDITS = ((6, 1), (10, 2))  # a name of at least 6 letters may be typed with one edit, of 10 with two (OSA)
+FUZZY_NGRAMS = (3, 2)  # word n-grams read as a misspelt full name ("leonardo dicarpio"), longest first
 SURNAME_ITEMS = 2  # a surname alone names someone with at least this many items (3 if it is also a word)
 RARE_GENRE = 5  # genre values the KB gives fewer items are noise ("Racing video game"), unless all genres are rare
 CACHED_TURNS = 4096  # linked turns kept, so a growing chat history is not linked again every turn
@@ -138,6 +143,10 @@ class EntityLinker:
                 elif last in blocked and people[name] > surname_items:
                     self.word_surnames.setdefault(last, name)
         self.surname_list = list(self.surnames)
+        self.full_names = {fold(name): name for name in sorted(people, key=lambda n: (-people[n], n))
+                           if people[name] >= surname_items and " " in fold(name)}  # most items first: ties go there
+        self.full_name_list = list(self.full_names)
+        self.cue_words = {w for cue in cue_words for w in cue.split()}
         self.title_words = {w for item in self.catalog.values() for w in fold(item.title).split()}
         self.years = sorted(index.years.values()) or [2000]
         self._turns: dict[tuple, list[Preference]] = {}
@@ -193,6 +202,8 @@ class EntityLinker:
                 if not targets and key in self.word_surnames and (
                         _named(text, span[0]) or self._role(text[:span[0]].lower())):
                     targets = [("person", self.word_surnames[key])]  # "a Cruise movie", "starring bale"
+                if not targets and n in FUZZY_NGRAMS:
+                    targets = self._misspelt_name([w for w, _, _ in words[i:i + n]])
                 if not targets and n == 1:
                     targets = self._misspelt_surname(key)
                 if targets:
@@ -211,11 +222,16 @@ class EntityLinker:
         """Where ``text`` names a person (so a title matcher can leave "Ben" in "Ben Stiller" alone)."""
         return [p.span for p in self._names(text, -1, ()) if p.relation in (*PEOPLE, "person")]
 
-    def _misspelt_surname(self, word: str) -> list[tuple[str, str]]:
-        if len(word) < 7 or not word.isalpha() or word in self.common or word in self.title_words:
+    def _misspelt_name(self, words: list[str]) -> list[tuple[str, str]]:
+        """A full name typed with typos: every word alphabetic, none a role cue, and one at least not an English word."""
+        if not all(w.isalpha() and w not in self.cue_words for w in words) or all(w in self.common for w in words):
             return []
-        best = process.extractOne(word, self.surname_list, scorer=fuzz.ratio, score_cutoff=FUZZY_SURNAME)
-        return [("person", self.surnames[best[0]])] if best else []
+        return [("person", self.full_names[name])] if (name := _closest(" ".join(words), self.full_name_list)) else []
+
+    def _misspelt_surname(self, word: str) -> list[tuple[str, str]]:
+        if not word.isalpha() or word in self.common or word in self.title_words:
+            return []
+        return [("person", self.surnames[name])] if (name := _closest(word, self.surname_list)) else []
 
     def _person_relation(self, name: str, cue: str | None) -> str:
         roles = self.index.roles.get(fold(name), [])
@@ -262,6 +278,17 @@ class EntityLinker:
         if not negations:
             return True
         return any(m.start() >= negations[-1] for m in FRESH_WANT.finditer(clause))
+
+
+def _closest(typed: str, names: list[str]) -> str | None:
+    """The first of ``names`` within the edits ``typed``'s length allows (``FUZZY_EDITS``), or None.
+
+    >>> _closest("spielbreg", ["spielberg", "spielman"]), _closest("hnaks", ["hanks"])
+    ('spielberg', None)
+    """
+    edits = max((k for length, k in FUZZY_EDITS if len(typed) >= length), default=0)
+    best = process.extractOne(typed, names, scorer=OSA.distance, score_cutoff=edits) if edits else None
+    return best[0] if best else None
 
 
 def _named(text: str, at: int) -> bool:

@@ -1,4 +1,6 @@
+import dataclasses
 import json
+import random
 import warnings
 
 import pytest
@@ -6,8 +8,8 @@ import pytest
 from llmkb.cli import main
 from llmkb.data import load_dataset
 from llmkb.errors import LLMKBError
-from llmkb.evaluation.requests import (KINDS, VARIANTS, Request, fact_text, generate_requests, metrics, parse_fact,
-                                       parse_variants, precision, rescore, satisfiable, satisfied, understood)
+from llmkb.evaluation.requests import (KINDS, VARIANTS, Request, fact_text, generate_requests, metrics, misspell,
+                                       parse_fact, parse_variants, precision, rescore, satisfiable, satisfied, understood)
 from llmkb.kb import FactIndex, KBDocument, Preference, build_kb, load_kb
 from llmkb.kb.facts import PEOPLE, value_key
 
@@ -119,7 +121,7 @@ def test_the_command_writes_a_report_that_rescores_to_its_numbers(tiny_root, tin
     report = json.loads(out.read_text())
     assert list(report["variants"]) == list(VARIANTS)
     assert [line.split()[0] for line in printed.splitlines() if "satisfiable by" in line] == list(VARIANTS)
-    assert report["generation"] == {"per_type": 1, "seed": 0, "min_items": 1, "requests": len(report["rows"]),
+    assert report["generation"] == {"per_type": 1, "seed": 0, "min_items": 1, "noise": 0.0, "requests": len(report["rows"]),
                                     "kinds": {kind: 1 for kind in KINDS}, "top": 5}
     assert report["data_files"] and report["setup"]["dataset"] == "redial"
     setups = report["variants"]
@@ -134,3 +136,25 @@ def test_the_command_writes_a_report_that_rescores_to_its_numbers(tiny_root, tin
         for variant, system in row["systems"].items():
             assert len(system["top"]) == len(set(system["top"])) == 5
             assert request.like not in system["top"]  # the movie a request names is never recommended back
+
+
+def test_noise_types_the_same_requests_in_lower_case_with_typos_in_names_and_titles(make_stages):
+    stages = make_stages(use_llm=False)
+    args = (stages.facts, stages.documents, stages.dataset.popularity)
+    clean = generate_requests(*args, per_type=3, seed=0, min_items=1)
+    noisy = generate_requests(*args, per_type=3, seed=0, min_items=1, noise=1.0)
+    assert [dataclasses.replace(r, text="") for r in noisy] == [dataclasses.replace(r, text="") for r in clean]
+    assert all(r.text == r.text.lower() for r in noisy)
+    named = [(c.text.lower(), n.text) for c, n in zip(clean, noisy) if c.kind in ("director", "actor", "like-but")]
+    assert named and all(c != n for c, n in named)  # every name or title of 4+ letters has a typo at noise 1
+    assert noisy == generate_requests(*args, per_type=3, seed=0, min_items=1, noise=1.0)
+
+
+def test_misspell_makes_one_typo_per_long_word_and_keeps_the_first_letter():
+    rng = random.Random(0)
+    for _ in range(200):
+        typed = misspell("Sigourney Weaver and Al", rng)
+        words = typed.split()
+        assert words[2:] == ["and", "Al"] and words[0][0] == "S" and words[1][0] == "W"
+        assert typed != "Sigourney Weaver and Al"
+        assert all(abs(len(a) - len(b)) <= 1 for a, b in zip(words, ["Sigourney", "Weaver"]))

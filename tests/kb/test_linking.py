@@ -121,3 +121,24 @@ def test_a_surname_alone_names_someone_with_several_films_only():
     linker = EntityLinker(facts)
     assert linked(linker, "I haven't seen gravity yet") == []
     assert linked(linker, "something by Nolan") == ["director Christopher Nolan"]
+
+
+def test_names_typed_lower_case_with_one_or_two_typos(world):
+    _, _, linker = world
+    assert linked(linker, "a film with sigourny weaver") == ["starring Sigourney Weaver"]  # a dropped letter
+    assert linked(linker, "anything with tom hnaks") == ["starring Tom Hanks"]  # a swap: one edit
+    assert linked(linker, "movies by micheal mann") == ["director Michael Mann"]
+    assert linked(linker, "a movie by alfred hitchock") == ["director Alfred Hitchcock"]
+    assert linked(linker, "something by stevn spileberg") == ["director Steven Spielberg"]  # two edits in 15 letters
+    assert linked(linker, "hnaks") == []  # five letters alone: too short to guess from
+    assert linked(linker, "with signe wever") == []  # too far from any name, and a surname of 5 letters alone
+
+
+def test_a_misspelt_common_word_never_links_on_its_own():
+    from llmkb.kb import KBDocument
+
+    facts = FactIndex.from_documents([KBDocument(str(i), "x", 2000, {"starring": ["Tom Hanks", "Clint Funnel"]})
+                                      for i in range(2)])
+    linker = EntityLinker(facts, common_words=frozenset({"funny", "movie", "tonight"}))
+    assert linked(linker, "a funny movie tonight") == []  # "funny" is one edit from "funnel"
+    assert linked(linker, "clint funel") == ["starring Clint Funnel"]
