@@ -29,11 +29,13 @@ Lookups are dictionaries of word n-grams, built once; a message costs a few dict
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
+from wordfreq import top_n_list
 
 from llmkb.data.records import SEEKER, CatalogItem, Turn
 from llmkb.kb.documents import KBDocument
@@ -82,10 +84,15 @@ FRESH_WANT = re.compile(r"\b(?:i|we)(?: (?:really|do|would|'d|d))? (?:like|love|
                         r"\blooking for\b")
 RECENT_YEARS = 4  # "recent": the catalogue's last five years
 OLD_BEFORE = 1980
-FUZZY_EDITS = ((6, 1), (10, 2))  # a name of at least 6 letters may be typed with one edit, of 10 with two (OSA)
+FUZZY_EDITS = ((7, 1), (10, 2))  # a surname alone of at least 7 letters may be typed with one edit, of 10 with two (OSA)
+FUZZY_CUED_EDITS = ((5, 1), (10, 2))  # after a role cue ("with cruse", "directed by carppenter")
+FUZZY_NAME_EDITS = ((6, 1), (8, 2))  # a full name ("leonardo dicarpio", "kevn smth"), each word within WORD_EDITS
+WORD_EDITS = ((4, 1), (10, 2))  # one word of a full name: none under 4 letters ("ted" is not "lee"), one, then two
+ENGLISH_WORDS = 30_000  # the most frequent English words (wordfreq): typed as such, they are not typos of a name
 FUZZY_NGRAMS = (3, 2)  # word n-grams read as a misspelt full name ("leonardo dicarpio"), longest first
 SURNAME_ITEMS = 2  # a surname alone names someone with at least this many items (3 if it is also a word)
 RARE_GENRE = 5  # genre values the KB gives fewer items are noise ("Racing video game"), unless all genres are rare
+_NAME_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")  # "gordon-levitt", "zoë"
 CACHED_TURNS = 4096  # linked turns kept, so a growing chat history is not linked again every turn
 
 
@@ -142,7 +149,7 @@ class EntityLinker:
                     self.surnames.setdefault(last, name)
                 elif last in blocked and people[name] > surname_items:
                     self.word_surnames.setdefault(last, name)
-        self.surname_list = list(self.surnames)
+        self.surname_list, self.word_surname_list = list(self.surnames), list(self.word_surnames)
         self.full_names = {fold(name): name for name in sorted(people, key=lambda n: (-people[n], n))
                            if people[name] >= surname_items and " " in fold(name)}  # most items first: ties go there
         self.full_name_list = list(self.full_names)
@@ -205,7 +212,7 @@ class EntityLinker:
                 if not targets and n in FUZZY_NGRAMS:
                     targets = self._misspelt_name([w for w, _, _ in words[i:i + n]])
                 if not targets and n == 1:
-                    targets = self._misspelt_surname(key)
+                    targets = self._misspelt_surname(key, self._role(text[:span[0]].lower()) is not None)
                 if targets:
                     cue = self._role(text[:span[0]].lower())
                     for relation, value in dict.fromkeys(targets):
@@ -223,15 +230,28 @@ class EntityLinker:
         return [p.span for p in self._names(text, -1, ()) if p.relation in (*PEOPLE, "person")]
 
     def _misspelt_name(self, words: list[str]) -> list[tuple[str, str]]:
-        """A full name typed with typos: every word alphabetic, none a role cue, and one at least not an English word."""
-        if not all(w.isalpha() and w not in self.cue_words for w in words) or all(w in self.common for w in words):
+        """A full name typed with typos: every word a name's word (letters, inner hyphens), none a role cue, one at
+        least not an English word, and each English word typed as the name writes it ("love lynch" is not Joe
+        Lynch); word for word, each within ``WORD_EDITS`` ("the hams" is not The Game)."""
+        if not all(_NAME_WORD.fullmatch(w) and w not in self.cue_words for w in words) or \
+                all(w in self.common or w in english_words() for w in words):
             return []
-        return [("person", self.full_names[name])] if (name := _closest(" ".join(words), self.full_name_list)) else []
+        typed = " ".join(words)
+        edits = _allowed(typed, FUZZY_NAME_EDITS)
+        for name, _, _ in process.extract(typed, self.full_name_list, scorer=OSA.distance, score_cutoff=edits,
+                                          limit=5) if edits else ():
+            if _spelt_alike(words, name.split()):
+                return [("person", self.full_names[name])]
+        return []
 
-    def _misspelt_surname(self, word: str) -> list[tuple[str, str]]:
-        if not word.isalpha() or word in self.common or word in self.title_words:
+    def _misspelt_surname(self, word: str, cued: bool) -> list[tuple[str, str]]:
+        """A surname alone with a typo; after a role cue it may be shorter, or a surname that is also a word."""
+        if not _NAME_WORD.fullmatch(word) or word in self.common or word in self.title_words or word in english_words():
             return []
-        return [("person", self.surnames[name])] if (name := _closest(word, self.surname_list)) else []
+        if name := _closest(word, self.surname_list, FUZZY_CUED_EDITS if cued else FUZZY_EDITS):
+            return [("person", self.surnames[name])]
+        name = _closest(word, self.word_surname_list, FUZZY_CUED_EDITS) if cued else None
+        return [("person", self.word_surnames[name])] if name else []
 
     def _person_relation(self, name: str, cue: str | None) -> str:
         roles = self.index.roles.get(fold(name), [])
@@ -280,15 +300,40 @@ class EntityLinker:
         return any(m.start() >= negations[-1] for m in FRESH_WANT.finditer(clause))
 
 
-def _closest(typed: str, names: list[str]) -> str | None:
-    """The first of ``names`` within the edits ``typed``'s length allows (``FUZZY_EDITS``), or None.
+@functools.cache
+def english_words() -> frozenset[str]:
+    """The ``ENGLISH_WORDS`` most frequent English words (wordfreq, Speer 2022), lower case."""
+    return frozenset(top_n_list("en", ENGLISH_WORDS))
+
+
+def _allowed(typed: str, allowed: tuple[tuple[int, int], ...]) -> int:
+    return max((k for length, k in allowed if len(typed) >= length), default=0)
+
+
+def _closest(typed: str, names: list[str], allowed: tuple[tuple[int, int], ...] = FUZZY_EDITS) -> str | None:
+    """The first of ``names`` within the edits ``typed``'s length allows (``allowed``: (length, edits) from), or None.
 
     >>> _closest("spielbreg", ["spielberg", "spielman"]), _closest("hnaks", ["hanks"])
     ('spielberg', None)
     """
-    edits = max((k for length, k in FUZZY_EDITS if len(typed) >= length), default=0)
+    edits = _allowed(typed, allowed)
     best = process.extractOne(typed, names, scorer=OSA.distance, score_cutoff=edits) if edits else None
     return best[0] if best else None
+
+
+def _spelt_alike(typed: list[str], name: list[str]) -> bool:
+    """Whether typed words can be a name's: English words written as the name writes them, and word for word (or,
+    where the words are split otherwise, "leonardo di caprio", letter for letter) within ``WORD_EDITS``.
+
+    >>> _spelt_alike(["kevn", "smth"], ["kevin", "smith"]), _spelt_alike(["love", "lynch"], ["joe", "lynch"])
+    (True, False)
+    """
+    joined = " ".join(name)
+    if any(w in english_words() and w not in joined for w in typed):
+        return False
+    if len(typed) != len(name):
+        return OSA.distance("".join(typed), "".join(name)) <= 1
+    return all(OSA.distance(a, b) <= _allowed(max(a, b, key=len), WORD_EDITS) for a, b in zip(typed, name))
 
 
 def _named(text: str, at: int) -> bool:

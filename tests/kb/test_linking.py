@@ -131,7 +131,9 @@ def test_names_typed_lower_case_with_one_or_two_typos(world):
     assert linked(linker, "a movie by alfred hitchock") == ["director Alfred Hitchcock"]
     assert linked(linker, "something by stevn spileberg") == ["director Steven Spielberg"]  # two edits in 15 letters
     assert linked(linker, "hnaks") == []  # five letters alone: too short to guess from
-    assert linked(linker, "with signe wever") == []  # too far from any name, and a surname of 5 letters alone
+    assert linked(linker, "signe wever") == []  # too far from any name, and a surname of 5 letters alone
+    assert linked(linker, "with wever") == ["starring Sigourney Weaver"]  # unless a role cue says a name follows
+    assert linked(linker, "a film by hitchcok-smith") == []  # hyphenated words are names' words, but too far
 
 
 def test_a_misspelt_common_word_never_links_on_its_own():
@@ -142,3 +144,15 @@ def test_a_misspelt_common_word_never_links_on_its_own():
     linker = EntityLinker(facts, common_words=frozenset({"funny", "movie", "tonight"}))
     assert linked(linker, "a funny movie tonight") == []  # "funny" is one edit from "funnel"
     assert linked(linker, "clint funel") == ["starring Clint Funnel"]
+
+
+def test_an_english_word_is_no_typo_of_a_name():
+    """From ReDial's test messages: the old surname matcher read "leaning" as Lansing and "lighten" as Lighton."""
+    from llmkb.kb import KBDocument
+
+    people = ["Sherry Lansing", "Louis Lighton", "The Game", "Wes Craven"]
+    facts = FactIndex.from_documents([KBDocument(str(i), "x", 2000, {"producer": people}) for i in range(2)])
+    linker = EntityLinker(facts)
+    assert linked(linker, "I'm leaning towards a comedy, to lighten the mood") == []
+    assert linked(linker, "the hams") == []  # one edit per short word at most: not "the game"
+    assert linked(linker, "Got any more from Wes Kraven?") == ["producer Wes Craven"]
