@@ -28,9 +28,9 @@ from llmkb.models import default_llm_path
 from llmkb.retrieval.index import model_fingerprint
 from llmkb.retrieval.retriever import best_available
 
-SCORES_VERSION = 7  # 3: preference detection independent of the hash seed; 4: co-mentioned candidates; 5: KB linking;
+SCORES_VERSION = 8  # 3: preference detection independent of the hash seed; 4: co-mentioned candidates; 5: KB linking;
 # 6: the request constraints choose the k shown among the items not mentioned (as chat shows them); 7: item2vec and
-# graph candidates, the retriever's cosine for every candidate
+# graph candidates, the retriever's cosine for every candidate; 8: names linked with typos, English words never as typos
 
 
 @dataclass(frozen=True)
