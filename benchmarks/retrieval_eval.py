@@ -16,7 +16,7 @@ from pathlib import Path
 
 from llmkb.data import load_dataset
 from llmkb.evaluation import Run, evaluate, make_system
-from llmkb.retrieval import finetuned_path
+from llmkb.retrieval.artifacts import finetuned_path
 from llmkb.paths import artifacts_dir
 
 

@@ -81,7 +81,7 @@ def cmd_kb_build(args) -> None:
 
 def cmd_kb_index(args) -> None:
     from llmkb.retrieval import DenseRetriever
-    from llmkb.retrieval.retriever import best_available
+    from llmkb.retrieval.artifacts import best_available
 
     dataset = _dataset(args)
     path = args.retriever or best_available(dataset.name)
@@ -312,7 +312,7 @@ def cmd_tune_fusion(args) -> None:
 
 
 def cmd_train_retriever(args) -> None:
-    from llmkb.retrieval import finetuned_path
+    from llmkb.retrieval.artifacts import finetuned_path
     from llmkb.retrieval import DenseRetriever
     from llmkb.retrieval.train import TrainConfig, train_retriever
 
@@ -329,8 +329,8 @@ def cmd_train_retriever(args) -> None:
 
 def cmd_calibrate_retriever(args) -> None:
     from llmkb.retrieval import DenseRetriever
-    from llmkb.retrieval.calibrate import CalibrationConfig, calibration_record, ensure_calibrated
-    from llmkb.retrieval.retriever import calibration_base
+    from llmkb.retrieval.artifacts import calibration_base, calibration_record
+    from llmkb.retrieval.calibrate import CalibrationConfig, ensure_calibrated
 
     dataset = _dataset(args)
     base = DenseRetriever.for_dataset(dataset, args.base or calibration_base(args.dataset))

@@ -42,7 +42,8 @@ from llmkb.errors import ModelError
 from llmkb.models import default_llm_path, reference_note
 from llmkb.paths import artifacts_dir
 from llmkb.retrieval.index import model_fingerprint
-from llmkb.retrieval.retriever import best_available, load_encoder
+from llmkb.retrieval.artifacts import best_available
+from llmkb.retrieval.retriever import load_encoder
 
 BACKBONES = {
     "dense": "Dense",

@@ -32,7 +32,7 @@ from llmkb.pipeline.fusion import with_tuned_ranking
 from llmkb.pipeline.reply_data import train_reply_writer, with_reply_writer
 from llmkb.retrieval import DenseRetriever
 from llmkb.retrieval.calibrate import ensure_calibrated
-from llmkb.retrieval.retriever import calibration_base
+from llmkb.retrieval.artifacts import calibration_base
 
 SERVED = {"llm_scoring": False}
 TUNED_ON = "dedup"

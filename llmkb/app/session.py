@@ -29,7 +29,7 @@ from llmkb.kb.documents import PHRASES, KBDocument
 from llmkb.app.backbone import BACKBONES, RECIPE, Backbone, Recipe, prepare
 from llmkb.app.build import SERVED, Build, served_config
 from llmkb.pipeline import Recommendation, Recommended, Recommender, RecommenderConfig
-from llmkb.retrieval.retriever import best_available
+from llmkb.retrieval.artifacts import best_available
 from llmkb.pipeline.stages import MAX_MESSAGE_CHARS
 
 log = logging.getLogger(__name__)

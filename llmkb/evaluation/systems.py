@@ -16,8 +16,8 @@ from llmkb.data.dataset import Dataset
 from llmkb.data.records import Sample
 from llmkb.kb import build_kb, load_kb
 from llmkb.errors import ModelError
-from llmkb.retrieval import DenseRetriever, QueryBuilder, QueryConfig, finetuned_path
-from llmkb.retrieval.calibrate import calibrated_path
+from llmkb.retrieval import DenseRetriever, QueryBuilder, QueryConfig
+from llmkb.retrieval.artifacts import calibrated_path, finetuned_path
 
 SYSTEMS = ("popularity", "copy-context", "bm25", "retriever-zeroshot", "retriever-calibrated", "retriever")
 CANDIDATES = 100

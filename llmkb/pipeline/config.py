@@ -26,7 +26,7 @@ from llmkb.generation.generate import MAX_NEW_TOKENS
 from llmkb.kb.build import KB_VERSION
 from llmkb.models import default_llm_path
 from llmkb.retrieval.index import model_fingerprint
-from llmkb.retrieval.retriever import best_available
+from llmkb.retrieval.artifacts import best_available
 
 SCORES_VERSION = 8  # 3: preference detection independent of the hash seed; 4: co-mentioned candidates; 5: KB linking;
 # 6: the request constraints choose the k shown among the items not mentioned (as chat shows them); 7: item2vec and

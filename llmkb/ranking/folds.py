@@ -35,7 +35,8 @@ from llmkb.pipeline.fusion import TrainingPriors, items_cache
 from llmkb.pipeline.stages import CandidateFinder, Stages
 from llmkb.ranking.features import FEATURES, FEATURES_VERSION, feature_matrix
 from llmkb.retrieval import DenseRetriever
-from llmkb.retrieval.calibrate import CalibrationConfig, calibration_record, query_embeddings, train_map
+from llmkb.retrieval.artifacts import calibration_record
+from llmkb.retrieval.calibrate import CalibrationConfig, query_embeddings, train_map
 from llmkb.retrieval.index import DenseIndex
 
 FOLDS = 5

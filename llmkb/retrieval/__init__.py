@@ -3,7 +3,8 @@
 from llmkb.retrieval.index import DenseIndex
 from llmkb.kb.facts import Preference
 from llmkb.retrieval.query import QueryBuilder, QueryConfig, TurnState
-from llmkb.retrieval.retriever import DenseRetriever, best_available, finetuned_path, load_encoder
+from llmkb.retrieval.artifacts import best_available, finetuned_path
+from llmkb.retrieval.retriever import DenseRetriever, load_encoder
 
 __all__ = ["DenseIndex", "Preference", "QueryBuilder", "QueryConfig", "TurnState", "DenseRetriever",
            "best_available", "finetuned_path", "load_encoder"]

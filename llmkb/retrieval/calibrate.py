@@ -43,7 +43,7 @@ from tqdm.auto import tqdm
 from llmkb.data.dataset import Dataset
 from llmkb.data.io import atomic_write_json
 from llmkb.errors import LLMKBError
-from llmkb.paths import artifacts_dir
+from llmkb.retrieval.artifacts import calibrated_path, calibration_record
 from llmkb.retrieval.index import DenseIndex, model_fingerprint
 from llmkb.retrieval.retriever import DenseRetriever
 
@@ -59,19 +59,6 @@ class CalibrationConfig:
     temperature: float = 0.05
     batch_size: int = 256
     seed: int = 13
-
-
-def calibrated_path(dataset: str) -> Path:
-    """Where :func:`calibrate_retriever` puts the calibrated model of ``dataset``."""
-    return artifacts_dir() / "retriever" / dataset / "calibrated" / "model"
-
-
-def calibration_record(model: Path) -> dict:
-    """What ``calibration.json`` beside a calibrated ``model`` says (empty when there is none)."""
-    try:
-        return json.loads((Path(model).parent / "calibration.json").read_text())
-    except (OSError, json.JSONDecodeError):
-        return {}
 
 
 def ensure_calibrated(dataset: Dataset, base: DenseRetriever, config: CalibrationConfig = CalibrationConfig(),

@@ -44,29 +44,6 @@ def load_encoder(path: str | Path | None = None, max_seq_length: int = MAX_SEQ_L
     return model
 
 
-def finetuned_path(dataset: str) -> Path:
-    """Where ``llmkb train-retriever`` puts the fine-tuned model for ``dataset``."""
-    return artifacts_dir() / "retriever" / dataset / "model"
-
-
-def calibration_base(dataset: str) -> Path:
-    """What the calibration starts from: the fine-tuned retriever for ``dataset`` when trained, else the packaged
-    MiniLM."""
-    path = finetuned_path(dataset)
-    return path if (path / "modules.json").is_file() else default_retriever_path()
-
-
-def best_available(dataset: str) -> Path:
-    """The retriever the recommender uses by default: the calibrated one (``llmkb calibrate-retriever``) when it was
-    built on the current base, else the base itself (:func:`calibration_base`)."""
-    from llmkb.retrieval.calibrate import calibrated_path, calibration_record
-
-    base, calibrated = calibration_base(dataset), calibrated_path(dataset)
-    record = calibration_record(calibrated)
-    current = (calibrated / "modules.json").is_file() and record.get("base_fingerprint") == model_fingerprint(base)
-    return calibrated if current else base
-
-
 class DenseRetriever:
     def __init__(self, model, model_path: Path, documents: list[KBDocument], query_builder: QueryBuilder,
                  index_kind: str = "flat", cache_dir: Path | None = None, progress: bool = True,

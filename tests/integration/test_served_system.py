@@ -9,7 +9,7 @@ from llmkb.app.build import Build, build_served, served_config
 from llmkb.data.records import SEEKER
 from llmkb.evaluation.rag import make_rag_system
 from llmkb.pipeline import Recommender
-from llmkb.retrieval.calibrate import calibrated_path
+from llmkb.retrieval.artifacts import calibrated_path
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.first_run]  # builds the served system: ~7 min fresh
 SAMPLES = 40  # the first ReDial test samples that end with the seeker's turn

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from llmkb.data import load_dataset
-from llmkb.retrieval import retriever as retriever_module
-from llmkb.retrieval.calibrate import (CalibrationConfig, calibrated_path, calibration_record, encode_cached,
-                                       ensure_calibrated, recall_at, train_map)
-from llmkb.retrieval.retriever import DenseRetriever, best_available
+from llmkb.retrieval import artifacts as retriever_artifacts
+from llmkb.retrieval.artifacts import best_available, calibrated_path, calibration_record
+from llmkb.retrieval.calibrate import CalibrationConfig, encode_cached, ensure_calibrated, recall_at, train_map
+from llmkb.retrieval.retriever import DenseRetriever
 
 
 @pytest.fixture()
@@ -59,9 +59,9 @@ def test_a_current_build_is_reused_and_a_changed_input_rebuilds(calibrated):
 
 def test_best_available_is_the_calibration_of_the_current_base_only(calibrated, monkeypatch, tiny_models):
     _, base, path = calibrated
-    monkeypatch.setattr(retriever_module, "calibration_base", lambda dataset: base.model_path)
+    monkeypatch.setattr(retriever_artifacts, "calibration_base", lambda dataset: base.model_path)
     assert best_available("inspired") == path
-    monkeypatch.setattr(retriever_module, "calibration_base", lambda dataset: tiny_models["llm"])  # another base
+    monkeypatch.setattr(retriever_artifacts, "calibration_base", lambda dataset: tiny_models["llm"])  # another base
     assert best_available("inspired") == tiny_models["llm"]
 
 
