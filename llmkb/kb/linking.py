@@ -89,6 +89,7 @@ FUZZY_CUED_EDITS = ((5, 1), (10, 2))  # after a role cue ("with cruse", "directe
 FUZZY_NAME_EDITS = ((6, 1), (8, 2))  # a full name ("leonardo dicarpio", "kevn smth"), each word within WORD_EDITS
 WORD_EDITS = ((4, 1), (10, 2))  # one word of a full name: none under 4 letters ("ted" is not "lee"), one, then two
 ENGLISH_WORDS = 30_000  # the most frequent English words (wordfreq): typed as such, they are not typos of a name
+EVERYDAY_WORDS = 10_000  # one edit from one of these, a word is taken for its typo ("mistery"), not a title's
 FUZZY_NGRAMS = (3, 2)  # word n-grams read as a misspelt full name ("leonardo dicarpio"), longest first
 SURNAME_ITEMS = 2  # a surname alone names someone with at least this many items (3 if it is also a word)
 RARE_GENRE = 5  # genre values the KB gives fewer items are noise ("Racing video game"), unless all genres are rare
@@ -240,7 +241,7 @@ class EntityLinker:
         edits = _allowed(typed, FUZZY_NAME_EDITS)
         for name, _, _ in process.extract(typed, self.full_name_list, scorer=OSA.distance, score_cutoff=edits,
                                           limit=5) if edits else ():
-            if _spelt_alike(words, name.split()):
+            if spelt_alike(words, name.split()):
                 return [("person", self.full_names[name])]
         return []
 
@@ -301,9 +302,25 @@ class EntityLinker:
 
 
 @functools.cache
-def english_words() -> frozenset[str]:
-    """The ``ENGLISH_WORDS`` most frequent English words (wordfreq, Speer 2022), lower case."""
-    return frozenset(top_n_list("en", ENGLISH_WORDS))
+def english_words(count: int = ENGLISH_WORDS) -> frozenset[str]:
+    """The ``count`` most frequent English words (wordfreq, Speer 2022), lower case."""
+    return frozenset(top_n_list("en", count))
+
+
+@functools.cache
+def _everyday_words() -> list[str]:
+    return sorted(english_words(EVERYDAY_WORDS))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def typo_of_everyday_word(word: str) -> bool:
+    """Whether ``word`` is one edit from one of the ``EVERYDAY_WORDS`` most frequent English words, so more likely a
+    typo of it ("mistery") than of a name or a title.
+
+    >>> typo_of_everyday_word("mistery"), typo_of_everyday_word("godfater")
+    (True, False)
+    """
+    return process.extractOne(word, _everyday_words(), scorer=OSA.distance, score_cutoff=1) is not None
 
 
 def _allowed(typed: str, allowed: tuple[tuple[int, int], ...]) -> int:
@@ -321,11 +338,11 @@ def _closest(typed: str, names: list[str], allowed: tuple[tuple[int, int], ...] 
     return best[0] if best else None
 
 
-def _spelt_alike(typed: list[str], name: list[str]) -> bool:
+def spelt_alike(typed: list[str], name: list[str]) -> bool:
     """Whether typed words can be a name's: English words written as the name writes them, and word for word (or,
     where the words are split otherwise, "leonardo di caprio", letter for letter) within ``WORD_EDITS``.
 
-    >>> _spelt_alike(["kevn", "smth"], ["kevin", "smith"]), _spelt_alike(["love", "lynch"], ["joe", "lynch"])
+    >>> spelt_alike(["kevn", "smth"], ["kevin", "smith"]), spelt_alike(["love", "lynch"], ["joe", "lynch"])
     (True, False)
     """
     joined = " ".join(name)

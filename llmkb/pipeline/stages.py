@@ -66,7 +66,7 @@ class MessageReader:
         if not text:
             raise LLMKBError("the message is empty: tell me a movie you liked, or a genre or actor you enjoy")
         text = text[:MAX_MESSAGE_CHARS]
-        matches = self.matcher.match(text)
+        matches = self.matcher.match(text, typed=True)
         if self.linker:
             matches = outside_names(matches, self.linker.person_spans(text))
         return [*history, Turn(SEEKER, text, tuple(matches.item_ids))], list(matches.dropped)

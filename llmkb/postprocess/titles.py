@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from llmkb.data.records import CatalogItem
 from llmkb.postprocess.normalize import fold, normalize_title
@@ -42,8 +43,12 @@ _SENTENCE_END = re.compile(r"(?:^|[.!?\n]\s*|[\"“]\s*)$")
 _CONNECTORS = {"of", "the", "a", "an", "and", "in", "on", "to", "for", "at", "with", "from", "&"}
 _STRIP = " \t\"'“”*_`.,;:!?"
 
+TYPED_POPULARITY = 3  # training mentions of an item whose title is read as typed (lower case, typos)
+TYPED_EDITS = ((6, 1), (10, 2))  # a typed title of 6+ letters may hold one typo, of 10+ two (OSA)
+TYPED_ENGLISH_WORDS = 3  # a title of English words only, typed in lower case, needs this many ("old school" is no film)
+
 # priority when mentions overlap: lower wins
-_YEAR_KIND, _QUOTE_KIND, _LINE_KIND, _LIST_KIND, _PROSE_KIND = range(5)
+_YEAR_KIND, _QUOTE_KIND, _LINE_KIND, _LIST_KIND, _PROSE_KIND, _TYPED_KIND = range(6)
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,7 @@ class TitleMatcher:
             if key:
                 self._by_title.setdefault(key, []).append(item)
         self._titles = list(self._by_title)
+        self._popular: tuple[dict[str, str], dict[str, str]] | None = None
         # prose scan: first word of each normalised title (with and without "the") → word tuples
         self._by_first_word: dict[str, set[tuple[str, ...]]] = {}
         for key in self._titles:
@@ -122,11 +128,69 @@ class TitleMatcher:
             candidates.sort(key=lambda item: -self.popularity.get(item.item_id, 0.0))
         return candidates[0].item_id, float(score)
 
-    def match(self, text: str) -> TitleMatches:
-        """All title mentions in ``text``, matched to catalogue ids where possible."""
+    def match(self, text: str, typed: bool = False) -> TitleMatches:
+        """All title mentions in ``text``, matched to catalogue ids where possible. ``typed``: also the titles a person
+        types in lower case or with a typo in running text (:meth:`_typed_mentions`; for users' messages only)."""
         found = [*self._year_mentions(text), *self._quoted_mentions(text), *self._line_mentions(text)]
         found += [*self._list_mentions(text), *self._prose_mentions(text)]
+        found += list(self._typed_mentions(text)) if typed else []
         return TitleMatches(_without_overlaps(found))
+
+    def _typed_mentions(self, text: str):
+        """Titles of the popular items (``TYPED_POPULARITY`` training mentions or more) as people type them: in lower
+        case ("goonies", "crazy stupid love"), with one typo from 6 letters, two from 10 ("the godfater"), or by one word
+        that is in no other popular title and is not an English word ("shawshank"). A word one edit from an everyday
+        word is that word's typo ("what mistery movies", not Misery). An English word must be typed as
+        the title writes it, and a title of English words only needs ``TYPED_ENGLISH_WORDS`` of them: "a scary movie",
+        "old school" and "last night" are what people say, not films they name (capitalised, "Old School" still is)."""
+        from llmkb.kb.linking import english_words, spelt_alike, typo_of_everyday_word
+
+        english = english_words()
+        keys, distinctive = self._popular_titles()
+        words = list(_WORD.finditer(text))
+        folded = [fold(w.group()) for w in words]
+        i = 0
+        while i < len(words):
+            for n in range(min(MAX_TITLE_WORDS, len(words) - i), 0, -1):
+                phrase = folded[i:i + n]
+                key = normalize_title(" ".join(phrase))
+                if not key or phrase[0] in _CONNECTORS - {"the"} or phrase[-1] in _CONNECTORS:
+                    continue
+                unknown = [w for w in key.split() if w not in english and not w.isdigit()]
+                title = key if key in keys and (unknown or len(key.split()) >= TYPED_ENGLISH_WORDS) else None
+                if title is None and unknown and len(key) >= TYPED_EDITS[0][0] and len(unknown) <= 2 and \
+                        not any(typo_of_everyday_word(w) for w in unknown):  # a title holds a typo or two
+                    edits = max(k for length, k in TYPED_EDITS if len(key) >= length)
+                    for candidate, _, _ in process.extract(key, list(keys), scorer=OSA.distance, score_cutoff=edits,
+                                                           limit=5):
+                        if spelt_alike(key.split(), candidate.split()):
+                            title = candidate
+                            break
+                if title is None and n == 1 and len(key) >= TYPED_EDITS[0][0] and key not in english:
+                    title = distinctive.get(key)
+                if title is not None:
+                    start, end = words[i].start(), words[i + n - 1].end()
+                    item = keys[title]
+                    yield _TYPED_KIND, Mention(text[start:end], start, end, item, 100.0 if title == key else 90.0)
+                    i += n - 1
+                    break
+            i += 1
+
+    def _popular_titles(self) -> tuple[dict[str, str], dict[str, str]]:
+        """(normalised title → its most popular item, for items mentioned ``TYPED_POPULARITY`` times or more; a word of
+        exactly one such title → that title), built once."""
+        if self._popular is None:
+            keys: dict[str, str] = {}
+            for key, items in self._by_title.items():
+                best = max(items, key=lambda item: self.popularity.get(item.item_id, 0.0))
+                if self.popularity.get(best.item_id, 0.0) >= TYPED_POPULARITY:
+                    keys[key] = best.item_id
+            owners: dict[str, set[str]] = {}
+            for key in keys:
+                for word in key.split():
+                    owners.setdefault(word, set()).add(key)
+            self._popular = (keys, {w: next(iter(k)) for w, k in owners.items() if len(k) == 1})
+        return self._popular
 
     # --- mention finders: each yields (kind, Mention) ---
 

@@ -1,5 +1,6 @@
 import pytest
 
+from llmkb.data.records import CatalogItem
 from llmkb.postprocess import TitleMatcher, match_titles, normalize_title
 from tiny_catalog import CATALOG
 
@@ -91,3 +92,28 @@ def test_prompt_injection_never_yields_a_non_catalogue_id(matcher):
 def test_match_titles_accepts_a_plain_catalogue():
     assert match_titles("Heat (1995)", list(CATALOG)).item_ids == ["m1"]
     assert match_titles("Heat (1995)", TitleMatcher(CATALOG, threshold=99)).item_ids == ["m1"]
+
+
+TYPED = [CatalogItem(str(i), title, year) for i, (title, year) in enumerate([
+    ("The Godfather", 1972), ("The Shawshank Redemption", 1994), ("Old School", 2003), ("Scary Movie", 2000),
+    ("The Goonies", 1985), ("Misery", 1990), ("Crazy, Stupid, Love", 2011), ("Rare Gem", 1999)])]
+TYPED_MATCHER = TitleMatcher(TYPED, popularity={item.item_id: 9 for item in TYPED[:-1]})  # "Rare Gem": never mentioned
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("the godfater is a classic", ["0"]),  # one typo, no cue word, lower case
+    ("my favorite is shawshank", ["1"]),  # the one word no other popular title has
+    ("goonies is great", ["4"]),
+    ("crazy stupid love was fun", ["6"]),  # three English words, the commas left out
+    ("i want a scary movie", []),  # two English words are what people say, not a title
+    ("it was very old school", []),
+    ("old school (2003) was great", ["2"]),  # with its year, it is the title
+    ("what mistery movies do you know", []),  # one edit from "mystery": that word's typo, not Misery
+    ("rare gemm is good", []),  # only the titles of items mentioned in training
+])
+def test_titles_typed_in_running_text(text, expected):
+    assert TYPED_MATCHER.match(text, typed=True).item_ids == expected
+
+
+def test_typed_titles_are_read_only_when_asked():
+    assert TYPED_MATCHER.match("the godfater is a classic").item_ids == []
