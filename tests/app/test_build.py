@@ -10,14 +10,14 @@ import pytest
 from llmkb.app import build as build_module
 from llmkb.app.build import Build, build_served, served_config
 from llmkb.app.session import ChatService, Session, load_engine
-from llmkb.retrieval import retriever as retriever_module
+from llmkb.retrieval import artifacts as retriever_artifacts
 
 
 @pytest.fixture()
 def tiny_base(tiny_models, monkeypatch, tmp_path):
     """The tiny retriever stands in for the packaged one as what calibration starts from."""
     monkeypatch.setenv("LLMKB_ARTIFACTS", str(tmp_path / "artifacts"))
-    for module in (retriever_module, build_module):
+    for module in (retriever_artifacts, build_module):
         monkeypatch.setattr(module, "calibration_base", lambda dataset: tiny_models["retriever"])
     return tiny_models["retriever"]
 
