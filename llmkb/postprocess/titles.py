@@ -22,6 +22,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from llmkb.data.records import CatalogItem
+from llmkb.kb.linking import english_words, spelt_alike, typo_of_everyday_word
 from llmkb.postprocess.normalize import fold, normalize_title
 
 DEFAULT_THRESHOLD = 80.0  # rapidfuzz ratio (0-100) on normalised titles; one typo in a 5-letter title scores 80
@@ -99,7 +100,7 @@ class TitleMatcher:
             if key:
                 self._by_title.setdefault(key, []).append(item)
         self._titles = list(self._by_title)
-        self._popular: tuple[dict[str, str], dict[str, str]] | None = None
+        self._popular: tuple[dict[str, str], list[str], dict[str, str]] | None = None
         # prose scan: first word of each normalised title (with and without "the") → word tuples
         self._by_first_word: dict[str, set[tuple[str, ...]]] = {}
         for key in self._titles:
@@ -143,10 +144,8 @@ class TitleMatcher:
         word is that word's typo ("what mistery movies", not Misery). An English word must be typed as
         the title writes it, and a title of English words only needs ``TYPED_ENGLISH_WORDS`` of them: "a scary movie",
         "old school" and "last night" are what people say, not films they name (capitalised, "Old School" still is)."""
-        from llmkb.kb.linking import english_words, spelt_alike, typo_of_everyday_word
-
         english = english_words()
-        keys, distinctive = self._popular_titles()
+        keys, key_list, distinctive = self._popular_titles()
         words = list(_WORD.finditer(text))
         folded = [fold(w.group()) for w in words]
         i = 0
@@ -161,7 +160,7 @@ class TitleMatcher:
                 if title is None and unknown and len(key) >= TYPED_EDITS[0][0] and len(unknown) <= 2 and \
                         not any(typo_of_everyday_word(w) for w in unknown):  # a title holds a typo or two
                     edits = max(k for length, k in TYPED_EDITS if len(key) >= length)
-                    for candidate, _, _ in process.extract(key, list(keys), scorer=OSA.distance, score_cutoff=edits,
+                    for candidate, _, _ in process.extract(key, key_list, scorer=OSA.distance, score_cutoff=edits,
                                                            limit=5):
                         if spelt_alike(key.split(), candidate.split()):
                             title = candidate
@@ -176,9 +175,9 @@ class TitleMatcher:
                     break
             i += 1
 
-    def _popular_titles(self) -> tuple[dict[str, str], dict[str, str]]:
-        """(normalised title → its most popular item, for items mentioned ``TYPED_POPULARITY`` times or more; a word of
-        exactly one such title → that title), built once."""
+    def _popular_titles(self) -> tuple[dict[str, str], list[str], dict[str, str]]:
+        """(normalised title → its most popular item, for items mentioned ``TYPED_POPULARITY`` times or more; those
+        titles as a list, for rapidfuzz; a word of exactly one such title → that title), built once."""
         if self._popular is None:
             keys: dict[str, str] = {}
             for key, items in self._by_title.items():
@@ -189,7 +188,7 @@ class TitleMatcher:
             for key in keys:
                 for word in key.split():
                     owners.setdefault(word, set()).add(key)
-            self._popular = (keys, {w: next(iter(k)) for w, k in owners.items() if len(k) == 1})
+            self._popular = (keys, list(keys), {w: next(iter(k)) for w, k in owners.items() if len(k) == 1})
         return self._popular
 
     # --- mention finders: each yields (kind, Mention) ---
