@@ -213,7 +213,7 @@ class EntityLinker:
                 if not targets and n in FUZZY_NGRAMS:
                     targets = self._misspelt_name([w for w, _, _ in words[i:i + n]])
                 if not targets and n == 1:
-                    targets = self._misspelt_surname(key, self._role(text[:span[0]].lower()) is not None)
+                    targets = self._misspelt_surname(key, text[:span[0]])
                 if targets:
                     cue = self._role(text[:span[0]].lower())
                     for relation, value in dict.fromkeys(targets):
@@ -238,17 +238,19 @@ class EntityLinker:
                 all(w in self.common or w in english_words() for w in words):
             return []
         typed = " ".join(words)
-        edits = _allowed(typed, FUZZY_NAME_EDITS)
+        edits = edits_allowed(typed, FUZZY_NAME_EDITS)
         for name, _, _ in process.extract(typed, self.full_name_list, scorer=OSA.distance, score_cutoff=edits,
                                           limit=5) if edits else ():
             if spelt_alike(words, name.split()):
                 return [("person", self.full_names[name])]
         return []
 
-    def _misspelt_surname(self, word: str, cued: bool) -> list[tuple[str, str]]:
-        """A surname alone with a typo; after a role cue it may be shorter, or a surname that is also a word."""
+    def _misspelt_surname(self, word: str, before: str) -> list[tuple[str, str]]:
+        """A surname alone with a typo; after a role cue (in ``before``, the text before it) it may be shorter, or a
+        surname that is also a word. Most words leave at the first checks, before the cue is looked for."""
         if not _NAME_WORD.fullmatch(word) or word in self.common or word in self.title_words or word in english_words():
             return []
+        cued = self._role(before.lower()) is not None
         if name := _closest(word, self.surname_list, FUZZY_CUED_EDITS if cued else FUZZY_EDITS):
             return [("person", self.surnames[name])]
         name = _closest(word, self.word_surname_list, FUZZY_CUED_EDITS) if cued else None
@@ -323,7 +325,8 @@ def typo_of_everyday_word(word: str) -> bool:
     return process.extractOne(word, _everyday_words(), scorer=OSA.distance, score_cutoff=1) is not None
 
 
-def _allowed(typed: str, allowed: tuple[tuple[int, int], ...]) -> int:
+def edits_allowed(typed: str, allowed: tuple[tuple[int, int], ...]) -> int:
+    """The edits ``allowed`` ((from length, edits), ...) gives a typed string of ``typed``'s length (0: none)."""
     return max((k for length, k in allowed if len(typed) >= length), default=0)
 
 
@@ -333,7 +336,7 @@ def _closest(typed: str, names: list[str], allowed: tuple[tuple[int, int], ...] 
     >>> _closest("spielbreg", ["spielberg", "spielman"]), _closest("hnaks", ["hanks"])
     ('spielberg', None)
     """
-    edits = _allowed(typed, allowed)
+    edits = edits_allowed(typed, allowed)
     best = process.extractOne(typed, names, scorer=OSA.distance, score_cutoff=edits) if edits else None
     return best[0] if best else None
 
@@ -350,7 +353,7 @@ def spelt_alike(typed: list[str], name: list[str]) -> bool:
         return False
     if len(typed) != len(name):
         return OSA.distance("".join(typed), "".join(name)) <= 1
-    return all(OSA.distance(a, b) <= _allowed(max(a, b, key=len), WORD_EDITS) for a, b in zip(typed, name))
+    return all(OSA.distance(a, b) <= edits_allowed(max(a, b, key=len), WORD_EDITS) for a, b in zip(typed, name))
 
 
 def _named(text: str, at: int) -> bool:

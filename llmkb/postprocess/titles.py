@@ -22,7 +22,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from llmkb.data.records import CatalogItem
-from llmkb.kb.linking import english_words, spelt_alike, typo_of_everyday_word
+from llmkb.kb.linking import edits_allowed, english_words, spelt_alike, typo_of_everyday_word
 from llmkb.postprocess.normalize import fold, normalize_title
 
 DEFAULT_THRESHOLD = 80.0  # rapidfuzz ratio (0-100) on normalised titles; one typo in a 5-letter title scores 80
@@ -159,7 +159,7 @@ class TitleMatcher:
                 title = key if key in keys and (unknown or len(key.split()) >= TYPED_ENGLISH_WORDS) else None
                 if title is None and unknown and len(key) >= TYPED_EDITS[0][0] and len(unknown) <= 2 and \
                         not any(typo_of_everyday_word(w) for w in unknown):  # a title holds a typo or two
-                    edits = max(k for length, k in TYPED_EDITS if len(key) >= length)
+                    edits = edits_allowed(key, TYPED_EDITS)
                     for candidate, _, _ in process.extract(key, key_list, scorer=OSA.distance, score_cutoff=edits,
                                                            limit=5):
                         if spelt_alike(key.split(), candidate.split()):
