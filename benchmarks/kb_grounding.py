@@ -22,7 +22,7 @@ from llmkb.machine import cpu_name
 from llmkb.data.records import SEEKER
 from llmkb.kb import build_kb, load_kb
 from llmkb.paths import artifacts_dir
-from llmkb.pipeline.fusion import TrainingPriors
+from llmkb.priors.training import TrainingPriors
 from llmkb.pipeline.stages import KB_CANDIDATES, RequestFilter
 from llmkb.retrieval import QueryBuilder
 

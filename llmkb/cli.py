@@ -141,7 +141,9 @@ def _system(args, dataset, split: str | None):
     """The system ``args.system`` names, and what it loads (for the report). ``split`` None: it ranks simulated
     conversations, so nothing is read from or written to the split's score caches."""
     from llmkb.evaluation import make_system
-    from llmkb.evaluation.rag import fusion_weights, learned_ranker, make_rag_system
+    from llmkb.evaluation.rag import make_rag_system
+    from llmkb.fitting.train_ranker import learned_ranker
+    from llmkb.fitting.tune_fusion import fusion_weights
     from llmkb.retrieval import QueryConfig
 
     if args.system not in RAG_SYSTEMS:
@@ -272,7 +274,7 @@ def cmd_compare(args) -> None:
 def cmd_evaluate_requests(args) -> None:
     from llmkb.evaluation.requests import TOP, evaluate_requests, format_report
     from llmkb.paths import artifacts_dir
-    from llmkb.pipeline.fusion import with_tuned_ranking
+    from llmkb.pipeline.tuned import with_tuned_ranking
 
     # the full system as chat runs it, on the fusion weights: the benchmark's variants change the fusion's signals
     config = dataclasses.replace(with_tuned_ranking(_config(args, k=TOP, reply_int8=False)), ranker=None)
@@ -283,7 +285,7 @@ def cmd_evaluate_requests(args) -> None:
 
 def _sources(spec: str | None) -> tuple[str, ...]:
     """``"graph,kb"`` → the candidate sources an ablation leaves out."""
-    from llmkb.pipeline.fusion import SOURCES
+    from llmkb.ranking.candidates import SOURCES
 
     chosen = tuple(dict.fromkeys(part.strip() for part in (spec or "").split(",") if part.strip()))
     unknown = [source for source in chosen if source not in SOURCES]
@@ -293,7 +295,7 @@ def _sources(spec: str | None) -> tuple[str, ...]:
 
 
 def cmd_train_ranker(args) -> None:
-    from llmkb.ranking.train import RankerConfig, train_ranker
+    from llmkb.fitting.train_ranker import RankerConfig, train_ranker
 
     ranker, path = train_ranker(_stages(args, use_llm=False), args.protocol, RankerConfig(without=_sources(args.without)),
                                 args.out)
@@ -304,7 +306,7 @@ def cmd_train_ranker(args) -> None:
 
 
 def cmd_tune_fusion(args) -> None:
-    from llmkb.evaluation.tuning import tune_fusion
+    from llmkb.fitting.tune_fusion import tune_fusion
 
     weights, path = tune_fusion(_stages(args), args.protocol, args.out, args.tune_samples)
     shown = ", ".join(f"{name} {value:g}" for name, value in weights.__dict__.items())
@@ -346,8 +348,8 @@ def cmd_chat(args) -> None:
     from llmkb.app.build import build_served
     from llmkb.app.session import llm_label, ranking_label
     from llmkb.pipeline import Recommender
-    from llmkb.pipeline.fusion import with_tuned_ranking
-    from llmkb.pipeline.reply_data import with_reply_writer
+    from llmkb.pipeline.tuned import with_tuned_ranking
+    from llmkb.fitting.reply_data import with_reply_writer
 
     print(f"Loading the {args.dataset} recommender (the first run builds the KB, the index, the LLM cache, the "
           "calibrated retriever and the tuned weights: about 5 minutes on 2 cores)...", file=sys.stderr)
@@ -388,7 +390,7 @@ def cmd_chat(args) -> None:
 def cmd_train_llm(args) -> None:
     from llmkb.generation.lora import LoraSettings, train_lora
     from llmkb.paths import artifacts_dir
-    from llmkb.pipeline.lora_data import lora_pairs
+    from llmkb.fitting.lora_data import lora_pairs
 
     stages = _stages(args)
     pairs = lora_pairs(stages, stages.dataset.samples("train", "std"), args.max_steps * args.batch_size)
@@ -402,7 +404,7 @@ def cmd_train_llm(args) -> None:
 
 
 def cmd_train_replies(args) -> None:
-    from llmkb.pipeline.reply_data import train_reply_writer
+    from llmkb.fitting.reply_data import train_reply_writer
 
     started = time.time()
     out = train_reply_writer(args.data_dir, args.llm, args.datasets.split(","), max_steps=args.max_steps)
@@ -416,7 +418,7 @@ def cmd_evaluate_conversation(args) -> None:
     from llmkb.evaluation.conversation import ConversationRun, conversation_report, evaluate_conversation
     from llmkb.paths import artifacts_dir
     from llmkb.pipeline import Stages
-    from llmkb.pipeline.reply_data import reply_writer_key, reply_writer_path
+    from llmkb.fitting.reply_data import reply_writer_key, reply_writer_path
 
     runs = artifacts_dir() / "runs"
     predictions = args.predictions or runs / f"{args.dataset}-std-{args.split}-{args.ranking}.predictions.jsonl"

@@ -12,7 +12,7 @@ come from the evaluation cache (`llmkb evaluate ... --system rag` fills it) and 
 import argparse
 from pathlib import Path
 
-from llmkb.evaluation.tuning import llm_signal
+from llmkb.fitting.tune_fusion import llm_signal
 from llmkb.pipeline import RecommenderConfig, Stages
 
 

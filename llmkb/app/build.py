@@ -4,7 +4,7 @@ For one catalogue, two steps, each cached by its inputs (a built system is found
 resumes):
 
 1. calibrate the retriever (``llmkb.retrieval.calibrate``: 1–3 min on 2 CPU cores);
-2. train the learned ranker of the served setup (``llmkb.ranking.train``: 2–5 min, most of it the out-of-fold
+2. train the learned ranker of the served setup (``llmkb.fitting.train_ranker``: 2–5 min, most of it the out-of-fold
    training data), on the dedup protocol, which scores new movies as chat recommends them.
 
 The served setup (``SERVED``) ranks without LLM scores: the fusion tuning gave the LLM's score weight 0 on three of
@@ -28,8 +28,8 @@ from pathlib import Path
 
 from llmkb.data import load_dataset
 from llmkb.pipeline import RecommenderConfig, Stages
-from llmkb.pipeline.fusion import with_tuned_ranking
-from llmkb.pipeline.reply_data import train_reply_writer, with_reply_writer
+from llmkb.pipeline.tuned import with_tuned_ranking
+from llmkb.fitting.reply_data import train_reply_writer, with_reply_writer
 from llmkb.retrieval import DenseRetriever
 from llmkb.retrieval.calibrate import ensure_calibrated
 from llmkb.retrieval.artifacts import calibration_base
@@ -96,7 +96,7 @@ def build_served(dataset: str, data_dir: Path | None = None, build: Build | None
         build.at(0.0, TRAINING)
         config = served_config(dataset, data_dir=data_dir, retriever=calibrated, llm=llm)
         if config.ranker is None:
-            from llmkb.ranking.train import train_ranker
+            from llmkb.fitting.train_ranker import train_ranker
 
             train_ranker(Stages.load(dataclasses.replace(config, use_llm=False), progress), TUNED_ON,
                          report=build.at, progress=progress)

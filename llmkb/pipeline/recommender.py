@@ -18,19 +18,17 @@ import dataclasses
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from llmkb.data.records import RECOMMENDER, CatalogItem, Turn
 from llmkb.kb.facts import Preference, describe
-from llmkb.pipeline.config import RecommenderConfig
 from llmkb.errors import LLMKBError
-from llmkb.pipeline.fusion import FusionWeights
+from llmkb.pipeline.config import RecommenderConfig
 from llmkb.pipeline.stages import Stages
 from llmkb.postprocess import finalize_ranking
+from llmkb.ranking import Ranker
+from llmkb.ranking.fusion import FusionWeights
+from llmkb.ranking.learned import LearnedRanker
 from llmkb.retrieval import TurnState
-
-if TYPE_CHECKING:
-    from llmkb.ranking.learned import LearnedRanker
 
 
 @dataclass
@@ -125,10 +123,8 @@ class Recommender:
                                   templated=reply.templated)
 
 
-def ranking_for(config: RecommenderConfig, uses_llm: bool) -> FusionWeights | LearnedRanker:
+def ranking_for(config: RecommenderConfig, uses_llm: bool) -> Ranker:
     """What ranks for ``config``: its learned ranker, else its fusion weights, else the built-in weights."""
-    from llmkb.ranking.learned import LearnedRanker  # llmkb.ranking builds on llmkb.pipeline's stages
-
     if config.ranker:
         if uses_llm:
             raise LLMKBError("the learned ranker ranks without LLM scores; serve it with llm_scoring=False")

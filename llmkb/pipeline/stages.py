@@ -34,13 +34,14 @@ from llmkb.kb.documents import KBDocument
 from llmkb.kb.facts import FactIndex, Preference, describe
 from llmkb.kb.linking import EntityLinker
 from llmkb.pipeline.config import RecommenderConfig
-from llmkb.pipeline.fusion import Candidates, TrainingPriors, items_cache
 from llmkb.pipeline.reply import Reply, ReplyRequest, stream_reply, templated, write_replies
 from llmkb.postprocess import TitleMatcher, normalize_title
 from llmkb.postprocess.grounding import GroundingChecker
 from llmkb.postprocess.titles import outside_names
 from llmkb.postprocess.reply import TEMPLATE_ITEMS
-from llmkb.ranking.items import preference_nodes
+from llmkb.priors.items import preference_nodes
+from llmkb.priors.training import TrainingPriors, items_cache
+from llmkb.ranking.candidates import Candidates
 from llmkb.retrieval import DenseRetriever, TurnState
 
 MAX_MESSAGE_CHARS = 2000

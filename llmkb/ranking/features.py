@@ -27,8 +27,10 @@ from __future__ import annotations
 import numpy as np
 
 from llmkb.kb.facts import FactIndex
-from llmkb.pipeline.fusion import SOURCES, Candidates, TrainingPriors, standardise
-from llmkb.ranking.items import preference_nodes
+from llmkb.priors.items import preference_nodes
+from llmkb.priors.training import TrainingPriors
+from llmkb.ranking.candidates import SOURCES, Candidates
+from llmkb.ranking.fusion import standardise
 from llmkb.retrieval.query import TurnState
 
 REPRESENTATIONS = ("item2vec", "graph")

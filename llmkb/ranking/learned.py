@@ -1,6 +1,6 @@
 """The learned ranker: LightGBM LambdaRank over every candidate's features (``llmkb.ranking.features``).
 
-``llmkb train-ranker`` trains it (``llmkb.ranking.train``); a recommender uses it when its config names the file
+``llmkb train-ranker`` trains it (``llmkb.fitting.train_ranker``); a recommender uses it when its config names the file
 (``RecommenderConfig.ranker``), in place of the linear fusion. An ablation (``without``) leaves out candidate
 sources: the candidates only they proposed are dropped, and so are the features that come from them (an item
 representation's cosines go with its source), in training and in ranking alike.
@@ -22,7 +22,8 @@ import numpy as np
 from llmkb.data.io import atomic_write_json
 from llmkb.errors import LLMKBError
 from llmkb.kb.facts import FactIndex
-from llmkb.pipeline.fusion import SOURCES, Candidates, TrainingPriors
+from llmkb.priors.training import TrainingPriors
+from llmkb.ranking.candidates import SOURCES, Candidates
 from llmkb.ranking.features import FEATURES, REPRESENTATIONS, feature_matrix
 from llmkb.retrieval.query import TurnState
 

@@ -1,8 +1,11 @@
 import json
 
 from llmkb.evaluation import Run, evaluate
-from llmkb.evaluation.rag import Fused, SampleCache, fusion_weights, make_rag_system
-from llmkb.pipeline.fusion import FusionWeights, tuned_weights_path
+from llmkb.evaluation.rag import Fused, make_rag_system
+from llmkb.fitting.cache import SampleCache
+from llmkb.fitting.tune_fusion import fusion_weights
+from llmkb.pipeline.tuned import tuned_weights_path
+from llmkb.ranking.fusion import FusionWeights
 
 
 def test_cache_resumes_and_ignores_a_torn_line(tmp_path, make_stages):

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from llmkb.cli import main
-from llmkb.pipeline.fusion import FusionWeights
+from llmkb.ranking.fusion import FusionWeights
 
 pytest.importorskip("ray", reason="the optional extra .[scale] (Ray) is not installed")
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -78,7 +78,7 @@ def test_setup_key_changes_with_what_produces_the_scores(make_recommender):
 
 
 def test_lora_pairs_come_from_training_samples_with_the_scoring_prompt(make_stages):
-    from llmkb.pipeline.lora_data import lora_pairs
+    from llmkb.fitting.lora_data import lora_pairs
 
     s = make_stages()
     train = s.dataset.samples("train")
@@ -96,7 +96,8 @@ def test_excluding_a_mentioned_movie_also_excludes_its_same_title_entries(make_r
 
 
 def test_the_recommender_uses_only_the_weights_its_config_names(make_recommender, tmp_path):
-    from llmkb.pipeline.fusion import FusionWeights, tuned_weights_path
+    from llmkb.pipeline.tuned import tuned_weights_path
+    from llmkb.ranking.fusion import FusionWeights
 
     rec = make_recommender(use_llm=False)
     FusionWeights(context=9.0).save(tuned_weights_path("redial", "dedup", rec.config.setup_key))
@@ -106,7 +107,7 @@ def test_the_recommender_uses_only_the_weights_its_config_names(make_recommender
 
 
 def test_a_zero_llm_fusion_weight_skips_llm_scoring_in_chat(make_recommender, monkeypatch):
-    from llmkb.pipeline.fusion import FusionWeights
+    from llmkb.ranking.fusion import FusionWeights
 
     rec = make_recommender(k=3)
     assert rec.stages.replies.model is not rec.stages.scorer.model  # replies come from the int8 copy by default

@@ -5,9 +5,10 @@ import pytest
 
 from llmkb.data.records import RECOMMENDER, SEEKER, Turn
 from llmkb.kb.facts import FactIndex, Preference
-from llmkb.pipeline.fusion import SOURCES, Candidates, TrainingPriors
+from llmkb.priors.training import TrainingPriors
+from llmkb.ranking.candidates import SOURCES, Candidates
 from llmkb.ranking.features import FEATURES, REPRESENTATIONS, feature_matrix
-from llmkb.ranking.items import ItemVectors
+from llmkb.priors.items import ItemVectors
 from llmkb.retrieval.query import TurnState
 
 FACTS = FactIndex({("genre", "western"): frozenset({"a", "c"})}, {("genre", "western"): "Western"},

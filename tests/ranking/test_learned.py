@@ -9,10 +9,11 @@ import pytest
 from llmkb.data.records import SEEKER, Turn
 from llmkb.errors import LLMKBError
 from llmkb.kb.facts import FactIndex
-from llmkb.pipeline.fusion import Candidates, TrainingPriors
+from llmkb.priors.training import TrainingPriors
+from llmkb.ranking.candidates import Candidates
 from llmkb.ranking.features import FEATURES
 from llmkb.ranking.learned import LearnedRanker, ablate, ablated_features
-from llmkb.ranking.train import RankerConfig
+from llmkb.fitting.train_ranker import RankerConfig
 from llmkb.retrieval.query import TurnState
 
 NAN = np.nan

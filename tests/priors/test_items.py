@@ -6,8 +6,8 @@ import pytest
 
 from llmkb.data.records import RECOMMENDER, SEEKER, Dialogue, Turn
 from llmkb.kb.facts import FactIndex, Preference
-from llmkb.ranking import items as items_module
-from llmkb.ranking.items import (MAX_FACT_ITEMS, WALK_LENGTH, WALKS_PER_NODE, ItemVectors, fact_node, graph_edges,
+from llmkb.priors import items as items_module
+from llmkb.priors.items import (MAX_FACT_ITEMS, WALK_LENGTH, WALKS_PER_NODE, ItemVectors, fact_node, graph_edges,
                                  mention_sequences, preference_nodes, random_walks, train_graph, train_item2vec)
 
 

@@ -1,4 +1,4 @@
-"""Training the learned ranker: on the training split's samples (features out of fold, ``llmkb.ranking.folds``),
+"""Training the learned ranker: on the training split's samples (features out of fold, ``llmkb.fitting.folds``),
 its boosting rounds chosen on the validation split by the objective the linear fusion is tuned for (mean Recall@1 +
 Recall@10 + Recall@50 of the lists the system returns, after the request constraints).
 
@@ -25,13 +25,15 @@ from tqdm.auto import tqdm
 
 from llmkb.data.records import Sample
 from llmkb.errors import LLMKBError
-from llmkb.pipeline.fusion import trained_ranker_path
+from llmkb.fitting.cache import cached_candidates
+from llmkb.fitting.folds import SampleRows, training_rows
+from llmkb.fitting.objective import OBJECTIVE, objective
 from llmkb.pipeline.stages import Stages
+from llmkb.pipeline.tuned import trained_ranker_path
 from llmkb.ranking.features import FEATURES, feature_matrix
-from llmkb.ranking.folds import SampleRows, training_rows
 from llmkb.ranking.learned import LearnedRanker, ablate
 
-OBJECTIVE = "mean Recall@1 + Recall@10 + Recall@50 on validation, after the request constraints"
+RANKER_OBJECTIVE = f"{OBJECTIVE} on validation, after the request constraints"
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,6 @@ def labelled(rows: SampleRows, golds: dict[str, set[str]], without: Sequence[str
 
 def valid_rows(stages: Stages, samples: Sequence[Sample]) -> SampleRows:
     """The validation samples' candidates (as evaluation finds them, from the score cache) and their features."""
-    from llmkb.evaluation.rag import cached_candidates
-
     found = cached_candidates(stages, list(samples), "valid", llm=False)
     states = stages.states([s.context for s in samples])
     return SampleRows([s.sample_id for s in samples], [c.ids for c in found],
@@ -88,8 +88,6 @@ def valid_rows(stages: Stages, samples: Sequence[Sample]) -> SampleRows:
 def score_rounds(booster, rows: SampleRows, samples: Sequence[Sample], stages: Stages, without: Sequence[str],
                  checkpoints: Sequence[int]) -> dict[int, dict]:
     """Per checkpoint: the objective on ``samples`` and the share of lists with a mentioned movie in their top 10."""
-    from llmkb.evaluation.tuning import objective
-
     states = stages.states([s.context for s in samples])
     results = {}
     for rounds in checkpoints:
@@ -136,7 +134,7 @@ def train_ranker(stages: Stages, protocol: str, config: RankerConfig = RankerCon
     ranker = LearnedRanker(booster, rounds, config.without)
     gains = booster.feature_importance("gain", iteration=rounds)
     out = Path(out) if out else trained_ranker_path(dataset.name, protocol, stages.config.setup_key, config.without)
-    ranker.save(out, tuned_on=f"{dataset.name}-{protocol}", objective=OBJECTIVE, score=curve[rounds]["objective"],
+    ranker.save(out, tuned_on=f"{dataset.name}-{protocol}", objective=RANKER_OBJECTIVE, score=curve[rounds]["objective"],
                 mentioned_in_top10=curve[rounds]["mentioned_in_top10"], curve=curve, config=asdict(config),
                 setup=stages.config.setup, training_samples=len(groups), training_rows=len(labels),
                 training_data=made, training_seconds=round(training_seconds, 1),
@@ -162,3 +160,14 @@ def _progress(total: int, progress: bool, report: Callable[[float], None] | None
 
     return callback
 
+
+def learned_ranker(stages: Stages, protocol: str, without: tuple[str, ...] = (), retrain: bool = False,
+                   progress: bool = True) -> LearnedRanker:
+    """``rag-ranker``'s ranker: the config's, else the one trained for this setup (trained now when missing or
+    ``retrain``)."""
+    if stages.config.ranker and not without:
+        return LearnedRanker.load(stages.config.ranker)
+    path = trained_ranker_path(stages.config.dataset, protocol, stages.config.setup_key, without)
+    if path.is_file() and not retrain:
+        return LearnedRanker.load(path)
+    return train_ranker(stages, protocol, RankerConfig(without=without), progress=progress)[0]

@@ -1,8 +1,10 @@
 import pytest
 
 from llmkb.errors import LLMKBError
-from llmkb.evaluation.tuning import tune
-from llmkb.pipeline.fusion import Candidates, TrainingPriors, signals
+from llmkb.fitting.tune_fusion import tune
+from llmkb.priors.training import TrainingPriors
+from llmkb.ranking.candidates import Candidates
+from llmkb.ranking.fusion import signals
 
 NO_PRIORS = TrainingPriors({}, {})
 

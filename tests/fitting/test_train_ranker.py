@@ -9,13 +9,13 @@ import pytest
 
 from llmkb.errors import LLMKBError
 from llmkb.evaluation.rag import Fused
-from llmkb.evaluation.tuning import objective
+from llmkb.fitting.tune_fusion import objective
 from llmkb.pipeline import RecommenderConfig
-from llmkb.pipeline.fusion import trained_ranker_path, with_tuned_ranking
+from llmkb.pipeline.tuned import trained_ranker_path, with_tuned_ranking
 from llmkb.ranking.features import FEATURES
-from llmkb.ranking.folds import SampleRows
+from llmkb.fitting.folds import SampleRows
 from llmkb.ranking.learned import LearnedRanker
-from llmkb.ranking.train import RankerConfig, labelled, score_rounds, train_ranker
+from llmkb.fitting.train_ranker import RankerConfig, labelled, score_rounds, train_ranker
 
 SMALL = RankerConfig(rounds=6, checkpoints=(2, 4, 6), num_leaves=4, min_data_in_leaf=1)
 

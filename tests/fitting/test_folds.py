@@ -4,9 +4,9 @@ samples featured by what the other folds alone give, computed once."""
 import numpy as np
 import pytest
 
-from llmkb.ranking import folds as folds_module
+from llmkb.fitting import folds as folds_module
 from llmkb.ranking.features import FEATURES
-from llmkb.ranking.folds import FOLDS, MappedRetriever, SampleRows, fold_of, training_rows
+from llmkb.fitting.folds import FOLDS, MappedRetriever, SampleRows, fold_of, training_rows
 
 
 def test_fold_of_is_stable_and_spreads_the_dialogues():

@@ -31,8 +31,8 @@ from llmkb.data.io import atomic_write_json
 from llmkb.data.records import Sample
 from llmkb.models import default_retriever_path
 from llmkb.paths import artifacts_dir
-from llmkb.pipeline.fusion import TrainingPriors, items_cache
 from llmkb.pipeline.stages import CandidateFinder, Stages
+from llmkb.priors.training import TrainingPriors, items_cache
 from llmkb.ranking.features import FEATURES, FEATURES_VERSION, feature_matrix
 from llmkb.retrieval import DenseRetriever
 from llmkb.retrieval.artifacts import calibration_record

@@ -3,7 +3,8 @@
 ``llmkb tune-fusion --dataset D --protocol P [--out FILE]`` runs :func:`tune_fusion`: it scores the validation
 samples' candidates (the LLM scores are cached), picks the grid point that maximises mean Recall@1 + Recall@10 +
 Recall@50, and writes the weights beside the setup that produced the scores, the data files' hashes, the grid and
-the objective. A recommender then uses them only when its config names that file.
+the objective. Chat and the demo pick them up for their setup (``llmkb.pipeline.tuned.with_tuned_ranking``);
+an evaluation run uses them, or tunes them first, through :func:`fusion_weights` at the command's edge.
 
 >>> import numpy as np
 >>> matrices = [np.array([[1.0, 0, 0, 0, 0, 0], [0.0, 0, 1, 0, 0, 0]])]  # two candidates × the six signals
@@ -24,8 +25,12 @@ import numpy as np
 
 from llmkb.data.records import Sample
 from llmkb.errors import LLMKBError
-from llmkb.pipeline.fusion import Candidates, FusionWeights, fuse, signals, tuned_weights_path
+from llmkb.fitting.cache import cached_candidates
+from llmkb.fitting.objective import OBJECTIVE, objective
 from llmkb.pipeline.stages import Stages
+from llmkb.pipeline.tuned import tuned_weights_path
+from llmkb.ranking.candidates import Candidates
+from llmkb.ranking.fusion import FusionWeights, fuse, signals
 
 GRID = {  # the retriever's weight is fixed at 1: only ratios matter
     "llm": (0.0, 0.1, 0.25, 0.5, 1.0, 2.0),
@@ -34,14 +39,7 @@ GRID = {  # the retriever's weight is fixed at 1: only ratios matter
     "co_mention": (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0),
     "kb_match": (0.0, 0.5, 1.0, 2.0, 4.0, 8.0),
 }
-OBJECTIVE = "mean Recall@1 + Recall@10 + Recall@50"
 FINALISTS = 20  # the best grid points, re-scored on the final lists when the request constraints reorder them
-
-
-def objective(ranked: Sequence[str], gold: Sequence[str]) -> float:
-    """Recall@1 + Recall@10 + Recall@50 of one sample."""
-    gold = set(gold)
-    return sum(sum(item in gold for item in ranked[:k]) for k in (1, 10, 50)) / max(len(gold), 1)
 
 
 def tune(matrices: Sequence[np.ndarray], candidate_ids: Sequence[list[str]], golds: Sequence[Sequence[str]],
@@ -87,8 +85,6 @@ def tune_fusion(stages: Stages, protocol: str, out: Path | None = None, samples_
                 progress: bool = True) -> tuple[FusionWeights, Path]:
     """Tune on (the first ``samples_limit`` samples of) the validation split; write the weights and their
     provenance to ``out`` (default: ``tuned_weights_path`` of this setup). Returns the weights and the file."""
-    from llmkb.evaluation.rag import cached_candidates
-
     dataset, config = stages.dataset, stages.config
     samples = dataset.samples("valid", protocol)[:samples_limit]
     rows = cached_candidates(stages, samples, "valid", progress)
@@ -107,8 +103,6 @@ def llm_signal(stages: Stages, protocol: str) -> str:
     """Does the LLM's score help, on the validation split? Where a gold movie is among the LLM-scored candidates:
     how often the LLM's best-scored candidate is gold, next to the retriever's best among the same candidates;
     then the best objective for each LLM weight of the grid."""
-    from llmkb.evaluation.rag import cached_candidates
-
     samples = stages.dataset.samples("valid", protocol)
     rows = cached_candidates(stages, samples, "valid", progress=True)
     llm_right = retriever_right = reachable = 0
@@ -128,3 +122,15 @@ def llm_signal(stages: Stages, protocol: str) -> str:
         lines.append(f"  llm weight {weight:<4}: best objective {score:.4f} (context {weights.context}, "
                      f"popularity {weights.popularity}, co-mention {weights.co_mention})")
     return "\n".join(lines)
+
+
+def fusion_weights(stages: Stages, protocol: str, retune: bool = False, samples_limit: int | None = None,
+                   progress: bool = True) -> tuple[FusionWeights, Path]:
+    """The weights ``rag`` uses and their file: the config's, else those tuned for this setup (tuned now when
+    missing or ``retune``)."""
+    if stages.config.weights:
+        return FusionWeights.load(stages.config.weights), Path(stages.config.weights)
+    path = tuned_weights_path(stages.config.dataset, protocol, stages.config.setup_key)
+    if path.is_file() and not retune:
+        return FusionWeights.load(path), path
+    return tune_fusion(stages, protocol, samples_limit=samples_limit, progress=progress)

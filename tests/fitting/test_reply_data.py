@@ -1,7 +1,7 @@
 import warnings
 
 from llmkb.pipeline.reply import ReplyRequest
-from llmkb.pipeline.reply_data import reply_pairs, train_reply_writer, trained_reply_writer, with_reply_writer
+from llmkb.fitting.reply_data import reply_pairs, train_reply_writer, trained_reply_writer, with_reply_writer
 
 
 def test_pairs_are_reply_prompts_to_human_replies_that_give_grounded_reasons(make_stages):

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from llmkb.errors import LLMKBError
-from llmkb.pipeline.fusion import (SIGNALS, Candidates, FusionWeights, TrainingPriors, fuse, popularity_scores, signals,
-                                   with_tuned_ranking)
-from llmkb.pipeline.config import RecommenderConfig
+from llmkb.priors.training import TrainingPriors, popularity_scores
+from llmkb.ranking.candidates import Candidates
+from llmkb.ranking.fusion import SIGNALS, FusionWeights, fuse, signals
 
 NO_PRIORS = TrainingPriors({}, {})
 
@@ -50,18 +50,3 @@ def test_weights_round_trip_and_bad_file(tmp_path):
     (tmp_path / "bad.json").write_text("{")
     with pytest.raises(LLMKBError, match="tune-fusion"):
         FusionWeights.load(tmp_path / "bad.json")
-
-
-def test_chat_uses_the_weights_its_config_names_or_those_tuned_for_its_setup(tmp_path, monkeypatch, tiny_models):
-    monkeypatch.setenv("LLMKB_ARTIFACTS", str(tmp_path))
-    encoder = tiny_models["retriever"]
-    config = RecommenderConfig(dataset="inspired", retriever=encoder, use_llm=False)
-    assert with_tuned_ranking(config).weights is None  # nothing tuned: the built-in weights
-    named = RecommenderConfig(dataset="inspired", retriever=encoder, use_llm=False, weights=tmp_path / "mine.json")
-    assert with_tuned_ranking(named) == named
-    std = tmp_path / "fusion" / "inspired" / f"std-{config.setup_key}.json"
-    FusionWeights(llm=0.0).save(std)
-    assert with_tuned_ranking(config).weights == std
-    dedup = std.with_name(f"dedup-{config.setup_key}.json")
-    FusionWeights(llm=0.0).save(dedup)
-    assert with_tuned_ranking(config).weights == dedup  # chat recommends new movies: dedup's first
