@@ -7,7 +7,9 @@ import json
 import pytest
 
 from llmkb.errors import LLMKBError
-from llmkb.prune import add_rram_commands, cmd_prune, method_configs, model_kind
+from llmkb.app.backbone import RECIPE, Point, Recipe
+from llmkb.cli.rram import add as add_rram_commands, cmd_prune
+from llmkb.prune import PruneConfig, method_configs, model_kind
 from tiny_models import write_tiny_llm, write_tiny_sentence_transformer
 
 
@@ -24,18 +26,28 @@ def test_defaults_are_those_of_the_old_scripts():
     assert args.run is cmd_prune and str(args.out) == "out"
     assert {k: v for k, v in vars(args).items() if k not in ("run", "out", "command", "action", "data_dir")} == {
         "model": "llm", "rows": 128, "cols": 128, "bits_per_cell": 2, "encoding": "differential", "dac_bits": 1,
-        "technology": "isaac32", "input_bits": 8, "skip_zero_slices": False, "weight_bits": 8, "key_bits": [4], "sparsity": [0.5], "prune_fraction": [0.0],
-        "scales": "integer", "mixed_bits": [5, 7], "mixed_budget": [], "mixed_families": "reconstruct", "methods": "all",
+        "technology": "isaac32", "input_bits": 8, "skip_zero_slices": False, "weight_bits": 8, "key_bits": (4,), "sparsity": (0.5,), "prune_fraction": (0.0,),
+        "scales": "integer", "mixed_bits": (5, 7), "mixed_budget": (), "mixed_families": "reconstruct", "methods": "all",
         "tolerance": None,
         "steps": 0, "lr": 1e-5, "batch_size": 8, "schedule": "linear", "calibrate": 4, "no_retrain_dense": False,
         "skip_float": False, "dataset": "inspired", "split": "valid", "report_split": None, "seed": 0, "budget": None, "protocol": "std", "metric": "recall@50",
         "window": 256, "eval_windows": 64, "include_head": False, "workers": None, "cpus_per_worker": None, "address": None}
     args = parser().parse_args(["rram", "prune", "--model", "retriever", "--out", "o", "--key-bits", "3,4,5",
                                 "--mixed-budget", "0.5,0.6", "--tolerance", "0.01"])
-    assert args.key_bits == [3, 4, 5] and args.mixed_budget == [0.5, 0.6] and args.tolerance == 0.01
+    assert args.key_bits == (3, 4, 5) and args.mixed_budget == (0.5, 0.6) and args.tolerance == 0.01
     args = parser().parse_args(["rram", "prune", "--model", "llm", "--out", "o", "--families", "gptq-mse", "--mixed", "0.6",
                                 "--mixed-families", "reconstruct,gptq-mse"])
-    assert (args.methods, args.mixed_budget, args.mixed_families) == ("gptq-mse", [0.6], "reconstruct,gptq-mse")
+    assert (args.methods, args.mixed_budget, args.mixed_families) == ("gptq-mse", (0.6,), "reconstruct,gptq-mse")
+    assert PruneConfig.from_args(args) == PruneConfig(model="llm", out="o", methods="gptq-mse", mixed_budget=(0.6,),
+                                                      mixed_families="reconstruct,gptq-mse")
+
+
+@pytest.mark.parametrize("recipe", [RECIPE, Recipe(retriever=Point("gptq", 5), llm=Point("reconstruct", mixed_budget=0.5))])
+@pytest.mark.parametrize("kind", ["retriever", "llm"])
+def test_a_backbone_recipe_is_the_command_it_records(recipe, kind, tmp_path):
+    """The demo builds a PruneConfig directly; the command its report records must parse to the same config."""
+    args = parser().parse_args(["--data-dir", str(tmp_path), *recipe.args(kind, tmp_path / "m", "redial", tmp_path / "o")])
+    assert PruneConfig.from_args(args) == recipe.prune_config(kind, tmp_path / "m", "redial", tmp_path / "o", tmp_path)
 
 
 def test_help_shows_defaults(capsys):
@@ -62,7 +74,8 @@ def test_model_kind(tiny_root, tmp_path):
 
 def test_method_flags_become_configs():
     def configs(*flags):
-        return method_configs(parser().parse_args(["rram", "prune", "--model", "llm", "--out", "o", *flags]))
+        return method_configs(PruneConfig.from_args(parser().parse_args(["rram", "prune", "--model", "llm", "--out", "o",
+                                                                         *flags])))
 
     assert set(configs("--methods", "quantize,dense")) == {"dense", "quantize-4b"}
     assert configs("--rows", "256", "--cols", "256")["reconstruct-4b"].method.reconstruct.group_size == 256

@@ -41,6 +41,7 @@ from llmkb.data.io import atomic_write_json
 from llmkb.errors import ModelError
 from llmkb.models import default_llm_path, reference_note
 from llmkb.paths import artifacts_dir
+from llmkb.prune.config import PruneConfig
 from llmkb.retrieval.index import model_fingerprint
 from llmkb.retrieval.artifacts import best_available
 from llmkb.retrieval.retriever import load_encoder
@@ -79,6 +80,13 @@ class Point:
         return ["--methods", "dense", "--mixed", f"{self.mixed_budget:g}", "--mixed-families", self.family,
                 "--mixed-bits", ",".join(map(str, self.mixed_bits))]
 
+    def settings(self) -> dict:
+        """:meth:`args` as ``PruneConfig`` fields."""
+        if self.mixed_budget is None:
+            return {"methods": self.family, "key_bits": (self.key_bits,)}
+        return {"methods": "dense", "mixed_budget": (self.mixed_budget,), "mixed_families": self.family,
+                "mixed_bits": self.mixed_bits}
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -101,6 +109,13 @@ class Recipe:
                 str(self.steps), "--calibrate", str(self.calibration_batches), "--tolerance", str(TOLERANCE[kind]),
                 "--technology", TECHNOLOGY, "--skip-float", "--split", self.split]
         return args + (["--dataset", dataset, "--batch-size", str(self.batch_size)] if kind == "retriever" else [])
+
+    def prune_config(self, kind: str, source: Path, dataset: str, out: Path, data_dir: Path | None = None) -> PruneConfig:
+        """The run :meth:`args` describes, as the config ``llmkb.prune`` takes."""
+        retriever = {"dataset": dataset, "batch_size": self.batch_size} if kind == "retriever" else {}
+        return PruneConfig(model=str(source), out=out, **self.point(kind).settings(), steps=self.steps,
+                           calibrate=self.calibration_batches, tolerance=TOLERANCE[kind], technology=TECHNOLOGY,
+                           skip_float=True, split=self.split, data_dir=data_dir, **retriever)
 
 
 RECIPE = Recipe()
@@ -155,7 +170,6 @@ def build_component(kind: str, source: Path, dataset: str = "redial", root: Path
                     progress: bool = True, recipe: Recipe = RECIPE, data_dir: Path | None = None) -> Path:
     """The folder of the pruned ``kind`` ("retriever" or "llm") built from ``source``; built when missing (minutes:
     the ``llmkb rram prune`` run of ``recipe.args`` retrains and evaluates it and a dense copy)."""
-    from llmkb.cli import build_parser
     from llmkb.prune import llm_task, method_configs, prune, retriever_task
     from rram import render
 
@@ -171,11 +185,10 @@ def build_component(kind: str, source: Path, dataset: str = "redial", root: Path
         if progress:
             print(f"Pruning the {kind} ({source}) onto RRAM crossbars and measuring it, once, into {target}:\n"
                   f"  llmkb {' '.join(command)}", flush=True)
-        args = build_parser().parse_args([*(["--data-dir", str(data_dir)] if data_dir else []), *command])
-        args.out = tmp / "run"
-        task = (retriever_task if kind == "retriever" else llm_task)(args, Path(source))
+        config = recipe.prune_config(kind, Path(source), dataset, tmp / "run", data_dir)
+        task = (retriever_task if kind == "retriever" else llm_task)(config, Path(source))
         kept: dict[str, nn.Module] = {}
-        report = prune(args, task, method_configs(args), keep=kept)
+        report = prune(config, task, method_configs(config), keep=kept)
         report.meta["command"] = "llmkb " + " ".join(command)
         render.write_all(report, tmp / "run")
         results = {r.name: r for r in report.results}

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from llmkb.evaluation import reproduce
-from llmkb.evaluation.reproduce import (StepFailed, add_reproduce_command, data_source, format_plan, plan,
+from llmkb.cli import reproduce as reproduce_command
+from llmkb.evaluation.reproduce import (StepFailed, data_source, format_plan, plan,
                                         report_path, run_plan, subprocess_runner, total_minutes, write_tables)
 
 
@@ -223,13 +224,13 @@ def test_tables_come_from_the_plans_reports_only(artifacts):
 def parse(*argv):
     parser = argparse.ArgumentParser(prog="llmkb")
     parser.add_argument("--data-dir", type=Path, default=Path("data"))
-    add_reproduce_command(parser.add_subparsers(dest="command", required=True))
+    reproduce_command.add(parser.add_subparsers(dest="command", required=True))
     return parser.parse_args(["reproduce", *argv])
 
 
 def test_command_line(capsys, artifacts):
     args = parse("--quick", "--only", "bm25,popularity", "--keep-going")
-    assert args.run is reproduce.cmd_reproduce and args.quick and args.keep_going
+    assert args.run is reproduce_command.cmd_reproduce and args.quick and args.keep_going
     assert args.only == ["bm25", "popularity"] and args.datasets is None and not args.force
     assert parse("--datasets", "redial").datasets == ["redial"]
     with pytest.raises(SystemExit):
