@@ -1,8 +1,8 @@
 # Two commands do all the set-up on a fresh machine:
 #   make demo   create .venv, install, fetch the data, build what the demo needs, start the Gradio app
 #   make test   create .venv if missing, install, run the tests (all but the first-run checks: CI's command)
-# and one checks the first run (~25 min: the served system built from empty artifacts, then the app in a browser):
-#   make test-first-run
+# and one checks the first run (the served system built from empty artifacts, then the app in a browser; no reply writer):
+#   make check-first-run
 # and two reproduce the results tables (`llmkb reproduce`: resumable; written to artifacts/results/tables.md):
 #   make results         every command behind docs/RESULTS.md's tables, ~6.2 h on 2 cores (REPRODUCE_ARGS=--list: the plan)
 #   make results-quick   INSPIRED without the LLM systems, ~30 min
@@ -18,7 +18,7 @@ SOURCE_FLAG := $(if $(DATA_SOURCE),--source $(DATA_SOURCE),)
 PYTEST_ARGS ?=
 REPRODUCE_ARGS ?=
 
-.PHONY: install data kb demo chat results results-quick browser test test-first-run test-fast clean
+.PHONY: install data kb demo chat results results-quick browser test check-first-run test-first-run test-fast clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,8 +59,10 @@ browser:
 test: install
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -m "not first_run" $(PYTEST_ARGS)
 
-test-first-run: install browser
+check-first-run: install browser
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -m first_run $(PYTEST_ARGS)
+
+test-first-run: check-first-run  # the older name
 
 test-fast: install
 	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)

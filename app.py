@@ -205,14 +205,20 @@ def main(argv: list[str] | None = None) -> int:
                    help="do not load the other backbones of the catalogue in the background after start")
     p.add_argument("--no-build", action="store_true",
                    help="serve what is built, without building the full system (calibrated retriever, tuned weights)")
+    p.add_argument("--no-reply-writer", action="store_true",
+                   help="build the full system's ranking but do not train the reply writer (~25 min on 2 cores); "
+                        "replies then come from the base LLM")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     started = time.perf_counter()
     try:
         ensure_data(data_dir())
-        service = ChatService(build=None if args.no_build else lambda dataset, state: build_served(dataset, build=state))
+        replies = not args.no_reply_writer
+        service = ChatService(build=None if args.no_build else
+                              lambda dataset, state: build_served(dataset, build=state, replies=replies))
         print(f"Loading the {DATASETS[args.dataset]} recommender (the first run builds the KB, the index and the LLM "
               "cache, then the full system in the background)...", flush=True)
+        service.engine(args.dataset, Session.backbone)  # the first use also starts the build
         print(service.status(Session(args.dataset)), flush=True)
     except LLMKBError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -223,9 +223,15 @@ class ChatService:
         return event is None or event.wait(timeout)
 
     def status(self, session: Session) -> str:
-        engine = self.engine(session.dataset, session.backbone)
-        rec = engine.recommender
+        """The status line: what serves ``session`` and how far the build is. It reads only: it never loads a model
+        (the page polls it every 2 s)."""
+        engine = self.engines.get((session.dataset, session.backbone))
         build = self.builds.get(session.dataset)
+        if engine is None:
+            building = f" · {build.status()}" if build is not None and build.running else ""
+            return (f"{DATASETS[session.dataset]} catalogue on the {BACKBONES[session.backbone]} backbone: it loads "
+                    f"with your next message{building}")
+        rec = engine.recommender
         after = ""
         if build is None or (self._built[session.dataset].is_set() and not build.error):
             state = "Ready"  # "Ready" only once what was built is also the engine that answers

@@ -3,7 +3,7 @@ to the full system, chat in headless Chromium, check the reply and the recommend
 screenshot the README shows (docs/demo.png).
 
 Skips with the reason when Playwright, the browser or the data are missing. The browser is Debian's ``chromium``
-(``make test-first-run`` installs it when it may), or Playwright's own when ``playwright install chromium`` was run.
+(``make check-first-run`` installs it when it may), or Playwright's own when ``playwright install chromium`` was run.
 """
 
 import os
@@ -51,7 +51,7 @@ def server(browser, mirror, tmp_path_factory):
     log = tmp_path_factory.mktemp("app") / "app.log"
     env = {**os.environ, "LLMKB_DATA_SOURCE": str(mirror)}  # both cores, as `make demo` builds
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--no-warmup"], cwd=REPO, env=env,
+        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--no-warmup", "--no-reply-writer"], cwd=REPO, env=env,
                                 stdout=out, stderr=subprocess.STDOUT)
     url, deadline = f"http://127.0.0.1:{port}/", time.time() + START_TIMEOUT
     try:

@@ -126,3 +126,12 @@ def test_cards_render_escaped():
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "Directed by Michael Mann" in html and "you mentioned crime" in html and "(1999)" in html
     assert "after your first message" in app.render_cards(Session())
+
+
+def test_the_status_line_never_loads_a_model():
+    from llmkb.app.session import ChatService
+
+    loads = []
+    service = ChatService(load=lambda dataset, backbone: loads.append((dataset, backbone)))
+    line = service.status(Session("inspired", "rram-all"))
+    assert loads == [] and "loads with your next message" in line and "RRAM-pruned retriever + LLM" in line
