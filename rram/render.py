@@ -83,7 +83,7 @@ def _headline_line(against: str, h: dict) -> str:
 
 
 def results_table(report: Report, also: list[str] = ()) -> str:
-    """The docs/RESULTS.md tables: every result with its change vs dense and timings (operating points in bold),
+    """The docs/results/rram.md tables: every result with its change vs dense and timings (operating points in bold),
     then ours at its point vs each baseline's point. also: extra metrics from ``extra["metrics"]`` as columns."""
     ref = report.get(report.reference)
     metric = report.metric.split(" ")[0]

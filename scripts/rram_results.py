@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Markdown tables for docs/RESULTS.md from ``llmkb rram prune`` reports (report.json), one or more merged.
+"""Markdown tables for docs/results/rram.md from ``llmkb rram prune`` reports (report.json), one or more merged.
 
     python scripts/rram_results.py artifacts/rram/llm/report.json [artifacts/rram/llm-mixed/report.json] [--also recall@10]
 

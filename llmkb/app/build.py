@@ -8,7 +8,7 @@ resumes):
    training data), on the dedup protocol, which scores new movies as chat recommends them.
 
 The served setup (``SERVED``) ranks without LLM scores: the fusion tuning gave the LLM's score weight 0 on three of
-the four dataset × protocol pairs (docs/RESULTS.md), scoring the training split with it would take hours here, and
+the four dataset × protocol pairs (docs/results/ranking.md), scoring the training split with it would take hours here, and
 it costs 0.7 s a turn. The LLM still writes the replies. ``llmkb chat --llm-scoring`` serves the scoring setup instead.
 
 >>> build = Build()

@@ -25,7 +25,7 @@ def add(commands) -> None:
                       help="write replies with the float32 LLM instead of its int8 copy (exact, ~3x slower on a CPU)")
     chat.add_argument("--llm-scoring", action="store_true",
                       help="the LLM also scores the candidates (a fusion signal; ~0.7 s a turn). Off by default: its "
-                           "tuned weight is 0 on most setups (docs/RESULTS.md)")
+                           "tuned weight is 0 on most setups (docs/results/ranking.md)")
     chat.add_argument("--base-replies", action="store_true",
                       help="replies from the base LLM, not the trained reply writer (`llmkb train-replies`)")
     chat.add_argument("--no-build", action="store_true",

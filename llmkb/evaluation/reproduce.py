@@ -293,6 +293,6 @@ def write_tables(out: Path | None = None) -> Path:
                                           simulation_table(simulations), conversation_table(conversations)) if part)
     count = len(evaluations) + len(requests) + len(simulations) + len(conversations)
     atomic_write_text(out, f"# Results tables\n\nWritten by `llmkb reproduce` on {time.strftime('%Y-%m-%d')} from "
-                           f"{count} reports (docs/RESULTS.md says what they mean).\n\n"
+                           f"{count} reports (docs/RESULTS.md and docs/results/ say what they mean).\n\n"
                            f"{body or '(no reports yet)'}\n")
     return out

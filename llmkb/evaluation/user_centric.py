@@ -7,7 +7,7 @@ the summed rewards divided by the dialogue's length.
 
 PROTOCOLS.md leaves the reading open and asks for the one that reproduces the published naive row (the context's
 most recent movie, no popularity fill: SR .100 and RDL .009 without dedup, 0 and 0 with dedup). None of the readings
-tried gives both exactly (docs/RESULTS.md lists them); ``READING`` is the closest: gold required, the **respondent's**
+tried gives both exactly (docs/results/interactive.md lists them); ``READING`` is the closest: gold required, the **respondent's**
 questionnaire (what the recommender reported of the seeker), length in merged turns, reward 1.0 for liked and seen,
 0.5 for seen. It gives the naive row SR .098 and RDL .0091 without dedup, and 0 and 0 with dedup.
 

@@ -74,7 +74,7 @@ def trained_reply_writer(data_dir: Path | None = None, llm: Path | None = None) 
 
 def with_reply_writer(config: RecommenderConfig) -> RecommenderConfig:
     """``config`` writing its replies with the trained reply writer when it is trained (in float32: the int8 copy
-    loses what it learned, docs/RESULTS.md), else as it is."""
+    loses what it learned, docs/results/conversation.md), else as it is."""
     if not config.use_llm or config.reply_lora is not None:
         return config
     path = trained_reply_writer(config.data_dir, config.llm)

@@ -138,7 +138,7 @@ def int8_copy(model):
     a token takes ~14 ms instead of ~40 ms in float32 (``benchmarks/chat_latency.py``). The copy shares every
     other parameter (embeddings, norms) with ``model`` and adds only the int8 weights; ``model`` is left as it is.
     Weights are quantized per output channel, and the output layer (``lm_head``) stays float32: quantized per
-    tensor, or with the output layer, the small model's replies fall apart (docs/RESULTS.md, issue 19).
+    tensor, or with the output layer, the small model's replies fall apart (docs/results/conversation.md, issue 19).
     """
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 

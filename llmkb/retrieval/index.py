@@ -3,7 +3,7 @@
 ``kind="flat"`` is exact (the default at this catalogue size); ``hnsw`` (a graph over the full vectors) and ``ivfpq``
 (inverted lists of product-quantised codes, the candidates re-ranked on 8-bit scalar-quantised vectors: under a
 third of flat's memory) are approximate, for large catalogues; ``auto`` (:func:`choose_kind`) picks by size. The
-settings come from the 1,000,000-item measurements in docs/RESULTS.md ("Scale-out").
+settings come from the 1,000,000-item measurements in docs/results/scale.md ("FAISS at 1,000,000 items").
 Indexes are saved with a manifest and reused when the model and the documents are unchanged.
 
 >>> index = DenseIndex.build(np.eye(4, dtype=np.float32), ["a", "b", "c", "d"], kind="hnsw")

@@ -4,7 +4,7 @@
 actor per worker, each loading the sentence-transformer once; the embeddings come back in the documents' order.
 ``llmkb kb index --workers N`` builds a dataset's retriever index this way, where the recommender finds it
 (:func:`index_documents`). Which FAISS index to use at which size: ``llmkb.retrieval.index.choose_kind``, from the
-1,000,000-item measurements in docs/RESULTS.md ("Scale-out").
+1,000,000-item measurements in docs/results/scale.md ("FAISS at 1,000,000 items").
 """
 
 from __future__ import annotations

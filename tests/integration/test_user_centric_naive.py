@@ -1,6 +1,6 @@
 """PROTOCOLS.md's check of the user-centric reading on the real ReDial test split: the published naive row (the
 context's most recent movie, no popularity fill) is SR .100 / RDL .009 without dedup and 0 / 0 with dedup; the
-reading in ``llmkb.evaluation.user_centric`` is the closest found (docs/RESULTS.md)."""
+reading in ``llmkb.evaluation.user_centric`` is the closest found (docs/results/interactive.md)."""
 
 import warnings
 
