@@ -11,6 +11,7 @@ import hashlib
 import json
 import sys
 import time
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -44,7 +45,6 @@ def evaluate(dataset: Dataset, run: Run, system, predictions: Path, report: Path
     ``system``: one that ranks here, or one that ranks elsewhere (``rank_all``, e.g. on Ray workers,
     :class:`llmkb.scale.ShardedSystem`), which may keep what it finished in ``PREDICTIONS.partial`` to resume."""
     samples: list[Sample] = dataset.samples(run.split, run.protocol)[: run.limit]
-    fallback = dataset.popularity
     started = time.time()
     desc = f"{run.system} on {run.dataset}-{run.protocol} ({run.split})"
     partial = predictions.with_name(predictions.name + ".partial")
@@ -54,9 +54,7 @@ def evaluate(dataset: Dataset, run: Run, system, predictions: Path, report: Path
         candidates = rank_samples(system, samples, progress, desc)
     rows, per_sample = [], []
     for sample, ids in zip(samples, candidates):
-        exclude = sample.mentioned if run.exclude_mentioned else ()
-        k = min(RANKED_LENGTH, len(dataset.catalog) - len(exclude))  # 50 on any real catalogue
-        ranked = finalize_ranking(ids, fallback, k, exclude=exclude, allowed=dataset.catalog)
+        ranked = protocol_list(ids, dataset, sample.mentioned if run.exclude_mentioned else ())
         rows.append({"sample_id": sample.sample_id, "ranked": ranked})
         per_sample.append(sample_metrics(ranked, sample.gold))
     metrics = aggregate(per_sample)
@@ -76,6 +74,14 @@ def evaluate(dataset: Dataset, run: Run, system, predictions: Path, report: Path
     atomic_write_json(report, result)
     partial.unlink(missing_ok=True)
     return {**result, "per_sample": per_sample}  # per-sample metrics: returned, not written
+
+
+def protocol_list(ids: Sequence[str], dataset: Dataset, exclude: Collection[str] = ()) -> list[str]:
+    """What the protocols score of a system's ``ids``: ``RANKED_LENGTH`` distinct catalogue ids (50 on any real
+    catalogue), none of ``exclude``, the system's first, then the rest of the catalogue by popularity (for every
+    system alike)."""
+    k = min(RANKED_LENGTH, len(dataset.catalog) - len(exclude))
+    return finalize_ranking(ids, dataset.popularity, k, exclude=exclude, allowed=dataset.catalog)
 
 
 def rank_samples(system, samples: list[Sample], progress: bool = True, desc: str = "") -> list[list[str]]:

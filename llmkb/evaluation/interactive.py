@@ -36,11 +36,10 @@ from tqdm.auto import tqdm
 from llmkb.data.dataset import Dataset
 from llmkb.data.io import AppendCache, atomic_write_json, atomic_write_jsonl
 from llmkb.data.records import RECOMMENDER, SEEKER, Sample, Turn
-from llmkb.evaluation.harness import RANKED_LENGTH, command_line
+from llmkb.evaluation.harness import command_line, protocol_list
 from llmkb.evaluation.simulator import ACCEPT, KBSimulator, LeakGuard, TargetProfile, Vocabulary, target_profile
 from llmkb.kb import build_kb, load_kb
 from llmkb.paths import artifacts_dir
-from llmkb.postprocess.ranking import finalize_ranking
 from llmkb.postprocess.reply import listing
 
 SETTINGS = ("free-chat", "cold-start")
@@ -159,7 +158,7 @@ class Conversations:
 
     def __init__(self, dataset: Dataset, system, simulator: KBSimulator, run: Simulation):
         self.system, self.simulator, self.simulation = system, simulator, run
-        self.catalog, self.popularity = dataset.catalog, dataset.popularity
+        self.dataset, self.catalog = dataset, dataset.catalog
         self.targets = draw_targets(dataset.samples("test", "std"), run.targets, run.seed)
         documents = {doc.item_id: doc for doc in load_kb(build_kb(dataset)[0])}
         vocabulary = Vocabulary.from_documents(documents.values())
@@ -179,8 +178,7 @@ class Conversations:
             if not active:
                 break
             for conversation, candidates in zip(active, self.system.rank([c.as_sample() for c in active])):
-                ranked = finalize_ranking(candidates, self.popularity, min(RANKED_LENGTH, len(catalog) - len(
-                    conversation.rejected)), exclude=conversation.rejected, allowed=catalog)
+                ranked = protocol_list(candidates, self.dataset, exclude=conversation.rejected)
                 _answer(conversation, ranked, round_, run, self.simulator, self.guards[conversation.profile.item_id],
                         catalog)
         return [c.row(run.fingerprint) for c in conversations]

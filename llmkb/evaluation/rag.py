@@ -22,7 +22,9 @@ from __future__ import annotations
 
 from llmkb.data.records import Sample
 from llmkb.errors import LLMKBError
+from llmkb.evaluation.harness import RANKED_LENGTH
 from llmkb.fitting.cache import cached_candidates, candidate_cache, sample_cache
+from llmkb.pipeline.order import order
 from llmkb.pipeline.stages import Stages
 from llmkb.postprocess import TitleMatcher
 from llmkb.ranking import Ranker
@@ -31,10 +33,11 @@ RAG_SYSTEMS = ("rag", "rag-no-llm", "rag-ranker", "llm-zeroshot", "rag-no-postpr
 
 
 class Fused:
-    """``rag`` / ``rag-no-llm`` / ``rag-ranker``: the ranking of the given fusion weights or learned ranker, its
-    first ``config.k`` new items constrained by each context's explicit request and dislikes as in chat (unless the
-    config turns constraints off); samples are LLM-scored only where the ranking needs it (as in chat). ``split``
-    None: contexts that are not the split's samples (simulated conversations), scored without the cache."""
+    """``rag`` / ``rag-no-llm`` / ``rag-ranker``: the ranking of the given fusion weights or learned ranker, put in
+    its final order as chat puts it (``llmkb.pipeline.order``: its first ``config.k`` new items constrained by each
+    context's explicit request and dislikes, unless the config turns constraints off), except that the mentioned
+    movies keep their places; samples are LLM-scored only where the ranking needs it (as in chat). ``split`` None:
+    contexts that are not the split's samples (simulated conversations), scored without the cache."""
 
     batch_size = 8
 
@@ -51,9 +54,9 @@ class Fused:
             rows = cached_candidates(stages, samples, self.split, llm=self.ranking.needs_llm, cache=self.cache)
         ranked = [[item for item, _ in self.ranking.rank(c, state, stages.priors, stages.facts)]
                   for c, state in zip(rows, states)]
-        if not stages.config.constraints:
-            return ranked
-        return [stages.constrain(ids, state) for ids, state in zip(ranked, states)]
+        # the whole ranking, filled to the protocol's length: the harness's and the simulator's exclusions act after
+        return [order(ids, state, stages, max(RANKED_LENGTH, len(ids)), fill=stages.dataset.popularity)
+                for ids, state in zip(ranked, states)]
 
 
 class Generated:

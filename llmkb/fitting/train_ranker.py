@@ -27,7 +27,8 @@ from llmkb.data.records import Sample
 from llmkb.errors import LLMKBError
 from llmkb.fitting.cache import cached_candidates
 from llmkb.fitting.folds import SampleRows, training_rows
-from llmkb.fitting.objective import OBJECTIVE, objective
+from llmkb.fitting.objective import DEPTH, OBJECTIVE, objective
+from llmkb.pipeline.order import order
 from llmkb.pipeline.stages import Stages
 from llmkb.pipeline.tuned import trained_ranker_path
 from llmkb.ranking.features import FEATURES, feature_matrix
@@ -94,9 +95,8 @@ def score_rounds(booster, rows: SampleRows, samples: Sequence[Sample], stages: S
         ranker = LearnedRanker(booster, rounds, without)
         total = mentioned = 0.0
         for n, (sample, state) in enumerate(zip(samples, states)):
-            ranked = [item for item, _ in ranker.order(rows.ids[n], rows.rows(n))]
-            if stages.config.constraints:
-                ranked = stages.constrain(ranked, state)
+            ranked = order([item for item, _ in ranker.order(rows.ids[n], rows.rows(n))], state, stages, DEPTH,
+                           fill=())
             total += objective(ranked, sample.gold)
             mentioned += bool(set(ranked[:10]) & set(state.mentioned))
         results[rounds] = {"objective": round(total / len(samples), 4),

@@ -26,7 +26,8 @@ import numpy as np
 from llmkb.data.records import Sample
 from llmkb.errors import LLMKBError
 from llmkb.fitting.cache import cached_candidates
-from llmkb.fitting.objective import OBJECTIVE, objective
+from llmkb.fitting.objective import DEPTH, OBJECTIVE, objective
+from llmkb.pipeline.order import order
 from llmkb.pipeline.stages import Stages
 from llmkb.pipeline.tuned import tuned_weights_path
 from llmkb.ranking.candidates import Candidates
@@ -72,12 +73,12 @@ def tune(matrices: Sequence[np.ndarray], candidate_ids: Sequence[list[str]], gol
 def tune_on(stages: Stages, rows: Sequence[Candidates], samples: Sequence[Sample],
             grid: Mapping[str, Sequence[float]] = GRID) -> tuple[FusionWeights, float]:
     """The best ``grid`` point for these samples' candidates, and its objective, scored on the lists the system
-    returns (after the request constraints, when the config applies them)."""
+    returns (in their final order, ``llmkb.pipeline.order``, when the config applies the request constraints)."""
     matrices = [signals(c, s.mentioned, stages.priors) for c, s in zip(rows, samples)]
     rerank = None
     if stages.config.constraints:
         states = stages.states([s.context for s in samples])
-        rerank = lambda i, ids: stages.constrain(ids, states[i])  # noqa: E731
+        rerank = lambda i, ids: order(ids, states[i], stages, DEPTH, fill=())  # noqa: E731
     return tune(matrices, [c.ids for c in rows], [s.gold for s in samples], grid, rerank)
 
 

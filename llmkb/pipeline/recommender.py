@@ -23,8 +23,8 @@ from llmkb.data.records import RECOMMENDER, CatalogItem, Turn
 from llmkb.kb.facts import Preference, describe
 from llmkb.errors import LLMKBError
 from llmkb.pipeline.config import RecommenderConfig
+from llmkb.pipeline.order import order
 from llmkb.pipeline.stages import Stages
-from llmkb.postprocess import finalize_ranking
 from llmkb.ranking import Ranker
 from llmkb.ranking.fusion import FusionWeights
 from llmkb.ranking.learned import LearnedRanker
@@ -81,15 +81,10 @@ class Recommender:
         candidates = s.scored_candidates([state], llm=self.ranking.needs_llm)[0]
         seconds = {"retrieve+score": time.perf_counter() - started}
         fused = dict(self.ranking.rank(candidates, state, s.priors, s.facts))
-        excluded = s.mentioned_twins(state) if config.exclude_mentioned else []
-        ranked, fallback = list(fused), s.dataset.popularity
-        if config.constraints:
-            ranked, fallback = s.constrain(ranked, state), s.constrain(fallback, state)
-        k = min(config.k, len(set(fallback) - set(excluded)))
-        ranking = finalize_ranking(ranked, fallback, k, exclude=excluded, allowed=s.catalog)
+        ids = order(list(fused), state, s, config.k, exclude_mentioned=config.exclude_mentioned)
         items = [Recommended(s.catalog[i], fused.get(i, 0.0), s.prompts.evidence(i), s.explainer(i, state))
-                 for i in ranking]
-        holding, relaxed = s.request.relaxed(ranking, state) if config.constraints else (k, [])
+                 for i in ids]
+        holding, relaxed = s.request.relaxed(ids, state) if config.constraints else (len(ids), [])
         tokens = {"retriever": s.retriever.query_tokens(state.query)}
         if s.uses_llm:
             tokens["llm"] = candidates.llm_tokens

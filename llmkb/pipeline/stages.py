@@ -3,9 +3,9 @@
 message → :class:`MessageReader` (a seeker turn with the catalogue titles it names) → ``QueryBuilder.state`` (a
 ``TurnState``: mentioned movies, preferences linked to the KB, query; read once) → :class:`CandidateFinder`
 (retrieved, co-mentioned, KB-matching and mentioned movies) → :class:`LLMScorer` (the LLM's likelihood of the top
-ones, given the :class:`PromptWriter`'s prompt) → ``fusion.rank_candidates`` → :class:`RequestFilter` (the explicit
-request and the dislikes as constraints) → :class:`Explainer` (the KB facts and dialogue cues behind each item) →
-:class:`ReplyWriter`.
+ones, given the :class:`PromptWriter`'s prompt) → the ranker (``llmkb.ranking``) → :class:`RequestFilter` (the
+explicit request and the dislikes as constraints; ``llmkb.pipeline.order`` makes the final list with it) →
+:class:`Explainer` (the KB facts and dialogue cues behind each item) → :class:`ReplyWriter`.
 
 :meth:`Stages.load` builds them all from one ``RecommenderConfig``; the Recommender composes them for chat, and
 evaluation runs the same ones on its samples.
@@ -366,12 +366,6 @@ class Stages:
     def mentioned_twins(self, state: TurnState) -> list[str]:
         """The dialogue's movies with every item of the same title ("Heat (1995)" and "Heat (1986)")."""
         return [twin for item in state.mentioned for twin in self.same_title.get(item, [item])]
-
-    def constrain(self, ranked: Sequence[str], state: TurnState) -> list[str]:
-        """``ranked`` under the request constraints, the first k of the items shown holding the most of the request;
-        when mentioned movies are not shown (``exclude_mentioned``), the k are chosen among the others."""
-        shown = self.config.k + (len(set(self.mentioned_twins(state))) if self.config.exclude_mentioned else 0)
-        return self.request(ranked, state, shown)
 
     def states(self, contexts: Sequence[Sequence[Turn]]) -> list[TurnState]:
         return [self.retriever.query_builder.state(context) for context in contexts]

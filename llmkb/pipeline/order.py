@@ -1,0 +1,43 @@
+"""The final order of a turn's items, said once: the ranking under the explicit request and the dislikes, without
+the dialogue's movies where they are not shown, filled from popularity to k distinct catalogue ids.
+
+Chat (``Recommender.rank``), the evaluation systems that rank with fusion weights or the learned ranker
+(``llmkb.evaluation.rag.Fused``, which the simulated user talks to as well), fusion tuning and the learned ranker's
+choice of rounds all call :func:`order`, so the list chat shows is the list evaluation scores, less the movies chat
+never repeats. Chat asks for its k items without the mentioned movies::
+
+    ids = order([item for item, _ in ranker.rank(candidates, state, ...)], state, stages, k=5,
+                exclude_mentioned=True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from llmkb.pipeline.stages import Stages
+from llmkb.postprocess.ranking import finalize_ranking
+from llmkb.retrieval import TurnState
+
+
+def order(ranked: Sequence[str], state: TurnState, stages: Stages, k: int, exclude_mentioned: bool = False,
+          fill: Sequence[str] | None = None) -> list[str]:
+    """``ranked`` (one dialogue's ranked ids, best first) as the final list of ``k`` distinct catalogue ids.
+
+    When ``stages.config.constraints``, the explicit request and the dislikes constrain it (:class:`RequestFilter`:
+    nothing holding a dislike, and the ``config.k`` items shown first hold the most of the request, chosen among
+    the movies not mentioned when ``config.exclude_mentioned``). ``exclude_mentioned``: leave out the dialogue's
+    movies and every item of the same title, as chat does (evaluation keeps them in their places; its protocol
+    leaves them out afterwards when asked). The list is filled from ``fill``, as is, or by default from the
+    catalogue by popularity under the same constraints; fewer than ``k`` only when those hold fewer ids."""
+    config = stages.config
+    twins = set(stages.mentioned_twins(state))
+    fallback = stages.dataset.popularity if fill is None else fill
+    ranked = list(ranked)
+    if config.constraints:
+        shown = config.k + (len(twins) if config.exclude_mentioned else 0)
+        ranked = stages.request(ranked, state, shown)
+        if fill is None:
+            fallback = stages.request(fallback, state, shown)
+    excluded = twins if exclude_mentioned else set()
+    usable = {item for item in (*ranked, *fallback) if item in stages.catalog} - excluded
+    return finalize_ranking(ranked, fallback, min(k, len(usable)), exclude=excluded, allowed=stages.catalog)

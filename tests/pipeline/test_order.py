@@ -1,0 +1,60 @@
+import pytest
+
+from llmkb.pipeline.order import order
+
+HORROR = {"1005", "1011"}  # Alien, Psycho
+HEATS = {"1004", "1010"}  # Heat (1995), Heat (1986)
+RANKED = ["1011", "1004", "1005", "1003", "1010", "1007"]
+
+
+@pytest.fixture()
+def stages(make_stages):
+    return make_stages(use_llm=False, k=3)
+
+
+def state_of(stages, message):
+    turns, _ = stages.reader([], message)
+    return stages.states([turns])[0]
+
+
+def test_chat_leaves_out_the_mentioned_movie_and_its_twin_then_fills_by_popularity(stages):
+    state = state_of(stages, "I liked Heat (1995)")
+    assert order(RANKED, state, stages, 3, exclude_mentioned=True) == ["1011", "1005", "1003"]
+    popular = [i for i in stages.dataset.popularity if i not in {*RANKED, *HEATS}]
+    assert order(RANKED, state, stages, 8, exclude_mentioned=True) == ["1011", "1005", "1003", "1007", *popular[:4]]
+    assert len(order(RANKED, state, stages, 12, exclude_mentioned=True)) == 10  # all but the two Heats
+
+
+def test_evaluation_keeps_the_mentioned_movies_in_place_and_chat_shows_the_same_list_without_them(stages):
+    for message in ("I liked Heat (1995)", "no horror please", "Anything directed by Michael Mann?",
+                    "I hate horror films. Something like Heat (1995)?"):
+        state = state_of(stages, message)
+        evaluated = order(RANKED, state, stages, 12)
+        twins = set(stages.mentioned_twins(state))
+        assert len(set(evaluated)) == len(evaluated) and set(evaluated) <= set(stages.catalog)
+        assert order(RANKED, state, stages, 3, exclude_mentioned=True) == \
+            [i for i in evaluated if i not in twins][:3], message
+
+
+def test_dislikes_never_come_back_not_even_from_the_fill(stages):
+    state = state_of(stages, "no horror please")
+    assert order(RANKED, state, stages, 3) == ["1004", "1003", "1010"]
+    everything = order([], state, stages, 12)  # only the fill: fewer than k when the dislikes rule out the rest
+    assert everything == [i for i in stages.dataset.popularity if i not in HORROR]
+
+
+def test_the_first_k_hold_the_request_and_the_rest_keep_the_ranked_order(stages):
+    state = state_of(stages, "Anything directed by Michael Mann?")
+    assert order(RANKED, state, stages, 6) == ["1004", "1011", "1005", "1003", "1010", "1007"]
+
+
+def test_without_constraints_the_ranking_is_only_filled(make_stages):
+    stages = make_stages(use_llm=False, k=3, constraints=False)
+    state = state_of(stages, "no horror please")
+    assert order(RANKED, state, stages, 7) == [*RANKED, stages.dataset.popularity[0]]
+
+
+def test_an_explicit_fill_is_used_as_it_is(stages):
+    state = state_of(stages, "no horror please")
+    assert order(RANKED, state, stages, 50, fill=()) == ["1004", "1003", "1010", "1007"]  # no fill: fewer than k
+    assert order(RANKED, state, stages, 5, fill=["1005", "1012"]) == ["1004", "1003", "1010", "1007", "1005"]
