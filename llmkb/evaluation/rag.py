@@ -35,8 +35,8 @@ RAG_SYSTEMS = ("rag", "rag-no-llm", "rag-ranker", "llm-zeroshot", "rag-no-postpr
 class Fused:
     """``rag`` / ``rag-no-llm`` / ``rag-ranker``: the ranking of the given fusion weights or learned ranker, put in
     its final order as chat puts it (``llmkb.pipeline.order``: its first ``config.k`` new items constrained by each
-    context's explicit request and dislikes, unless the config turns constraints off), except that the mentioned
-    movies keep their places; samples are LLM-scored only where the ranking needs it (as in chat). ``split`` None:
+    context's explicit request and dislikes, unless the config turns constraints off, and filled from the
+    popularity under the same constraints), except that the mentioned movies keep their places; samples are LLM-scored only where the ranking needs it (as in chat). ``split`` None:
     contexts that are not the split's samples (simulated conversations), scored without the cache."""
 
     batch_size = 8
@@ -54,8 +54,9 @@ class Fused:
             rows = cached_candidates(stages, samples, self.split, llm=self.ranking.needs_llm, cache=self.cache)
         ranked = [[item for item, _ in self.ranking.rank(c, state, stages.priors, stages.facts)]
                   for c, state in zip(rows, states)]
-        # the whole ranking, filled to the protocol's length: the harness's and the simulator's exclusions act after
-        return [order(ids, state, stages, max(RANKED_LENGTH, len(ids)), fill=stages.dataset.popularity)
+        # the whole ranking, filled so that the protocol's length remains after the harness or the simulator leaves
+        # out the dialogue's movies (the movies the simulated user turned down are among them)
+        return [order(ids, state, stages, max(len(ids), RANKED_LENGTH + len(state.mentioned)))
                 for ids, state in zip(ranked, states)]
 
 

@@ -95,8 +95,7 @@ def score_rounds(booster, rows: SampleRows, samples: Sequence[Sample], stages: S
         ranker = LearnedRanker(booster, rounds, without)
         total = mentioned = 0.0
         for n, (sample, state) in enumerate(zip(samples, states)):
-            ranked = order([item for item, _ in ranker.order(rows.ids[n], rows.rows(n))], state, stages, DEPTH,
-                           fill=())
+            ranked = order([item for item, _ in ranker.order(rows.ids[n], rows.rows(n))], state, stages, DEPTH)
             total += objective(ranked, sample.gold)
             mentioned += bool(set(ranked[:10]) & set(state.mentioned))
         results[rounds] = {"objective": round(total / len(samples), 4),

@@ -78,7 +78,7 @@ def tune_on(stages: Stages, rows: Sequence[Candidates], samples: Sequence[Sample
     rerank = None
     if stages.config.constraints:
         states = stages.states([s.context for s in samples])
-        rerank = lambda i, ids: order(ids, states[i], stages, DEPTH, fill=())  # noqa: E731
+        rerank = lambda i, ids: order(ids, states[i], stages, DEPTH)  # noqa: E731
     return tune(matrices, [c.ids for c in rows], [s.gold for s in samples], grid, rerank)
 
 

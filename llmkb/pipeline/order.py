@@ -19,25 +19,25 @@ from llmkb.postprocess.ranking import finalize_ranking
 from llmkb.retrieval import TurnState
 
 
-def order(ranked: Sequence[str], state: TurnState, stages: Stages, k: int, exclude_mentioned: bool = False,
-          fill: Sequence[str] | None = None) -> list[str]:
+def order(ranked: Sequence[str], state: TurnState, stages: Stages, k: int, exclude_mentioned: bool = False) -> list[str]:
     """``ranked`` (one dialogue's ranked ids, best first) as the final list of ``k`` distinct catalogue ids.
 
     When ``stages.config.constraints``, the explicit request and the dislikes constrain it (:class:`RequestFilter`:
     nothing holding a dislike, and the ``config.k`` items shown first hold the most of the request, chosen among
     the movies not mentioned when ``config.exclude_mentioned``). ``exclude_mentioned``: leave out the dialogue's
     movies and every item of the same title, as chat does (evaluation keeps them in their places; its protocol
-    leaves them out afterwards when asked). The list is filled from ``fill``, as is, or by default from the
-    catalogue by popularity under the same constraints; fewer than ``k`` only when those hold fewer ids."""
-    config = stages.config
+    leaves them out afterwards when asked). The list is filled from the catalogue by popularity under the same
+    constraints (no disliked movie comes in with the fill); fewer than ``k`` only when those rule out the rest."""
+    config, catalog = stages.config, stages.catalog
     twins = set(stages.mentioned_twins(state))
-    fallback = stages.dataset.popularity if fill is None else fill
-    ranked = list(ranked)
-    if config.constraints:
-        shown = config.k + (len(twins) if config.exclude_mentioned else 0)
-        ranked = stages.request(ranked, state, shown)
-        if fill is None:
-            fallback = stages.request(fallback, state, shown)
     excluded = twins if exclude_mentioned else set()
-    usable = {item for item in (*ranked, *fallback) if item in stages.catalog} - excluded
-    return finalize_ranking(ranked, fallback, min(k, len(usable)), exclude=excluded, allowed=stages.catalog)
+    shown = config.k + (len(twins) if config.exclude_mentioned else 0)
+
+    def constrained(ids: Sequence[str]) -> list[str]:
+        return stages.request(ids, state, shown) if config.constraints else list(ids)
+
+    ranked = constrained(ranked)
+    usable = {item for item in ranked if item in catalog} - excluded
+    fallback = constrained(stages.dataset.popularity) if len(usable) < k else []  # read only when the fill is needed
+    usable |= {item for item in fallback if item in catalog} - excluded
+    return finalize_ranking(ranked, fallback, min(k, len(usable)), exclude=excluded, allowed=catalog)

@@ -52,9 +52,3 @@ def test_without_constraints_the_ranking_is_only_filled(make_stages):
     stages = make_stages(use_llm=False, k=3, constraints=False)
     state = state_of(stages, "no horror please")
     assert order(RANKED, state, stages, 7) == [*RANKED, stages.dataset.popularity[0]]
-
-
-def test_an_explicit_fill_is_used_as_it_is(stages):
-    state = state_of(stages, "no horror please")
-    assert order(RANKED, state, stages, 50, fill=()) == ["1004", "1003", "1010", "1007"]  # no fill: fewer than k
-    assert order(RANKED, state, stages, 5, fill=["1005", "1012"]) == ["1004", "1003", "1010", "1007", "1005"]
