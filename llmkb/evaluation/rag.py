@@ -36,8 +36,9 @@ class Fused:
     """``rag`` / ``rag-no-llm`` / ``rag-ranker``: the ranking of the given fusion weights or learned ranker, put in
     its final order as chat puts it (``llmkb.pipeline.order``: its first ``config.k`` new items constrained by each
     context's explicit request and dislikes, unless the config turns constraints off, and filled from the
-    popularity under the same constraints), except that the mentioned movies keep their places; samples are LLM-scored only where the ranking needs it (as in chat). ``split`` None:
-    contexts that are not the split's samples (simulated conversations), scored without the cache."""
+    popularity under the same constraints), except that the mentioned movies keep their places; samples are
+    LLM-scored only where the ranking needs it (as in chat). ``split`` None: contexts that are not the split's
+    samples (simulated conversations), scored without the cache."""
 
     batch_size = 8
 

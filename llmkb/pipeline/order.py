@@ -19,7 +19,8 @@ from llmkb.postprocess.ranking import finalize_ranking
 from llmkb.retrieval import TurnState
 
 
-def order(ranked: Sequence[str], state: TurnState, stages: Stages, k: int, exclude_mentioned: bool = False) -> list[str]:
+def order(ranked: Sequence[str], state: TurnState, stages: Stages, k: int,
+          exclude_mentioned: bool = False) -> list[str]:
     """``ranked`` (one dialogue's ranked ids, best first) as the final list of ``k`` distinct catalogue ids.
 
     When ``stages.config.constraints``, the explicit request and the dislikes constrain it (:class:`RequestFilter`:
