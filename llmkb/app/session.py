@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,11 +29,11 @@ from llmkb.app.backbone import BACKBONES, RECIPE, Backbone, Recipe, prepare
 from llmkb.app.build import SERVED, Build, served_config
 from llmkb.pipeline import Recommendation, Recommended, Recommender, RecommenderConfig
 from llmkb.retrieval.artifacts import best_available
-from llmkb.pipeline.stages import MAX_MESSAGE_CHARS
+from llmkb.pipeline.guards import CATALOGUE_NAMES, NotEnglish
 
 log = logging.getLogger(__name__)
 
-DATASETS = {"redial": "ReDial", "inspired": "INSPIRED"}
+DATASETS = CATALOGUE_NAMES  # id → the name the page shows
 MAX_CUES, MAX_FACTS, PLOT_CHARS = 3, 3, 220
 CARD_FACTS = ("starring", "writer", "music composer", "producer", "previous work", "subsequent work")
 NO_CUE = "ranked by its KB document's match to the whole conversation"
@@ -45,9 +44,6 @@ class Draft(str):
 
 
 WRITING = Draft("Writing the reply…")  # shown in the chat once the cards are out, until the first words
-INJECTION = re.compile(
-    r"\b(ignore|disregard|forget|bypass|override)\b[^.!?]{0,60}\b(catalog(ue)?|instructions?|rules?|list|prompt|"
-    r"above|previous)\b|\bsystem prompt\b|\byou are now\b|\bjailbreak\b", re.I)
 
 
 @dataclass
@@ -150,12 +146,6 @@ def short_path(path: Path) -> str:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
-
-
-def non_latin_share(text: str) -> float:
-    """Share of letters outside the Latin script (a cheap "is this English?" signal)."""
-    letters = [c for c in text if c.isalpha()]
-    return sum(not ("a" <= c.lower() <= "z" or "\u00c0" <= c <= "\u024f") for c in letters) / max(1, len(letters))
 
 
 class ChatService:
@@ -270,6 +260,8 @@ class ChatService:
             for reply in self._turn(out, message):
                 if isinstance(reply, Draft):
                     yield dataclasses.replace(out, messages=[*out.messages, {"role": "assistant", "content": reply}])
+        except NotEnglish as exc:
+            reply = str(exc)
         except LLMKBError as exc:
             reply = f"Sorry, {exc}."
         except Exception:  # never show a traceback in the chat; the console keeps it
@@ -281,32 +273,19 @@ class ChatService:
     def _turn(self, session: Session, message: str) -> Iterator[str]:
         """Yields ``WRITING`` once the cards are in ``session``, then drafts of the reply, then the reply."""
         engine = self.engine(session.dataset, session.backbone)
-        rec, catalogue = engine.recommender, DATASETS[session.dataset]
-        text = " ".join(message.split())
-        if text and non_latin_share(text) > 0.5:
-            yield ("I can only chat in English for now. Tell me, in English, about a movie you liked "
-                   "or a genre or actor you enjoy.")
-            return
-        notes = []
-        if len(text) > MAX_MESSAGE_CHARS:
-            notes.append(f"(Your message was long; I read its first {MAX_MESSAGE_CHARS:,} characters.)")
-        if INJECTION.search(text):
-            notes.append(f"I can only recommend movies from the {catalogue} catalogue, so here is what it offers.")
-        with engine.lock:
-            found = rec.rank(session.turns, message)  # raises LLMKBError on an empty message
+        rec = engine.recommender
+        with engine.lock:  # the message's guards are the turn's (llmkb.pipeline.guards), as in llmkb chat
+            found = rec.rank(session.turns, message)  # raises LLMKBError on an empty message, NotEnglish
         session.cards = [self._card(engine, rank, r) for rank, r in enumerate(found.items, start=1)]
         session.tokens = dict(found.tokens)
         yield WRITING
         with engine.lock:  # held while the reply is written; Lock may be released from another thread
             for result in rec.reply_steps(found):
                 if isinstance(result, str):
-                    yield Draft(" ".join([*notes, result]))
+                    yield Draft(result)
         assert isinstance(result, Recommendation)
         session.turns, session.tokens = result.turns, dict(result.tokens)
-        if result.unknown:
-            named = ", ".join(f"“{t}”" for t in result.unknown[:3])
-            notes.append(f"I couldn't find {named} in the {catalogue} catalogue, so I went by the rest of what you said.")
-        yield " ".join([*notes, result.reply])
+        yield result.said
 
     @staticmethod
     def _card(engine: Engine, rank: int, recommended: Recommended) -> Card:

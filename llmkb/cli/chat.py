@@ -72,5 +72,5 @@ def cmd_chat(args) -> None:
             cues = f"  ({'; '.join(rec.cues)})" if rec.cues else ""
             print(f"  {rank}. {rec.item.display}  [{rec.score:.2f}]{cues}  {rec.evidence[:160]}")
         out = recommender.reply(found)
-        print(f"bot> {out.reply}")
+        print(f"bot> {out.said}")
         turns = out.turns

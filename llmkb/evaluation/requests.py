@@ -454,7 +454,7 @@ def parse_variants(text: str) -> list[str]:
 
 def dense_top(stages, text: str, k: int = TOP) -> list[str]:
     """The dense retriever's top ``k`` for the one-message dialogue ``text``, the movies it names excluded."""
-    turns, _ = stages.reader([], text)
+    turns = stages.reader([], text).turns
     state = stages.states([turns])[0]
     excluded = set(stages.mentioned_twins(state))
     row = stages.retriever.search([state.query], k=k + len(excluded))[0]

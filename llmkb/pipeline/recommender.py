@@ -54,6 +54,12 @@ class Recommendation:
     templated: bool = True  # the reply is the fixed template (no LLM, or the LLM named none of the items)
     relaxed: list[Preference] = field(default_factory=list)  # requested facts some of the items lack (too few hold all)
     state: TurnState | None = field(default=None, repr=False)  # the dialogue as read (what the reply is written from)
+    notes: list[str] = field(default_factory=list)  # about the message itself: long, off-catalogue, unknown titles
+
+    @property
+    def said(self) -> str:
+        """What the user reads: the notes on the message, then the reply (the dialogue keeps the reply alone)."""
+        return " ".join(filter(None, [*self.notes, self.reply]))
 
 
 class Recommender:
@@ -66,7 +72,8 @@ class Recommender:
         self.ranking = ranking_for(self.config, self.stages.uses_llm)
 
     def respond(self, history: Sequence[Turn], message: str | None, reply: bool = True) -> Recommendation:
-        """The user's ``message`` after ``history``: raises ``LLMKBError`` for an empty message. ``reply=False``:
+        """The user's ``message`` after ``history``: raises ``LLMKBError`` for an empty message, and its
+        ``NotEnglish`` (whose text is the reply to give) for one not in English. ``reply=False``:
         the ranked items only, as :meth:`rank` gives them."""
         found = self.rank(history, message)
         return self.reply(found) if reply else found
@@ -76,7 +83,7 @@ class Recommender:
         request, and the turns end with the user's; :meth:`reply` completes it."""
         s, config = self.stages, self.config
         started = time.perf_counter()
-        turns, unknown = s.reader(history, message)
+        turns, unknown, notes = s.reader(history, message)
         state = s.states([turns])[0]
         candidates = s.scored_candidates([state], llm=self.ranking.needs_llm)[0]
         seconds = {"retrieve+score": time.perf_counter() - started}
@@ -91,7 +98,7 @@ class Recommender:
         detected = [s.catalog[i].display for i in turns[-1].items if i in s.catalog]
         seconds["cards"] = time.perf_counter() - started  # the whole ranking: when the demo can show the cards
         return Recommendation(relaxation_note(holding, relaxed), items, turns, detected, unknown, state.stated,
-                              seconds, tokens, True, relaxed, state)
+                              seconds, tokens, True, relaxed, state, notes)
 
     def reply(self, found: Recommendation) -> Recommendation:
         """``found`` (from :meth:`rank`) with the reply written and the recommender's turn added."""
@@ -99,8 +106,8 @@ class Recommender:
         return done
 
     def reply_steps(self, found: Recommendation) -> Iterator[str | Recommendation]:
-        """:meth:`reply` as it is written: the reply so far after each token (strings), then the
-        ``Recommendation``, whose reply is the draft aligned with the list. ``seconds["first_text"]``: from the
+        """:meth:`reply` as it is written: what the user reads so far after each token (strings: the notes, then
+        the reply), then the ``Recommendation``, whose reply is the draft aligned with the list. ``seconds["first_text"]``: from the
         start of the turn to the first draft (the cards' time plus the reply's first token)."""
         started = time.perf_counter()
         items = found.items
@@ -109,7 +116,7 @@ class Recommender:
         for reply in self.stages.replies.stream(request):
             seconds.setdefault("first_text", found.seconds.get("cards", 0.0) + time.perf_counter() - started)
             if isinstance(reply, str):
-                yield " ".join(filter(None, [found.reply, reply]))
+                yield " ".join(filter(None, [*found.notes, found.reply, reply]))
         text = " ".join(filter(None, [found.reply, reply.text]))
         tokens = {**found.tokens, **({"llm": found.tokens.get("llm", 0) + reply.tokens} if reply.tokens else {})}
         said = Turn(RECOMMENDER, text, tuple(r.item.item_id for r in items[:3]))

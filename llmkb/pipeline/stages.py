@@ -12,9 +12,9 @@ evaluation runs the same ones on its samples.
 
 >>> from llmkb.data.records import CatalogItem
 >>> reader = MessageReader(TitleMatcher([CatalogItem("1", "Heat", 1995)]))
->>> turns, unknown = reader([], "  I loved   Heat (1995) ")
->>> turns[-1].text, turns[-1].items, unknown
-('I loved Heat (1995)', ('1',), [])
+>>> read = reader([], "  I loved   Heat (1995) ")
+>>> read.turns[-1].text, read.turns[-1].items, read.unknown, read.notes
+('I loved Heat (1995)', ('1',), [], [])
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ import copy
 import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from llmkb.data import Dataset, load_dataset, mention_counts
 from llmkb.data.records import SEEKER, CatalogItem, Turn
-from llmkb.errors import LLMKBError
 from llmkb.generation.generate import clean_generation, generate_texts
 from llmkb.generation.prompt import Prompt, PromptBudget, build_prompt
 from llmkb.generation.scorer import score_candidates
@@ -34,6 +34,7 @@ from llmkb.kb.documents import KBDocument
 from llmkb.kb.facts import FactIndex, Preference, describe
 from llmkb.kb.linking import EntityLinker
 from llmkb.pipeline.config import RecommenderConfig
+from llmkb.pipeline.guards import CATALOGUE_NAMES, read_message, unknown_titles_note
 from llmkb.pipeline.reply import Reply, ReplyRequest, stream_reply, templated, write_replies
 from llmkb.postprocess import TitleMatcher, normalize_title
 from llmkb.postprocess.grounding import GroundingChecker
@@ -44,7 +45,6 @@ from llmkb.priors.training import TrainingPriors, items_cache
 from llmkb.ranking.candidates import Candidates
 from llmkb.retrieval import DenseRetriever, TurnState
 
-MAX_MESSAGE_CHARS = 2000
 RETRIEVED = 50  # candidates taken from the retriever; the LLM scores the top ``llm_candidates`` of them
 CO_MENTIONED = 50  # candidates added from training co-mentions with the dialogue's movies (chosen on valid)
 KB_CANDIDATES = 50  # candidates added from the KB's inverted index: the items holding the linked preferences
@@ -54,23 +54,29 @@ DEFAULT_REASONS = ("director", "starring", "genre")  # the KB facts a reply may 
 REASONS = (*DEFAULT_REASONS, "writer", "year")  # the seeker's preferences a reply may say an item holds
 
 
+class Read(NamedTuple):
+    turns: list[Turn]  # the history and the user's turn
+    unknown: list[str]  # titles the message names that the catalogue lacks
+    notes: list[str]  # what the reply says first about the message itself (``llmkb.pipeline.guards``)
+
+
 class MessageReader:
-    """The user's message as a seeker turn (whitespace collapsed, cut to ``MAX_MESSAGE_CHARS``), with the catalogue
-    titles it names, and the titles it names that are not in the catalogue. A title without a year inside a
-    person's name ("Wilson" in "Owen Wilson") is the person, not the movie."""
+    """The user's message as a seeker turn, read through the guards (``llmkb.pipeline.guards``: whitespace collapsed,
+    cut to ``MAX_MESSAGE_CHARS``; an empty or non-English message raises), with the catalogue titles it names, the
+    titles it names that are not in the catalogue, and the notes the reply starts with. A title without a year
+    inside a person's name ("Wilson" in "Owen Wilson") is the person, not the movie."""
 
-    def __init__(self, matcher: TitleMatcher, linker: EntityLinker | None = None):
-        self.matcher, self.linker = matcher, linker
+    def __init__(self, matcher: TitleMatcher, linker: EntityLinker | None = None, catalogue: str = "movie"):
+        self.matcher, self.linker, self.catalogue = matcher, linker, catalogue
 
-    def __call__(self, history: Sequence[Turn], message: str | None) -> tuple[list[Turn], list[str]]:
-        text = " ".join(str(message or "").split())
-        if not text:
-            raise LLMKBError("the message is empty: tell me a movie you liked, or a genre or actor you enjoy")
-        text = text[:MAX_MESSAGE_CHARS]
+    def __call__(self, history: Sequence[Turn], message: str | None) -> Read:
+        text, notes = read_message(message, self.catalogue)
         matches = self.matcher.match(text, typed=True)
         if self.linker:
             matches = outside_names(matches, self.linker.person_spans(text))
-        return [*history, Turn(SEEKER, text, tuple(matches.item_ids))], list(matches.dropped)
+        unknown = list(matches.dropped)
+        notes += [unknown_titles_note(unknown, self.catalogue)] if unknown else []
+        return Read([*history, Turn(SEEKER, text, tuple(matches.item_ids))], unknown, notes)
 
 
 class CandidateFinder:
@@ -326,7 +332,8 @@ class Stages:
         prompts = PromptWriter(tokenizer, catalog, documents, config.prompt_tokens)
         llm = model is not None and config.llm_scoring
         return cls(
-            config, dataset, retriever, matcher, priors, MessageReader(matcher, retriever.query_builder.linker),
+            config, dataset, retriever, matcher, priors,
+            MessageReader(matcher, retriever.query_builder.linker, CATALOGUE_NAMES.get(dataset.name, dataset.name)),
             CandidateFinder(retriever, priors, catalog, facts, config.kb_candidates), prompts,
             LLMScorer(model, tokenizer, prompts, config.llm_candidates, config.kb_documents) if llm else None,
             TitleWriter(model, tokenizer, prompts, retriever, config.kb_documents) if llm else None,

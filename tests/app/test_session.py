@@ -4,8 +4,8 @@ import pytest
 
 import app
 from llmkb.app.cost import cost_rows
-from llmkb.app.session import Card, Session, non_latin_share
-from llmkb.pipeline.stages import MAX_MESSAGE_CHARS
+from llmkb.app.session import Card, Session
+from llmkb.pipeline.guards import MAX_MESSAGE_CHARS, non_latin_share
 
 pytestmark = pytest.mark.filterwarnings("ignore::llmkb.data.io.DataWarning")  # the tiny world's deliberate defects
 

@@ -13,7 +13,7 @@ def stages(make_stages):
 
 
 def state_of(stages, message):
-    turns, _ = stages.reader([], message)
+    turns = stages.reader([], message).turns
     return stages.states([turns])[0]
 
 
