@@ -12,9 +12,7 @@ from llmkb.cli.options import (DATASETS, PROTOCOLS, HelpFormatter, add_recommend
                                dataset_of, left_out_sources, ranking_stages, recommender_config)
 from llmkb.data.io import read_jsonl
 from llmkb.errors import LLMKBError
-from llmkb.evaluation.harness import BATCH
-from llmkb.evaluation.rag import RAG_SYSTEMS
-from llmkb.evaluation.systems import SYSTEMS
+from llmkb.evaluation.systems import SYSTEMS, make_system
 from llmkb.scale.options import add_scale_options, cluster_of, portable
 
 
@@ -24,7 +22,7 @@ def add(commands) -> None:
                                    formatter_class=HelpFormatter)
     evaluate.add_argument("--dataset", choices=DATASETS, required=True)
     evaluate.add_argument("--protocol", choices=PROTOCOLS, default="std")
-    evaluate.add_argument("--system", choices=SYSTEMS + RAG_SYSTEMS, required=True,
+    evaluate.add_argument("--system", choices=list(SYSTEMS), required=True,
                           help="baselines, retrievers, and the end-to-end recommender (rag) with its ablations")
     evaluate.add_argument("--split", choices=["test", "valid"], default="test")
     evaluate.add_argument("--predictions", type=Path, default=None,
@@ -43,7 +41,8 @@ def add(commands) -> None:
     simulate = commands.add_parser("simulate", help=about.split(" (")[0], description=about,
                                    formatter_class=HelpFormatter)
     simulate.add_argument("--dataset", choices=DATASETS, required=True)
-    simulate.add_argument("--system", choices=SYSTEMS + ("rag", "rag-no-llm", "rag-ranker"), required=True,
+    simulate.add_argument("--system", choices=[name for name, entry in SYSTEMS.items() if entry.conversational],
+                          required=True,
                           help="rag-ranker is the served system; rag scores with the LLM (about 1.3 s a round)")
     simulate.add_argument("--simulator", choices=["kb", "llm"], default="kb",
                           help="kb: seeded templates (deterministic); llm: a local LLM phrases the same feedback")
@@ -124,29 +123,28 @@ def add(commands) -> None:
 def system_of(args, dataset, split: str | None):
     """The system ``args.system`` names, and what it loads (for the report). ``split`` None: it ranks simulated
     conversations, so nothing is read from or written to the split's score caches."""
-    from llmkb.evaluation import make_system
-    from llmkb.evaluation.rag import make_rag_system
     from llmkb.fitting.train_ranker import learned_ranker
     from llmkb.fitting.tune_fusion import fusion_weights
     from llmkb.retrieval import QueryConfig
 
-    if args.system not in RAG_SYSTEMS:
+    entry = SYSTEMS[args.system]
+    if not entry.stages:
         models = {"retriever": str(args.retriever)} if args.retriever else {}
         return make_system(args.system, dataset, args.retriever, QueryConfig.parse(args.query)), models
-    stages = ranking_stages(args, use_llm=args.system not in ("rag-no-llm", "rag-ranker"))
+    stages = ranking_stages(args, use_llm=entry.llm)
     ranking = None
     models = {"setup": stages.config.setup, "retriever": str(stages.config.retriever),
               "llm": str(args.llm or "packaged SmolLM2-135M-Instruct") if stages.uses_llm else None,
               "lora": str(args.lora) if args.lora else None}
-    if args.system in ("rag", "rag-no-llm"):
+    if entry.ranking == "fusion":  # loaded, or tuned now: here, at the command's edge
         ranking, path = fusion_weights(stages, args.protocol, args.retune, args.tune_samples)
         print(f"fusion weights: {path}", file=sys.stderr)
         models.update(fusion_weights=ranking.__dict__, fusion_weights_file=str(path))
-    if args.system == "rag-ranker":
+    if entry.ranking == "learned":  # loaded, or trained now
         ranking = learned_ranker(stages, args.protocol, left_out_sources(args.without), args.retune)
         print(f"learned ranker: {ranking.path}", file=sys.stderr)
         models.update(ranker_file=str(ranking.path), ranker_rounds=ranking.rounds, without=list(ranking.without))
-    return make_rag_system(args.system, stages, args.protocol, split, ranking), models
+    return make_system(args.system, dataset, stages=stages, ranking=ranking, split=split), models
 
 
 def cmd_evaluate(args) -> None:
@@ -164,7 +162,7 @@ def cmd_evaluate(args) -> None:
         if cluster:
             from llmkb.scale import ShardedSystem
 
-            batch_size = None if getattr(system, "batch_invariant", False) else getattr(system, "batch_size", BATCH)
+            batch_size = None if system.batch_invariant else system.batch_size
             del system  # built here once, so what it tunes or caches is there before the workers load it
             system = ShardedSystem(functools.partial(worker_system, portable(args), args.split), cluster, batch_size)
         result = evaluate(dataset, run, system, predictions, report)

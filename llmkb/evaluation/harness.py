@@ -12,6 +12,7 @@ import json
 import sys
 import time
 from collections.abc import Collection, Sequence
+from typing import Protocol, runtime_checkable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -25,7 +26,24 @@ from llmkb.evaluation.user_centric import READING, user_centric
 from llmkb.postprocess.ranking import finalize_ranking
 
 RANKED_LENGTH = 50
-BATCH = 256
+
+
+class System(Protocol):
+    """What the harness ranks with (``llmkb.evaluation.systems`` registers them all)."""
+
+    batch_size: int  # samples per call of rank (slow systems take fewer, so progress shows in smaller steps)
+    batch_invariant: bool  # a sample's ranking does not depend on the others in its batch (llmkb.scale shards it)
+
+    def rank(self, samples: list[Sample]) -> list[list[str]]: ...
+
+
+@runtime_checkable
+class RanksElsewhere(Protocol):
+    """A system that ranks all samples elsewhere (e.g. on Ray workers, :class:`llmkb.scale.ShardedSystem`) and may
+    keep what it finished in ``cache_path`` to resume."""
+
+    def rank_all(self, samples: list[Sample], cache_path: Path, fingerprint: str, progress: bool = True,
+                 desc: str = "") -> list[list[str]]: ...
 
 
 @dataclass
@@ -39,16 +57,17 @@ class Run:
     models: dict[str, str] = field(default_factory=dict)
 
 
-def evaluate(dataset: Dataset, run: Run, system, predictions: Path, report: Path, progress: bool = True) -> dict:
+def evaluate(dataset: Dataset, run: Run, system: System | RanksElsewhere, predictions: Path, report: Path,
+             progress: bool = True) -> dict:
     """Rank every sample, write the predictions and the report; returns the report plus ``per_sample`` metrics.
 
-    ``system``: one that ranks here, or one that ranks elsewhere (``rank_all``, e.g. on Ray workers,
-    :class:`llmkb.scale.ShardedSystem`), which may keep what it finished in ``PREDICTIONS.partial`` to resume."""
+    ``system``: one that ranks here, or one that ranks elsewhere (:class:`RanksElsewhere`), which may keep what it
+    finished in ``PREDICTIONS.partial`` to resume."""
     samples: list[Sample] = dataset.samples(run.split, run.protocol)[: run.limit]
     started = time.time()
     desc = f"{run.system} on {run.dataset}-{run.protocol} ({run.split})"
     partial = predictions.with_name(predictions.name + ".partial")
-    if hasattr(system, "rank_all"):
+    if isinstance(system, RanksElsewhere):
         candidates = system.rank_all(samples, partial, run_fingerprint(run), progress=progress, desc=desc)
     else:
         candidates = rank_samples(system, samples, progress, desc)
@@ -84,10 +103,10 @@ def protocol_list(ids: Sequence[str], dataset: Dataset, exclude: Collection[str]
     return finalize_ranking(ids, dataset.popularity, k, exclude=exclude, allowed=dataset.catalog)
 
 
-def rank_samples(system, samples: list[Sample], progress: bool = True, desc: str = "") -> list[list[str]]:
+def rank_samples(system: System, samples: list[Sample], progress: bool = True, desc: str = "") -> list[list[str]]:
     """``system``'s candidates for each sample, in order, ranked in batches of its ``batch_size`` (slow systems
     report progress in smaller steps)."""
-    size = getattr(system, "batch_size", BATCH)
+    size = system.batch_size
     candidates: list[list[str]] = []
     with tqdm(total=len(samples), desc=desc, unit="sample", disable=not progress) as bar:
         for start in range(0, len(samples), size):

@@ -12,10 +12,7 @@ was tuned or trained beforehand (``llmkb.fitting``); they never train.
 Each runs the recommender's own stages (``llmkb.pipeline.stages``) on the samples. Candidates and LLM scores come
 from the per-split cache (``llmkb.fitting.cache``), and generations are cached beside them the same way.
 
->>> make_rag_system("rag", stages=None, protocol="std", split="test")
-Traceback (most recent call last):
-...
-llmkb.errors.LLMKBError: rag needs its ranking: see llmkb.fitting's fusion_weights() and learned_ranker()
+``llmkb.evaluation.systems`` registers them with the baselines (``SYSTEMS``, ``make_system``).
 """
 
 from __future__ import annotations
@@ -29,9 +26,6 @@ from llmkb.pipeline.stages import Stages
 from llmkb.postprocess import TitleMatcher
 from llmkb.ranking import Ranker
 
-RAG_SYSTEMS = ("rag", "rag-no-llm", "rag-ranker", "llm-zeroshot", "rag-no-postprocess")
-
-
 class Fused:
     """``rag`` / ``rag-no-llm`` / ``rag-ranker``: the ranking of the given fusion weights or learned ranker, put in
     its final order as chat puts it (``llmkb.pipeline.order``: its first ``config.k`` new items constrained by each
@@ -41,6 +35,7 @@ class Fused:
     samples (simulated conversations), scored without the cache."""
 
     batch_size = 8
+    batch_invariant = False
 
     def __init__(self, stages: Stages, ranking: Ranker, split: str | None):
         self.stages, self.ranking, self.split = stages, ranking, split
@@ -65,6 +60,7 @@ class Generated:
     """``llm-zeroshot`` / ``rag-no-postprocess``: the titles the LLM writes, mapped to catalogue ids."""
 
     batch_size = 8
+    batch_invariant = False
 
     def __init__(self, stages: Stages, with_kb: bool, exact: bool, split: str):
         if stages.titles is None:
@@ -78,18 +74,3 @@ class Generated:
         compute = lambda chunk: [{"ids": ids} for ids in self.stages.titles(  # noqa: E731
             self.stages.states([s.context for s in chunk]), self.with_kb, self.matcher)]
         return [row["ids"] for row in self.cache.get(samples, compute)]
-
-
-def make_rag_system(name: str, stages: Stages, protocol: str, split: str | None,
-                    ranking: Ranker | None = None):
-    """``ranking``: for ``rag`` / ``rag-no-llm`` the fusion weights, for ``rag-ranker``
-    the learned ranker (``llmkb.fitting``: ``fusion_weights``, ``learned_ranker``)."""
-    if name in ("rag", "rag-no-llm", "rag-ranker"):
-        if ranking is None:
-            raise LLMKBError(f"{name} needs its ranking: see llmkb.fitting's fusion_weights() and learned_ranker()")
-        return Fused(stages, ranking, split)
-    if name == "llm-zeroshot":
-        return Generated(stages, with_kb=False, exact=False, split=split)
-    if name == "rag-no-postprocess":
-        return Generated(stages, with_kb=True, exact=True, split=split)
-    raise LLMKBError(f"unknown system {name!r}; choose one of {', '.join(RAG_SYSTEMS)}")

@@ -48,3 +48,20 @@ def test_exclude_mentioned_is_a_system_option(redial, tmp_path):
 def test_bm25_ranks_documents(redial, tmp_path):
     report, rows = _run(redial, tmp_path, "bm25")
     assert report["metrics"]["samples"] == 3 and all(len(r["ranked"]) == 12 for r in rows)
+
+
+def test_every_registered_system_is_built_by_one_factory_and_says_how_it_batches(tiny_root):
+    from llmkb.data import load_dataset
+    from llmkb.errors import LLMKBError
+    from llmkb.evaluation.systems import SYSTEMS
+
+    dataset = load_dataset("inspired", tiny_root)
+    for name in ("popularity", "copy-context", "bm25"):
+        system = make_system(name, dataset)
+        assert system.batch_invariant and system.batch_size > 0 and len(system.rank(dataset.samples("test"))) > 0
+    with pytest.raises(LLMKBError, match="rag-ranker needs the recommender's stages and its ranking"):
+        make_system("rag-ranker", dataset)
+    with pytest.raises(LLMKBError, match="unknown system 'nope'"):
+        make_system("nope", dataset)
+    assert {name for name, entry in SYSTEMS.items() if not entry.conversational} == {"llm-zeroshot",
+                                                                                     "rag-no-postprocess"}

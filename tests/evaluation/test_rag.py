@@ -1,7 +1,8 @@
 import json
 
 from llmkb.evaluation import Run, evaluate
-from llmkb.evaluation.rag import Fused, make_rag_system
+from llmkb.evaluation.rag import Fused
+from llmkb.evaluation.systems import make_system
 from llmkb.fitting.cache import SampleCache
 from llmkb.fitting.tune_fusion import fusion_weights
 from llmkb.pipeline.tuned import tuned_weights_path
@@ -32,7 +33,7 @@ def test_rag_tunes_on_valid_writes_provenance_and_protocol_predictions(tmp_path,
     assert saved["weights"]["retriever"] == 1.0 and "valid" in saved["tuned_on"]
     assert saved["setup"] == s.config.setup and saved["data_files"] and saved["grid"]["llm"][0] == 0.0
     assert fusion_weights(s, "std", progress=False) == (weights, path)  # tuned once, then reused
-    system = make_rag_system("rag", s, "std", "test", weights)
+    system = make_system("rag", s.dataset, stages=s, ranking=weights, split="test")
     result = evaluate(s.dataset, Run("inspired", "std", "test", "rag"), system,
                       tmp_path / "p.jsonl", tmp_path / "r.json", progress=False)
     rows = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text().splitlines()]
@@ -49,7 +50,7 @@ def test_named_weights_are_used_as_they_are(tmp_path, make_stages):
 def test_generated_systems_map_only_catalogue_titles(make_stages):
     s = make_stages()
     for name in ("llm-zeroshot", "rag-no-postprocess"):
-        system = make_rag_system(name, s, "std", "test")
+        system = make_system(name, s.dataset, stages=s, split="test")
         for ranked in system.rank(s.dataset.samples("test")):
             assert set(ranked) <= set(s.catalog)
 

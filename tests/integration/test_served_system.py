@@ -7,7 +7,7 @@ import pytest
 
 from llmkb.app.build import Build, build_served, served_config
 from llmkb.data.records import SEEKER
-from llmkb.evaluation.rag import make_rag_system
+from llmkb.evaluation.systems import make_system
 from llmkb.pipeline import Recommender
 from llmkb.retrieval.artifacts import calibrated_path
 
@@ -28,7 +28,7 @@ def served(mirror):
 
 def test_chat_ranks_a_dialogue_as_the_evaluation_does(served):
     stages = served.stages
-    system = make_rag_system("rag-ranker", stages, "dedup", "test", served.ranking)
+    system = make_system("rag-ranker", stages.dataset, stages=stages, ranking=served.ranking, split="test")
     samples = [s for s in stages.dataset.samples("test", "dedup") if s.context[-1].role == SEEKER][:SAMPLES]
     compared = 0
     for sample in samples:
