@@ -36,6 +36,7 @@ def test_the_page_serves_the_partial_system_then_switches_to_the_built_one(tiny_
         warnings.simplefilter("ignore")  # the tiny world's deliberate data defects
         service = ChatService(load, build)
         session = Session("inspired")
+        service.engine(session.dataset, session.backbone)  # the first use loads and starts the build
         before = service.status(session)
         assert "Ready with a partial system · building the full one: checking what is built" in before
         assert "built-in fusion weights" in before and "calibrated" not in before
@@ -54,6 +55,7 @@ def test_the_page_serves_the_partial_system_then_switches_to_the_built_one(tiny_
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         again = ChatService(counted, lambda dataset, state: build_served(dataset, tiny_root, state, progress=False, replies=False))
+        again.engine("inspired", "dense")
         assert again.status(Session("inspired")).startswith("Ready with a partial system")  # until it has checked
         assert again.wait_built("inspired", 120) and again.status(Session("inspired")).startswith("Ready · INSPIRED")
     assert loads == ["dense"]
@@ -79,7 +81,7 @@ def test_ready_only_once_the_built_system_answers(tiny_root, tiny_models, tiny_b
         service = ChatService(slow_reload, lambda dataset, state: build_served(dataset, tiny_root, state,
                                                                                 progress=False, replies=False))
         session = Session("inspired")
-        service.status(session)
+        service.engine(session.dataset, session.backbone)
         assert reloading.wait(120)
         between = service.status(session)
         release.set()
@@ -134,7 +136,7 @@ def test_the_reply_writer_trains_while_the_built_ranker_serves(tiny_root, tiny_m
         service = ChatService(load, lambda dataset, state: build_served(
             dataset, tiny_root, state, progress=False, llm=tiny_models["llm"], reply_prompt_tokens=4096))
         session = Session("inspired")
-        service.status(session)
+        service.engine(session.dataset, session.backbone)
         for _ in range(600):
             if service.builds["inspired"].ranked:
                 break
