@@ -8,8 +8,8 @@ import functools
 import sys
 from pathlib import Path
 
-from llmkb.cli.options import (DATASETS, PROTOCOLS, HelpFormatter, add_recommender_options, add_system_options,
-                               dataset_of, left_out_sources, ranking_stages, recommender_config)
+from llmkb.cli.options import (DATASETS, PROTOCOLS, HelpFormatter, add_command, add_recommender_options,
+                               add_system_options, dataset_of, left_out_sources, ranking_stages, recommender_config)
 from llmkb.data.io import read_jsonl
 from llmkb.errors import LLMKBError
 from llmkb.evaluation.systems import SYSTEMS, make_system
@@ -38,8 +38,7 @@ def add(commands) -> None:
              "evaluation): up to --rounds rounds; each round the user reads the top 5, accepts the target or turns "
              "them down and reveals one attribute (genre, lead actor, director, decade, plot keyword), never the "
              "title. Writes transcripts (JSONL) and a report with success@1/5/10/50 and 95% intervals")
-    simulate = commands.add_parser("simulate", help=about.split(" (")[0], description=about,
-                                   formatter_class=HelpFormatter)
+    simulate = add_command(commands, "simulate", about)
     simulate.add_argument("--dataset", choices=DATASETS, required=True)
     simulate.add_argument("--system", choices=[name for name, entry in SYSTEMS.items() if entry.conversational],
                           required=True,
@@ -74,8 +73,7 @@ def add(commands) -> None:
     about = ("the request benchmark: explicit requests written from the KB (a director, an actor, a genre, a decade, "
              "two of them, a negation, 'like X but Y'), answered as one-message dialogues; each variant's top 5 is "
              "checked against the KB's facts (precision@5, hit@5); the report keeps every request and list")
-    bench = commands.add_parser("evaluate-requests", help=about.split(" (")[0], description=about,
-                                formatter_class=HelpFormatter)
+    bench = add_command(commands, "evaluate-requests", about)
     bench.add_argument("--dataset", choices=DATASETS, required=True)
     bench.add_argument("--variants", default="all",
                        help="'all' or a comma list of full, no-kb-candidates, no-kb-signal, no-constraints, no-kb, "
@@ -99,8 +97,7 @@ def add(commands) -> None:
     about = ("the conversation task (CRSLab/UniCRS): a reply to every std test turn, recommending the top of the "
              "ranking's list; BLEU-2/4 against the human reply, Dist-2/3/4, perplexity, item ratio, consistency, "
              "grounding; writes the replies (JSONL) and a report")
-    conv = commands.add_parser("evaluate-conversation", help=about.split(";")[0], description=about,
-                               formatter_class=HelpFormatter)
+    conv = add_command(commands, "evaluate-conversation", about, ";")
     conv.add_argument("--dataset", choices=DATASETS, required=True)
     conv.add_argument("--system", choices=["template", "llm", "llm-trained"], default="llm-trained",
                       help="the reply writer: the template, the base LLM, or the trained reply writer")

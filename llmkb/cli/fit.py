@@ -7,8 +7,8 @@ import json
 import time
 from pathlib import Path
 
-from llmkb.cli.options import (DATASETS, PROTOCOLS, HelpFormatter, add_recommender_options, dataset_of,
-                               left_out_sources, ranking_stages)
+from llmkb.cli.options import (DATASETS, PROTOCOLS, HelpFormatter, add_command, add_recommender_options,
+                               dataset_of, left_out_sources, ranking_stages)
 
 
 def add(commands) -> None:
@@ -26,8 +26,7 @@ def add(commands) -> None:
     tune.set_defaults(run=cmd_tune_fusion)
     about = ("train the learned ranker (LightGBM LambdaRank over every signal, without the LLM's) on the training "
              "split with out-of-fold features, its rounds chosen on valid; the demo serves it once trained")
-    ranker = commands.add_parser("train-ranker", help=about.split(";")[0], description=about,
-                                 formatter_class=HelpFormatter)
+    ranker = add_command(commands, "train-ranker", about, ";")
     ranker.add_argument("--dataset", choices=DATASETS, required=True)
     ranker.add_argument("--protocol", choices=PROTOCOLS, default="dedup",
                         help="the protocol whose gold movies it learns (dedup: new movies, as chat recommends)")
@@ -80,8 +79,7 @@ def add(commands) -> None:
     lora.set_defaults(run=cmd_train_llm)
     about = ("train the reply writer: LoRA on SmolLM2 from the training splits' recommender turns whose human reply "
              "gives a grounded reason (prompt as the recommender writes it → the human reply); resumes; ~25 min")
-    replies = commands.add_parser("train-replies", help=about.split(" (")[0], description=about,
-                                  formatter_class=HelpFormatter)
+    replies = add_command(commands, "train-replies", about)
     replies.add_argument("--datasets", default="redial,inspired", help="training splits it learns from")
     replies.add_argument("--llm", type=Path, default=None, help="base LLM (default: packaged SmolLM2-135M-Instruct)")
     replies.add_argument("--max-steps", type=int, default=None, help="stop after N steps (default: one epoch)")

@@ -9,12 +9,19 @@ from pathlib import Path
 from llmkb.data import DATASETS, PROTOCOLS
 from llmkb.errors import LLMKBError
 
-__all__ = ["DATASETS", "PROTOCOLS", "HelpFormatter", "add_recommender_options", "add_system_options", "dataset_of",
-           "left_out_sources", "ranking_stages", "recommender_config"]
+__all__ = ["DATASETS", "PROTOCOLS", "HelpFormatter", "add_command", "add_recommender_options", "add_system_options",
+           "dataset_of", "left_out_sources", "ranking_stages", "recommender_config"]
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Every option's default shown in ``--help``."""
+
+
+def add_command(commands, name: str, about: str, summary_ends: str = " (") -> argparse.ArgumentParser:
+    """A subcommand described by ``about`` in its ``--help``; the list of commands shows ``about`` up to the first
+    ``summary_ends``."""
+    return commands.add_parser(name, help=about.split(summary_ends)[0], description=about,
+                               formatter_class=HelpFormatter)
 
 
 def dataset_of(args):

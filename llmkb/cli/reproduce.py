@@ -1,4 +1,5 @@
-"""``llmkb reproduce``: every command behind the results tables, in order and resumable (``llmkb.evaluation.reproduce``)."""
+"""``llmkb reproduce``: every command behind the results tables, in order and resumable
+(``llmkb.evaluation.reproduce``)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import argparse
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from llmkb.evaluation.reproduce import (CONVERSE, DATASETS, REQUESTS, SIMULATE, SYSTEMS, StepFailed, data_source, duration,
-                                       format_plan, plan, run_plan, total_minutes, write_tables)
+from llmkb.evaluation.reproduce import (CONVERSE, DATASETS, REQUESTS, SIMULATE, SYSTEMS, StepFailed, data_source,
+                                       duration, format_plan, plan, run_plan, total_minutes, write_tables)
 from llmkb.paths import data_dir
 
 
