@@ -107,8 +107,9 @@ class Recommender:
 
     def reply_steps(self, found: Recommendation) -> Iterator[str | Recommendation]:
         """:meth:`reply` as it is written: what the user reads so far after each token (strings: the notes, then
-        the reply), then the ``Recommendation``, whose reply is the draft aligned with the list. ``seconds["first_text"]``: from the
-        start of the turn to the first draft (the cards' time plus the reply's first token)."""
+        the reply), then the ``Recommendation``, whose reply is the draft aligned with the list.
+        ``seconds["first_text"]``: from the start of the turn to the first draft (the cards' time plus the reply's
+        first token)."""
         started = time.perf_counter()
         items = found.items
         seconds = dict(found.seconds)
