@@ -145,7 +145,8 @@ class EntityLinker:
             if len(key) >= 4:
                 self.phrases.setdefault(key, []).append(("person", name))
             last = key.split()[-1] if key else ""
-            if len(last) >= 4 and " " in key and last not in self.phrases and last not in cue_words:
+            if len(last) >= 4 and " " in key and last not in self.phrases and last not in cue_words and \
+                    not last.isdigit():  # "3000" alone is a number, not André 3000
                 if last not in blocked and people[name] >= surname_items:
                     self.surnames.setdefault(last, name)
                 elif last in blocked and people[name] > surname_items:

@@ -123,6 +123,15 @@ def test_a_surname_alone_names_someone_with_several_films_only():
     assert linked(linker, "something by Nolan") == ["director Christopher Nolan"]
 
 
+def test_a_number_alone_is_no_surname():
+    from llmkb.kb import KBDocument
+
+    facts = FactIndex.from_documents([KBDocument(str(i), "x", 2006, {"starring": ["André 3000"]}) for i in range(3)])
+    linker = EntityLinker(facts)
+    assert linked(linker, "recommend Zorblax 3000") == []
+    assert linked(linker, "something with Andre 3000") == ["starring André 3000"]
+
+
 def test_names_typed_lower_case_with_one_or_two_typos(world):
     _, _, linker = world
     assert linked(linker, "a film with sigourny weaver") == ["starring Sigourney Weaver"]  # a dropped letter
