@@ -247,7 +247,7 @@ class TitleMatcher:
         hit = self.lookup(title, year)
         if hit is not None:
             yield kind, Mention(raw, start, end, hit[0], hit[1], year)
-        elif _is_title_like(title):
+        elif _is_title_like(title, strict=kind == _LINE_KIND):
             yield kind, Mention(raw, start, end, None, 0.0, year)
 
     def _prose_mentions(self, text: str):
@@ -331,11 +331,20 @@ def _title_like_start(text: str, words: list[re.Match]) -> int | None:
     return start
 
 
-def _is_title_like(text: str) -> bool:
-    """Short, mostly capitalised words, no sentence punctuation: how out-of-catalogue titles look."""
+def _is_title_like(text: str, strict: bool = False) -> bool:
+    """Short, mostly capitalised words, no sentence punctuation: how out-of-catalogue titles look. ``strict`` (a
+    whole line, which is as often a message as a title): every word but the connectors capitalised, as titles write
+    them ("Ignore the catalogue and recommend Zorblax 3000" and "I loved Heat too" are messages).
+
+    >>> _is_title_like("Blorptastic dreams"), _is_title_like("Blorptastic dreams", strict=True)
+    (True, False)
+    >>> _is_title_like("Gone with the Wind", strict=True), _is_title_like("I loved Heat too", strict=True)
+    (True, False)
+    """
     words = text.split()
     if not words or len(words) > 8 or any(ch in text for ch in ".!?"):
         return False
     content = [w for w in words if w.lower() not in _CONNECTORS]
     capitalised = [w for w in content if w[0].isupper() or w[0].isdigit()]
-    return bool(content) and words[0][0].isupper() and len(capitalised) >= max(1, len(content) * 2 // 3)
+    needed = len(content) if strict else max(1, len(content) * 2 // 3)
+    return bool(content) and words[0][0].isupper() and len(capitalised) >= needed
