@@ -42,10 +42,8 @@ def _ints(s: str) -> tuple[int, ...]:
     return tuple(int(x) for x in s.split(",") if x)
 
 
-
 def _floats(s: str) -> tuple[float, ...]:
     return tuple(float(x) for x in s.split(",") if x)
-
 
 
 def add(commands) -> None:
@@ -80,10 +78,8 @@ def add(commands) -> None:
     p.set_defaults(run=cmd_prune)
 
 
-
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Defaults shown, description kept as written."""
-
 
 
 def _add_method_flags(p: argparse.ArgumentParser) -> None:
@@ -129,7 +125,6 @@ def _add_method_flags(p: argparse.ArgumentParser) -> None:
                         "families (0 = unweighted, and no +gptq families)")
     t.add_argument("--no-retrain-dense", action="store_true", help="do not give the dense reference the same retraining budget")
     p.add_argument("--skip-float", action="store_true", help="do not evaluate the unconverted float model")
-
 
 
 def cmd_prune(args) -> None:

@@ -26,6 +26,7 @@ from llmkb.pipeline.stages import Stages
 from llmkb.postprocess import TitleMatcher
 from llmkb.ranking import Ranker
 
+
 class Fused:
     """``rag`` / ``rag-no-llm`` / ``rag-ranker``: the ranking of the given fusion weights or learned ranker, put in
     its final order as chat puts it (``llmkb.pipeline.order``: its first ``config.k`` new items constrained by each

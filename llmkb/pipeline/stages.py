@@ -281,7 +281,6 @@ class ReplyWriter:
                              self.max_new_tokens, self.budget, progress)
 
 
-
 @dataclass
 class Stages:
     """Every stage of one recommender, loaded once from a config (models, KB, index, training priors)."""

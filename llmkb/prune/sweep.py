@@ -48,7 +48,6 @@ def method_configs(config: PruneConfig) -> dict[str, rram.RRAMConfig]:
         raise LLMKBError(f"invalid method or crossbar flags: {exc}") from exc
 
 
-
 def mixed_families(config: PruneConfig) -> dict[str, rram.RRAMConfig]:
     """{family: its config at the fewest ``--mixed-bits``} for each of ``--mixed-families`` (the mixed runs' bases)."""
     out, xbar = {}, None
@@ -62,7 +61,6 @@ def mixed_families(config: PruneConfig) -> dict[str, rram.RRAMConfig]:
         out[fam] = rram.RRAMConfig.build(**FAMILIES[fam], key_bits=min(config.mixed_bits), weight_bits=config.weight_bits,
                                          crossbar=xbar, technology=config.technology, scales=config.scales)
     return out
-
 
 
 def prune(config: PruneConfig, task: Task, configs: dict[str, rram.RRAMConfig], keep: dict | None = None) -> rram.Report:
@@ -81,7 +79,6 @@ def prune(config: PruneConfig, task: Task, configs: dict[str, rram.RRAMConfig], 
     report = rram.run_methods(task.model, task.evaluate, configs, options, keep)
     report.meta["seconds"] = time.perf_counter() - t0
     return report
-
 
 
 def sweep_setup(config: PruneConfig, task: Task, configs: dict[str, rram.RRAMConfig]) -> tuple[dict, rram.ExperimentOptions]:
@@ -117,7 +114,6 @@ def sweep_setup(config: PruneConfig, task: Task, configs: dict[str, rram.RRAMCon
     return configs, options
 
 
-
 class SweepWorker:
     """In a Ray worker: the model, its evaluation, calibration and retraining built once from ``config``; then
     :meth:`run` converts, retrains and measures one method after another."""
@@ -131,7 +127,6 @@ class SweepWorker:
         return [asdict(evaluate_method(self.task.model, self.configs[name], self.task.evaluate, self.options, name,
                                        None, reference))
                 for name, reference in names]
-
 
 
 def _run_on_workers(config: PruneConfig, task: Task, configs: dict, options: rram.ExperimentOptions, cluster) -> None:
@@ -150,9 +145,7 @@ def _run_on_workers(config: PruneConfig, task: Task, configs: dict, options: rra
                unit="method")
 
 
-
 RUN_SETTINGS = ("model", "split", "dataset", "protocol", "metric", "include_head", "eval_windows")  # beside the meta
-
 
 
 def _check_settings(cache: Path, settings: dict) -> None:

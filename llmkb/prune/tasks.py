@@ -43,7 +43,6 @@ class Task:
     report_evaluate: Callable | None = None  # the same evaluation on --report-split
 
 
-
 def model_kind(model: str) -> tuple[str, Path | None]:
     """("retriever" or "llm", the model's path; None for the packaged one) of a ``--model`` value."""
     if model in MODELS:
@@ -58,12 +57,10 @@ def model_kind(model: str) -> tuple[str, Path | None]:
     raise LLMKBError(f"--model {model}: {what}; pass retriever, llm, or such a path")
 
 
-
 def build_task(config: PruneConfig) -> Task:
     """The retriever's or the LLM's task, as ``--model`` names it."""
     kind, path = model_kind(config.model)
     return (retriever_task if kind == "retriever" else llm_task)(config, path)
-
 
 
 def retriever_task(config: PruneConfig, path: Path | None) -> Task:
@@ -88,7 +85,6 @@ def retriever_task(config: PruneConfig, path: Path | None) -> Task:
                 metric=f"{config.metric} ({config.dataset}-{config.protocol} {config.split})", higher_is_better=True,
                 exclude=["*pooler*"], report_evaluate=report_evaluate,
                 meta={"model_path": str(path), "dataset": config.dataset, "split": config.split, "protocol": config.protocol})
-
 
 
 def llm_task(config: PruneConfig, path: Path | None) -> Task:
@@ -128,14 +124,12 @@ def llm_task(config: PruneConfig, path: Path | None) -> Task:
                 report_evaluate=report_evaluate)
 
 
-
 def dialogue_texts(split: str, limit: int | None, data_dir: str | Path | None = None) -> list[str]:
     """The first ``limit`` (None: all) ReDial dialogues of ``split``, one "role: text" line per turn."""
     from llmkb.data import load_dataset
 
     dialogues = load_dataset("redial", data_dir).dialogues(split)[:limit]
     return ["\n".join(f"{t.role}: {t.text}" for t in d.turns) for d in dialogues]
-
 
 
 def query_document_pairs(dataset_name: str = "inspired", split: str = "train", seed: int = 0,
@@ -152,7 +146,6 @@ def query_document_pairs(dataset_name: str = "inspired", split: str = "train", s
     pairs = [(builder.build(s.context), text[g]) for s in dataset.samples(split, "std") for g in s.gold if g in text]
     random.Random(seed).shuffle(pairs)
     return pairs
-
 
 
 def harness_recall(model_path: str | Path, dataset_name: str = "inspired", split: str = "valid",
