@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import zipfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -91,6 +92,23 @@ def inspired_turn(role: str, text: str, movies: list[str] = ()) -> dict:
             "entity_name": [], "movie_link": [R.format(m) for m in movies], "movie_name": [m for m in movies]}
 
 
+def write_movielens(root: Path) -> None:
+    """A MovieLens zip laid out like ml-latest-small: four users who like the two Toy Storys together and the two
+    Aliens together; movies map to the catalogue by title and year ("Matrix, The" as MovieLens writes it)."""
+    movies = {1: "Toy Story (1995)", 2: "Toy Story 2 (1999)", 3: '"Matrix, The (1999)"', 4: "Alien (1979)",
+              5: "Aliens (1986)", 6: "Not In The Catalogue (2001)"}
+    liked = {1: (1, 2, 3), 2: (1, 2), 3: (4, 5, 6), 4: (4, 5, 3)}
+    path = root / "movielens" / "ml-latest-small.zip"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("ml-latest-small/ratings.csv", "userId,movieId,rating,timestamp\r\n" + "".join(
+            f"{user},{movie},4.5,964982703\r\n" for user, movies_liked in liked.items() for movie in movies_liked))
+        archive.writestr("ml-latest-small/movies.csv", "movieId,title,genres\r\n" + "".join(
+            f"{movie},{title},Drama\r\n" for movie, title in movies.items()))
+        archive.writestr("ml-latest-small/links.csv", "movieId,imdbId,tmdbId\r\n" + "".join(
+            f"{movie},{9000000 + movie},{movie}\r\n" for movie in movies))
+
+
 def write_tiny_data(root: Path) -> Path:
     """Write the tiny world under ``root`` (layout of the data directory) and return ``root``."""
     raw = root / "redial" / "raw"
@@ -109,6 +127,8 @@ def write_tiny_data(root: Path) -> Path:
     (root / "redial" / "cfcrs").mkdir(parents=True, exist_ok=True)
     (root / "redial" / "cfcrs" / "id2info.json").write_text(text.replace('"}, "1003"', '"}f, "1003"', 1))  # the real defect
     write_kg(root / "redial" / "unicrs", [R.format(d) for _, _, _, d in MOVIES if d])
+
+    write_movielens(root)
 
     uni = root / "inspired" / "unicrs"
     entity2id = write_kg(uni, [R.format(d) for _, _, _, d in MOVIES if d])

@@ -128,11 +128,11 @@ def load_movie_links(path: str | Path) -> dict[str, str]:
     return {str(movie): uri for movie, uri in links.items() if isinstance(uri, str) and uri}
 
 
-METADATA_FIELDS = ("genre", "plot", "director", "writer", "star")
+METADATA_FIELDS = ("genre", "plot", "director", "writer", "star", "imdb_id")
 
 
 def load_metadata(path: str | Path) -> dict[str, dict]:
-    """``cfcrs/id2info.json`` → movie id → {genre, plot, director, writer, star} (its known defect is repaired)."""
+    """``cfcrs/id2info.json`` → movie id → {genre, plot, director, writer, star, imdb_id} (its known defect is repaired)."""
     path = Path(path)
     raw = read_json(path)
     if not isinstance(raw, dict):

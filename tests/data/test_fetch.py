@@ -19,7 +19,7 @@ def tiny_sources(tiny_root, monkeypatch):
 
 def test_sources_manifest_pins_every_file_with_a_hash():
     entries = source_files()
-    assert len(entries) == 19 and all(len(e.sha256) == 64 and e.url.startswith("https://") for e in entries)
+    assert len(entries) == 20 and all(len(e.sha256) == 64 and e.url.startswith("https://") for e in entries)
 
 
 def test_fetch_from_mirror_is_verified_and_idempotent(tiny_root, tiny_sources, tmp_path):
