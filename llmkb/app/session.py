@@ -113,7 +113,7 @@ def load_engine(dataset: str, backbone: str, data_dir: Path | None = None, k: in
 def ranking_label(config: RecommenderConfig) -> str:
     """What ranks in a recommender, for status lines."""
     if config.ranker:
-        return f"learned ranker {short_path(config.ranker)}"
+        return f"learned ranker {short_path(config.ranker)}" + (" with MovieLens" if config.uses_behaviour else "")
     return f"fusion weights {short_path(config.weights)}" if config.weights else \
         "built-in fusion weights (none tuned for this setup: `llmkb tune-fusion`)"
 

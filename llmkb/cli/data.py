@@ -89,15 +89,24 @@ def cmd_kb_build(args) -> None:
     from llmkb.data import load_dataset
     from llmkb.kb import build_kb
 
+    from llmkb.priors.behaviour import dataset_behaviour
+    from llmkb.priors.training import items_cache
+
     names = ["redial", "inspired"] if args.dataset == "all" else [args.dataset]
     for name in names:
         out_dir = args.out / name if args.out and len(names) > 1 else args.out
-        out, rebuilt = build_kb(load_dataset(name, args.data_dir), out_dir, force=args.force)
+        dataset = load_dataset(name, args.data_dir)
+        out, rebuilt = build_kb(dataset, out_dir, force=args.force)
         counts = json.loads((out / "manifest.json").read_text())["counts"]
         n = counts["documents"]
         print(f"{name}: {'built' if rebuilt else 'up to date (cached)'} {out}/kb.jsonl — {n:,} documents, "
               f"{counts['with_kg_facts'] / n:.1%} with KG facts, {counts['with_metadata'] / n:.1%} with metadata, "
               f"{counts['with_co_mentions'] / n:.1%} with training co-mentions")
+        scores, made = dataset_behaviour(dataset, items_cache(name))
+        if scores is not None:
+            print(f"{name}: MovieLens maps {made['mapped']:,} of {made['catalogue']:,} movies ({made['scored']:,} "
+                  f"in its item-item model of {made['movies_fitted']:,} movies; {made['model']}, "
+                  f"{made['seconds']:.1f} s, cached)")
 
 
 def cmd_kb_index(args) -> None:

@@ -176,6 +176,7 @@ def variant_suffix(args) -> str:
     """What a run's file names add for the recommender options it changes."""
     return (("-lora" if args.lora else "") + ("-no-kb-candidates" if args.no_kb_candidates else "")
             + ("-no-constraints" if args.no_constraints else "")
+            + ({True: "-movielens", False: "-no-movielens"}.get(getattr(args, "movielens", None), ""))
             + "".join(f"-without-{source}" for source in sorted(left_out_sources(args.without))))
 
 

@@ -32,7 +32,7 @@ def add(commands) -> None:
                         help="the protocol whose gold movies it learns (dedup: new movies, as chat recommends)")
     ranker.add_argument("--without", default=None,
                         help="an ablation: a comma list of candidate sources left out (retriever, co_mention, kb, "
-                             "item2vec, graph, mentioned)")
+                             "item2vec, graph, movielens, mentioned)")
     ranker.add_argument("--out", type=Path, default=None,
                         help="ranker JSON (default artifacts/ranker/DATASET/PROTOCOL-SETUP.json, where chat, the demo "
                              "and evaluate look for it)")

@@ -39,7 +39,7 @@ def recommender_config(args, use_llm: bool = True, **overrides):
         dataset=args.dataset, retriever=args.retriever, llm=args.llm, use_llm=use_llm and not args.no_llm,
         lora=args.lora, weights=getattr(args, "weights", None), llm_candidates=args.llm_candidates,
         kb_candidates=not args.no_kb_candidates, constraints=not args.no_constraints, data_dir=args.data_dir,
-        **overrides)
+        behaviour=getattr(args, "movielens", None), **overrides)
 
 
 def ranking_stages(args, use_llm: bool = True):
@@ -72,6 +72,9 @@ def add_recommender_options(parser) -> None:
     parser.add_argument("--no-llm", action="store_true", help="retriever and dialogue signals only; template replies")
     parser.add_argument("--no-kb-candidates", action="store_true",
                         help="ablation: no candidates from the KB's index of the linked preferences")
+    parser.add_argument("--movielens", action=argparse.BooleanOptionalAction, default=None,
+                        help="MovieLens's item-item model (EASE on its ratings) proposes candidates and gives the "
+                             "ranker features (default: on for redial, where it gained on valid; off for inspired)")
     parser.add_argument("--no-constraints", action="store_true",
                         help="ablation: the latest explicit request and the dislikes do not constrain the list")
     parser.add_argument("--llm-candidates", type=int, default=10,
@@ -91,7 +94,7 @@ def add_system_options(parser) -> None:
                              "costs seconds per sample on a CPU)")
     parser.add_argument("--without", default=None,
                         help="rag-ranker ablation: a comma list of candidate sources the ranker is trained and "
-                             "run without (retriever, co_mention, kb, item2vec, graph, mentioned)")
+                             "run without (retriever, co_mention, kb, item2vec, graph, movielens, mentioned)")
     parser.add_argument("--query", default="all",
                         help="query parts for bm25/retriever: 'all' or a comma list of mentions,sentiment,"
                              "preferences,dialogue,roles")

@@ -111,7 +111,8 @@ def load_movielens(root: str | Path | None = None) -> MovieLens:
                     for _, row in _rows(archive, "links", ("movieId", "imdbId"), path)
                     if row[0].isdigit() and row[1].strip().isdigit()}
     except zipfile.BadZipFile as error:
-        raise DataError(f"not a zip file ({error})", path=path, hint="fetch it again with `llmkb data fetch`") from error
+        raise DataError(f"not a zip file ({error})", path=path,
+                        hint="fetch it again with `llmkb data fetch`") from error
     if not ratings:
         raise DataError("ratings.csv holds no rating", path=path, hint="fetch the official ml-latest-small.zip")
     return MovieLens(np.array(users, np.int32), np.array(movies, np.int32), np.array(ratings, np.float32),

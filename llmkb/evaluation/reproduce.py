@@ -32,13 +32,14 @@ from llmkb.errors import LLMKBError
 from llmkb.evaluation.tables import (conversation_table, read_reports, requests_table, results_tables,
                                      simulation_table)
 from llmkb.paths import artifacts_dir
+from llmkb.pipeline.config import BEHAVIOUR_DATASETS
 
 DATASETS = ("inspired", "redial")
 PROTOCOLS = ("std", "dedup")
 # Minutes on 2 cores per system: (inspired std, inspired dedup, redial std, redial dedup). dedup reuses the LLM
 # scores and generations std cached (same samples), so it costs little after std. Sources: RESULTS.md (rag:
 # valid scoring + test scoring; llm-zeroshot 56 min and rag-no-postprocess 57 min on ReDial std; retrievers ~1 min).
-ABLATED = ("graph", "item2vec", "co_mention", "kb", "retriever")  # the learned ranker's ablations
+ABLATED = ("movielens", "graph", "item2vec", "co_mention", "kb", "retriever")  # the learned ranker's ablations
 EVALUATE_MINUTES = {
     "popularity": (0.5, 0.5, 0.5, 0.5),
     "copy-context": (0.5, 0.5, 0.5, 0.5),
@@ -153,6 +154,8 @@ def _dataset_steps(dataset: str, quick: bool, full_finetune: bool) -> list[Step]
     for system, minutes in EVALUATE_MINUTES.items():
         if (system == "retriever" and not full_finetune) or (quick and (system in LLM_SYSTEMS or "-without-" in system)):
             continue
+        if system == "rag-ranker-without-movielens" and dataset not in BEHAVIOUR_DATASETS:
+            continue  # MovieLens is not served there, so there is nothing to leave out
         for protocol, exclude in [("std", False), ("dedup", False), *[("dedup", True)] * (system in EXCLUDE_MENTIONED)]:
             path = report_path(dataset, protocol, system, exclude)
             named, _, without = system.partition("-without-")

@@ -22,15 +22,20 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from llmkb.data.movielens import movielens_fingerprint
 from llmkb.generation.generate import MAX_NEW_TOKENS
 from llmkb.kb.build import KB_VERSION
 from llmkb.models import default_llm_path
 from llmkb.retrieval.index import model_fingerprint
 from llmkb.retrieval.artifacts import best_available
 
-SCORES_VERSION = 8  # 3: preference detection independent of the hash seed; 4: co-mentioned candidates; 5: KB linking;
+SCORES_VERSION = 9  # 3: preference detection independent of the hash seed; 4: co-mentioned candidates; 5: KB linking;
 # 6: the request constraints choose the k shown among the items not mentioned (as chat shows them); 7: item2vec and
-# graph candidates, the retriever's cosine for every candidate; 8: names linked with typos, English words never as typos
+# graph candidates, the retriever's cosine for every candidate; 8: names linked with typos, English words never as typos;
+# 9: MovieLens candidates (``behaviour``)
+
+
+BEHAVIOUR_DATASETS = ("redial",)  # MovieLens gained on ReDial's valid split, not on INSPIRED's (docs/results/ranking.md)
 
 
 @dataclass(frozen=True)
@@ -53,8 +58,15 @@ class RecommenderConfig:
     reply_int8: bool = True  # write replies with an int8 copy of the LLM (~3x faster on a CPU); scoring stays float32
     exclude_mentioned: bool = True
     kb_candidates: bool = True  # items holding the linked preferences join the candidates (the KB's inverted index)
+    behaviour: bool | None = None  # MovieLens's item–item model proposes candidates and gives features (when
+    # fetched); None: on where it gained on valid (``BEHAVIOUR_DATASETS``)
     constraints: bool = True  # the latest explicit request and every dislike constrain the list (see RequestFilter)
     data_dir: Path | None = None
+
+    @property
+    def uses_behaviour(self) -> bool:
+        """Whether MovieLens's model joins the candidates and features (``behaviour``, else the dataset's default)."""
+        return self.dataset in BEHAVIOUR_DATASETS if self.behaviour is None else self.behaviour
 
     def resolved(self) -> RecommenderConfig:
         """This config with the retriever it would use named (the fine-tuned one when trained)."""
@@ -71,7 +83,9 @@ class RecommenderConfig:
         retriever = self.retriever or best_available(self.dataset)
         setup = {"dataset": self.dataset, "retriever": model_fingerprint(retriever)[:16], "llm": llm,
                  "version": SCORES_VERSION, "kb": KB_VERSION}
-        return setup if self.kb_candidates else {**setup, "kb_candidates": False}
+        setup = setup if self.kb_candidates else {**setup, "kb_candidates": False}
+        behaviour = movielens_fingerprint(self.data_dir) if self.uses_behaviour else None
+        return {**setup, "behaviour": behaviour[:16] if behaviour else None}
 
     @property
     def setup_key(self) -> str:

@@ -40,6 +40,7 @@ from llmkb.postprocess import TitleMatcher, normalize_title
 from llmkb.postprocess.grounding import GroundingChecker
 from llmkb.postprocess.titles import outside_names
 from llmkb.postprocess.reply import TEMPLATE_ITEMS
+from llmkb.priors.behaviour import dataset_behaviour
 from llmkb.priors.items import preference_nodes
 from llmkb.priors.training import TrainingPriors, items_cache
 from llmkb.ranking.candidates import Candidates
@@ -48,7 +49,7 @@ from llmkb.retrieval import DenseRetriever, TurnState
 RETRIEVED = 50  # candidates taken from the retriever; the LLM scores the top ``llm_candidates`` of them
 CO_MENTIONED = 50  # candidates added from training co-mentions with the dialogue's movies (chosen on valid)
 KB_CANDIDATES = 50  # candidates added from the KB's inverted index: the items holding the linked preferences
-LEARNT_CANDIDATES = 50  # candidates added from each item representation (item2vec, graph) nearest the dialogue
+LEARNT_CANDIDATES = 50  # candidates added from each item representation (item2vec, graph, movielens) nearest the dialogue
 MAX_CUES = 4
 DEFAULT_REASONS = ("director", "starring", "genre")  # the KB facts a reply may give when none was asked for
 REASONS = (*DEFAULT_REASONS, "writer", "year")  # the seeker's preferences a reply may say an item holds
@@ -82,9 +83,9 @@ class MessageReader:
 class CandidateFinder:
     """Per dialogue, up to 50 candidates from each source, in this order (each item once): the retriever's best
     items, the movies training dialogues mention together with the dialogue's movies, the items whose KB facts hold
-    the linked preferences (unless ``kb_candidates`` is off), the items nearest the dialogue in item2vec and in the
-    graph embedding (when the priors hold them), then the dialogue's own movies; every candidate with its retriever
-    cosine and its KB-match score."""
+    the linked preferences (unless ``kb_candidates`` is off), the items nearest the dialogue in item2vec, in the
+    graph embedding and in MovieLens's item–item model (when the priors hold them), then the dialogue's own movies;
+    every candidate with its retriever cosine and its KB-match score."""
 
     def __init__(self, retriever: DenseRetriever, priors: TrainingPriors, catalog: Mapping[str, CatalogItem],
                  facts: FactIndex, kb_candidates: bool = True):
@@ -309,7 +310,9 @@ class Stages:
         documents = {doc.item_id: doc for doc in retriever.documents}
         facts = retriever.query_builder.linker.index
         matcher = TitleMatcher(catalog.values(), popularity=mention_counts(dataset.train))
-        priors = TrainingPriors.from_dialogues(dataset.train, list(catalog), facts, cache=items_cache(dataset.name))
+        behaviour = dataset_behaviour(dataset, items_cache(dataset.name))[0] if config.uses_behaviour else None
+        priors = TrainingPriors.from_dialogues(dataset.train, list(catalog), facts, cache=items_cache(dataset.name),
+                                               behaviour=behaviour)
         by_title: dict[str, list[str]] = {}
         for item in catalog.values():
             by_title.setdefault(normalize_title(item.title), []).append(item.item_id)

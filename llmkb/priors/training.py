@@ -1,5 +1,6 @@
-"""What is known about items whatever the dialogue at hand, from the training dialogues only: popularity,
-co-mentions and the learnt item representations (``llmkb.priors.items``).
+"""What is known about items whatever the dialogue at hand: popularity, co-mentions and the learnt item
+representations (``llmkb.priors.items``) from the training dialogues only, and the item–item model of external
+behaviour data (``llmkb.priors.behaviour``: MovieLens ratings, no dialogue).
 
 >>> priors = TrainingPriors(popularity={"b": 1.0, "a": 0.5}, co_mentions={"m": {"a": 3, "b": 1}})
 >>> list(priors.co_mention(["m"]))
@@ -20,6 +21,7 @@ from llmkb.data.samples import by_mentions
 from llmkb.kb.documents import co_mention_counts
 from llmkb.kb.facts import FactIndex
 from llmkb.paths import artifacts_dir
+from llmkb.priors.behaviour import ItemScores
 from llmkb.priors.items import ItemVectors, train_graph, train_item2vec
 
 
@@ -37,18 +39,21 @@ def popularity_scores(popularity: Sequence[str]) -> dict[str, float]:
 @dataclass(frozen=True)
 class TrainingPriors:
     """What is known about items whatever the dialogue at hand: from the training dialogues only (popularity,
-    co-mentions, item2vec) and from the KB graph with the training co-mentions (graph embeddings)."""
+    co-mentions, item2vec), from the KB graph with the training co-mentions (graph embeddings) and from MovieLens
+    (``movielens``: an item–item model of its ratings)."""
 
     popularity: Mapping[str, float]  # item → 1 − rank / size by training mentions
     co_mentions: Mapping[str, Mapping[str, int]]  # item → {item mentioned in the same training dialogue: dialogues}
-    vectors: Mapping[str, ItemVectors] = field(default_factory=dict)  # "item2vec", "graph" (when learnt)
+    vectors: Mapping[str, ItemVectors | ItemScores] = field(default_factory=dict)  # "item2vec", "graph", "movielens"
 
     @classmethod
     def from_dialogues(cls, training: Sequence[Dialogue], catalog: Sequence[str], facts: FactIndex | None = None,
-                       seed: int = 13, cache: Path | None = None) -> "TrainingPriors":
+                       seed: int = 13, cache: Path | None = None,
+                       behaviour: ItemScores | None = None) -> "TrainingPriors":
         """``training`` must be training dialogues only (a fold's, for out-of-fold priors); ``catalog``: every item
         id. With ``facts``, the item representations are learnt too (``llmkb.priors.items``: seconds for
-        item2vec, about half a minute for the graph of ReDial; kept in ``cache`` by their inputs)."""
+        item2vec, about half a minute for the graph of ReDial; kept in ``cache`` by their inputs). ``behaviour``: the
+        MovieLens model (``behaviour_scores``), the same for every fold since it reads no dialogue."""
         popularity = by_mentions(catalog, training)
         co_mentions = co_mention_counts(list(training))
         vectors = {}
@@ -56,6 +61,8 @@ class TrainingPriors:
             learnt = {"item2vec": train_item2vec(training, catalog, seed, cache),
                       "graph": train_graph(facts, co_mentions, catalog, seed, cache)}
             vectors = {name: v for name, v in learnt.items() if v is not None}
+        if behaviour is not None:
+            vectors["movielens"] = behaviour
         return cls(popularity_scores(popularity), co_mentions, vectors)
 
     def co_mention(self, mentioned: Sequence[str]) -> dict[str, float]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-SOURCES = ("retriever", "co_mention", "kb", "item2vec", "graph", "mentioned")  # where candidates come from
+SOURCES = ("retriever", "co_mention", "kb", "item2vec", "graph", "movielens", "mentioned")  # where candidates come from
 
 
 @dataclass

@@ -9,7 +9,9 @@ Per candidate (NaN where a value does not exist, which LightGBM treats as missin
 - the training priors: popularity, co-mentions with the dialogue's movies (``TrainingPriors.co_mention``);
 - the KB: ``kb_match`` (the linked preferences its facts hold), its year, and its distance in years from the mean
   year of the dialogue's movies;
-- per item representation: the cosine to the dialogue's profile and the best cosine to any one mentioned movie;
+- per item representation (item2vec, the graph, MovieLens's item–item model): the cosine to the dialogue's profile, the
+  best cosine to any one mentioned movie and to any one disliked movie (MovieLens: its weights instead of cosines);
+- MovieLens: how many ratings the movie has (log) and their mean (NaN when it does not map);
 - the dialogue: how many movies it mentioned, how many preferences were linked, how many turns it has.
 
 The LLM's score is not a feature: the served system ranks without it (``RecommenderConfig.llm_scoring``).
@@ -33,13 +35,14 @@ from llmkb.ranking.candidates import SOURCES, Candidates
 from llmkb.ranking.fusion import standardise
 from llmkb.retrieval.query import TurnState
 
-REPRESENTATIONS = ("item2vec", "graph")
-FEATURES_VERSION = 1  # bump when a feature's computation changes: cached training rows are keyed by it
+REPRESENTATIONS = ("item2vec", "graph", "movielens")
+KINDS = ("profile", "nearest", "disliked")  # each representation's features
+FEATURES_VERSION = 2  # bump when a feature's computation changes: cached training rows are keyed by it
 FEATURES = (
     "retriever", "retriever_z", "retriever_rank",
     *(f"rank_in_{source}" for source in SOURCES), "sources",
     "mentioned_recency", "popularity", "co_mention", "kb_match", "year", "years_from_mentioned",
-    *(f"{name}_{kind}" for name in REPRESENTATIONS for kind in ("profile", "nearest")),
+    *(f"{name}_{kind}" for name in REPRESENTATIONS for kind in KINDS), "movielens_ratings", "movielens_rating",
     "dialogue_movies", "dialogue_preferences", "dialogue_turns",
 )
 
@@ -69,14 +72,21 @@ def feature_matrix(candidates: Candidates, state: TurnState, priors: TrainingPri
     known = [facts.years[item] for item in mentioned if item in facts.years]
     columns["year"] = years
     columns["years_from_mentioned"] = np.abs(years - np.mean(known)) if known else np.full(n, np.nan)
+    disliked = [p.value for p in reversed(state.preferences) if p.relation == "movie" and p.polarity < 0]
     for name in REPRESENTATIONS:
         vectors = priors.vectors.get(name)
         if vectors is None:
-            columns[f"{name}_profile"] = columns[f"{name}_nearest"] = np.full(n, np.nan)
+            for kind in KINDS:
+                columns[f"{name}_{kind}"] = np.full(n, np.nan)
             continue
         nodes = preference_nodes(state.preferences, facts) if name == "graph" else []
         columns[f"{name}_profile"] = np.array(vectors.cosines(vectors.profile([*mentioned, *nodes]), ids))
         columns[f"{name}_nearest"] = np.array(vectors.max_cosines(mentioned, ids))
+        columns[f"{name}_disliked"] = np.array(vectors.max_cosines(disliked, ids))
+    behaviour = priors.vectors.get("movielens")
+    ratings = behaviour.ratings if behaviour is not None else {}
+    counts, means = (np.array([ratings.get(item, (np.nan, np.nan))[n] for item in ids], dtype=float) for n in (0, 1))
+    columns["movielens_ratings"], columns["movielens_rating"] = np.log1p(counts), means
     columns["dialogue_movies"] = float(len(mentioned))
     columns["dialogue_preferences"] = float(sum(p.relation != "movie" for p in state.preferences))
     columns["dialogue_turns"] = float(len(state.turns))

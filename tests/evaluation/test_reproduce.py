@@ -61,7 +61,8 @@ def test_default_plan_in_order(artifacts):
                "rag-ranker", "rag", "llm-zeroshot", "rag-no-postprocess",
                *(f"rag-ranker-without-{source}" for source in ("graph", "item2vec", "co_mention", "kb", "retriever"))]
     for dataset in ("inspired", "redial"):
-        expected = {(dataset, p, s) for s in systems for p in ("std", "dedup")}
+        served = systems + ["rag-ranker-without-movielens"] * (dataset == "redial")  # MovieLens: ReDial only
+        expected = {(dataset, p, s) for s in served for p in ("std", "dedup")}
         expected |= {(dataset, "dedup", s, "excl") for s in ("bm25", "retriever-zeroshot", "retriever-calibrated")}
         assert {e for e in evaluated(steps) if e[0] == dataset} == expected
         assert (f"llmkb evaluate-requests --dataset {dataset} --no-llm --per-type 25 --variants all --out "
@@ -69,7 +70,8 @@ def test_default_plan_in_order(artifacts):
     simulations = [c for c in cmds if c.startswith("llmkb simulate")]
     assert len(simulations) == 2 * 2 * 2 * 3  # datasets × users × settings × systems
     assert "llmkb simulate --dataset redial --system rag-ranker --simulator llm --setting cold-start" in simulations
-    assert len(steps) == 2 + 2 * (1 + 15 * 2 + 3 + 1) + len(simulations) + len(conversation)
+    # per dataset: calibration, 15 systems × 2 protocols, 3 excl runs, requests; ReDial also ablates MovieLens (× 2)
+    assert len(steps) == 2 + 2 * (1 + 15 * 2 + 3 + 1) + 2 + len(simulations) + len(conversation)
     assert cmds.index("llmkb evaluate --dataset inspired --protocol std --system popularity") < \
         cmds.index("llmkb evaluate --dataset inspired --protocol std --system rag")
     bm25 = next(s for s in steps if s.command.endswith("--protocol dedup --system bm25 --exclude-mentioned"))

@@ -8,6 +8,7 @@ from llmkb.kb.facts import FactIndex, Preference
 from llmkb.priors.training import TrainingPriors
 from llmkb.ranking.candidates import SOURCES, Candidates
 from llmkb.ranking.features import FEATURES, REPRESENTATIONS, feature_matrix
+from llmkb.priors.behaviour import ItemScores
 from llmkb.priors.items import ItemVectors
 from llmkb.retrieval.query import TurnState
 
@@ -75,6 +76,19 @@ def test_item_representation_cosines_and_a_graph_profile_from_preferences_alone(
     matrix = feature_matrix(FOUND, fresh, priors, FACTS)
     assert column(matrix, "item2vec_profile") == [0.0] * 3 and column(matrix, "graph_nearest") == [0.0] * 3
     assert column(matrix, "graph_profile") == pytest.approx([1.0, 0.0, 0.0], abs=1e-6)
+
+
+def test_movielens_weights_a_disliked_movie_and_the_ratings_of_mapped_movies():
+    behaviour = ItemScores(["a", "b", "c"], np.array([[0, 1, 2], [1, 0, 0], [2, 0, 0]], np.float32),
+                           {"a": (9, 4.0), "c": (2, 3.5)})
+    priors = TrainingPriors(PRIORS.popularity, PRIORS.co_mentions, {"movielens": behaviour})
+    disliking = TurnState(TURNS, ("b", "a"), (Preference("movie", "c", polarity=-1, turn=2),), "")
+    matrix = feature_matrix(FOUND, disliking, priors, FACTS)
+    assert column(matrix, "movielens_nearest") == [1.0, 1.0, 2.0]  # the best weight from "b" or "a"
+    assert column(matrix, "movielens_disliked") == [2.0, 0.0, 0.0]
+    assert column(matrix, "movielens_ratings")[0] == pytest.approx(np.log1p(9))
+    assert column(matrix, "movielens_rating")[::2] == [4.0, 3.5] and np.isnan(column(matrix, "movielens_rating")[1])
+    assert np.isnan(column(matrix, "item2vec_disliked")).all()  # no item2vec in these priors
 
 
 def test_years_from_mentioned_is_missing_without_a_mentioned_year():

@@ -36,8 +36,9 @@ def test_ablating_a_source_drops_what_only_it_proposed_and_its_features():
     matrix = rows({"retriever": 0}, {"item2vec": 0}, {"item2vec": 1, "graph": 0}, {"retriever": 1, "item2vec": 2})
     masked, kept = ablate(matrix, FEATURES, ("item2vec",))
     assert kept.tolist() == [True, False, True, True] and masked.shape == (3, len(FEATURES))
-    gone = {"rank_in_item2vec", "item2vec_profile", "item2vec_nearest"}
+    gone = {"rank_in_item2vec", "item2vec_profile", "item2vec_nearest", "item2vec_disliked"}
     assert {FEATURES[n] for n in ablated_features(("item2vec",))} == gone
+    assert {"movielens_ratings", "movielens_rating"} <= {FEATURES[n] for n in ablated_features(("movielens",))}
     for n, name in enumerate(FEATURES):
         if name in gone:
             assert np.isnan(masked[:, n]).all(), name
