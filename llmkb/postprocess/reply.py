@@ -86,6 +86,8 @@ def align_reply(
         if item is not None and item.item_id not in order:
             order.append(item.item_id)
             text += item.display
+            if reply_text.startswith(item.display, mention.start):  # the match stopped inside it ("Shazam!")
+                cursor = max(cursor, mention.start + len(item.display))
             continue
         # removed from a list: drop the separator before it, or else the one after it
         before = _SEPARATOR_BEFORE.search(text)

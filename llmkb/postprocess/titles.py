@@ -194,21 +194,30 @@ class TitleMatcher:
     # --- mention finders: each yields (kind, Mention) ---
 
     def _year_mentions(self, text: str):
-        """``Title (Year)``: try the preceding words, shortest first, and keep the best-scoring title."""
+        """``Title (Year)``: try the preceding words, shortest first, and keep the best-scoring title (ties: the
+        longer). The words run past commas, "!" and "." since titles hold them ("Monsters, Inc. (2001)", "Crazy,
+        Stupid, Love (2011)"), and stop at a line break, a quote, ";" or the previous year's ")"."""
         for paren in _YEAR.finditer(text):
             year = int(paren.group(1))
-            words = list(_WORD.finditer(text, _segment_start(text, paren.start()), paren.start()))[-MAX_TITLE_WORDS:]
-            best = None
-            for n in range(1, len(words) + 1):
-                start = words[-n].start()
-                hit = self.lookup(text[start : paren.start()], year)
-                if hit and (best is None or hit[1] >= best[1][1]):  # ties: the longer title
-                    best = (start, hit)
+            phrase = list(_WORD.finditer(text, _phrase_start(text, paren.start()), paren.start()))[-MAX_TITLE_WORDS:]
+            best = self._best_before(text, phrase, paren.start(), year)
             if best is not None:
                 start, (item_id, score) = best
                 yield _YEAR_KIND, Mention(text[start : paren.end()], start, paren.end(), item_id, score, year)
-            elif words and (raw_start := _title_like_start(text, words)) is not None:
+                continue
+            words = list(_WORD.finditer(text, _segment_start(text, paren.start()), paren.start()))[-MAX_TITLE_WORDS:]
+            if words and (raw_start := _title_like_start(text, words)) is not None:  # a title outside the catalogue
                 yield _YEAR_KIND, Mention(text[raw_start : paren.end()], raw_start, paren.end(), None, 0.0, year)
+
+    def _best_before(self, text: str, words: list[re.Match], end: int, year: int):
+        """The best (start, (item id, score)) of the titles ending at ``end`` that start at one of ``words``."""
+        best = None
+        for n in range(1, len(words) + 1):
+            start = words[-n].start()
+            hit = self.lookup(text[start:end], year)
+            if hit and (best is None or hit[1] >= best[1][1]):  # ties: the longer title
+                best = (start, hit)
+        return best
 
     def _quoted_mentions(self, text: str):
         for quoted in _QUOTED.finditer(text):
@@ -317,6 +326,11 @@ def _segment_start(text: str, end: int) -> int:
     cut = max(text.rfind(ch, 0, end) for ch in "\n\"“”,;!?)")
     sentence = text.rfind(". ", 0, end)
     return max(cut, sentence + 1 if sentence >= 0 else -1) + 1
+
+
+def _phrase_start(text: str, end: int) -> int:
+    """Where the phrase holding ``text[end]`` starts: after a line break, a quote, ";" or a year's ")"."""
+    return max(text.rfind(ch, 0, end) for ch in "\n\"“”;)") + 1
 
 
 def _title_like_start(text: str, words: list[re.Match]) -> int | None:

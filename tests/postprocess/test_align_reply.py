@@ -63,3 +63,13 @@ def test_unknown_title_after_a_past_tense_cue_is_removed(matcher):
     reply = align_reply("I'm glad you enjoyed The Dark Knight. Try Finding Nemo!", FINAL[2:], matcher)
     assert "Dark Knight" not in reply.text and reply.removed == ("The Dark Knight",)
     assert named(reply, matcher) == ["m11"]
+
+
+@pytest.mark.parametrize("title, year", [("Shazam!", 2019), ("Quarantine L.A.", 2013)])
+def test_a_title_with_punctuation_is_written_once(title, year):
+    from llmkb.data.records import CatalogItem
+    from llmkb.postprocess import TitleMatcher
+
+    item = CatalogItem("x", title, year)
+    text = f"The seeker is a fan of {item.display} and wants to see it."
+    assert align_reply(text, [item], TitleMatcher([item, BY_ID["m3"]])).text == text  # not "Shazam! (2019)! (2019)"

@@ -117,3 +117,18 @@ def test_titles_typed_in_running_text(text, expected):
 
 def test_typed_titles_are_read_only_when_asked():
     assert TYPED_MATCHER.match("the godfater is a classic").item_ids == []
+
+
+@pytest.mark.parametrize("text, title", [
+    ("Loved Monsters, Inc. (2001), really.", "Monsters, Inc. (2001)"),
+    ("I liked it, Crazy, Stupid, Love (2011) too", "Crazy, Stupid, Love (2011)"),
+    ("Try Mr. Deeds (2002).", "Mr. Deeds (2002)"),
+])
+def test_a_title_holding_a_comma_or_a_dot_is_read_whole(text, title):
+    from llmkb.data.records import CatalogItem
+    from llmkb.postprocess import TitleMatcher
+
+    items = [CatalogItem("1", "Monsters, Inc.", 2001), CatalogItem("2", "Crazy, Stupid, Love", 2011),
+             CatalogItem("3", "Mr. Deeds", 2002), CatalogItem("4", "Love", 2011), CatalogItem("5", "Inc.", 2001)]
+    found = TitleMatcher(items).match(text)
+    assert [m.raw for m in found.mentions] == [title] and len(found.item_ids) == 1
