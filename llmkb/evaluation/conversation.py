@@ -13,7 +13,9 @@ chat shows it), and the reply is compared with the human one (titles substituted
   reply: reported too, as ``movies_per_reply``);
 - **consistency**: the share of replies naming only movies of the list; **grounding**: the share whose every stated
   fact holds in the KB (``llmkb.postprocess.grounding``); both on the replies the LLM wrote (not templated), and
-  the share templated, with why.
+  the share templated, with why;
+- **fluency** (issue 34, ``llmkb.postprocess.fluency``): the share of replies cut off, with a title or year not as
+  the list writes it, naming a movie twice, or with a reason bolted on after the text; ``fluent``: with none.
 
 >>> bleu("try heat tonight".split(), "you should try heat tonight".split(), 2)  # p2 = 2/2, brevity exp(1 - 5/3)
 0.513...
@@ -40,6 +42,7 @@ from llmkb.evaluation.harness import command_line
 from llmkb.paths import artifacts_dir
 from llmkb.pipeline.reply import Reply, ReplyRequest, reply_prompt
 from llmkb.pipeline.stages import Stages
+from llmkb.postprocess.fluency import PROBLEMS, fluency_problems
 from llmkb.postprocess.titles import canonical_titles
 
 BOOTSTRAP = 1000
@@ -141,11 +144,11 @@ def score_replies(stages: Stages, samples: Sequence[Sample], requests: Sequence[
             "sample_id": sample.sample_id, "reply": reply.text, "human": human,
             "recommended": [i.item_id for i in request.recommended], "named": list(named),
             "templated": reply.templated, "fallback": reply.fallback, "draft": reply.draft,
-            "reasons_added": list(reply.completed),
             "consistent": bool(named) and all(i in listed for i in named),
             "grounded": grounding.grounded, "says_why": grounding.says_why,
             "false_claims": [str(c) for c in grounding.false_claims],
             "bleu2": bleu(reply.text.split(), human.split(), 2), "bleu4": bleu(reply.text.split(), human.split(), 4),
+            "fluency": fluency_problems(reply.text, request.recommended),
         })
     written = [r for r in rows if not r["templated"]]
     share = lambda rs, key: sum(r[key] for r in rs) / len(rs) if rs else float("nan")  # noqa: E731
@@ -159,9 +162,10 @@ def score_replies(stages: Stages, samples: Sequence[Sample], requests: Sequence[
         "templated": share(rows, "templated"),
         "fallbacks": dict(Counter(r["fallback"].split(":")[0] for r in rows if r["fallback"])),
         "written": len(written), "consistency": share(written, "consistent"), "grounding": share(written, "grounded"),
-        "reasons_added": sum(bool(r["reasons_added"]) for r in written) / max(1, len(written)),
         "says_why": share(written, "says_why"), "words_per_reply": sum(map(len, tokens)) / max(1, len(tokens)),
         "all_replies": {key: share(rows, key) for key in ("consistent", "grounded", "says_why")},
+        "fluency": {problem: sum(problem in r["fluency"] for r in rows) / max(1, len(rows)) for problem in PROBLEMS},
+        "fluent": sum(not r["fluency"] for r in rows) / max(1, len(rows)),
     }
     return metrics, rows
 

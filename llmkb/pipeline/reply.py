@@ -1,12 +1,15 @@
 """Write the conversational reply that goes with the final recommendation list, and check it.
 
 The LLM is prompted with the dialogue and the chosen items (as the only candidates, each with the KB facts that say
-why it fits) and asked to recommend them. Its reply must then pass two checks, or the template replaces it:
+why it fits) and asked to recommend them. Once it starts one of their titles it writes it exactly as the catalogue
+does, year included (``llmkb.generation.generate.ExactTitles``). Only its whole sentences are kept: a trailing
+fragment ("… is a") is dropped (``llmkb.postprocess.fluency.trim_fragment``), and a reply that stops right after a
+title ends its sentence there. Its reply must then pass two checks,
+or the template replaces it:
 - it names only movies of the list (``llmkb.postprocess.align_reply`` rewrites other titles) and at least one;
 - every fact it states about a movie is in that movie's KB document (``llmkb.postprocess.grounding``).
-Each movie it names must also get a reason, a KB fact that holds: where the LLM gave none, the movie's first reason
-is added after the reply ("Troy (2004) — stars Brad Pitt."), and the reply says which (``Reply.completed``).
-The template names the top items, each with its first reason, so it passes the same checks.
+Nothing is appended to it: each card beside the reply gives its movie's reasons. The template names the top items,
+each with its first reason, so it passes the same checks.
 
 >>> from llmkb.data.records import SEEKER, CatalogItem, Turn
 >>> items = (CatalogItem("1", "Heat", 1995), CatalogItem("2", "Alien", 1979))
@@ -30,10 +33,11 @@ from tqdm.auto import tqdm
 
 from llmkb.data.records import CatalogItem, Turn
 from llmkb.errors import LLMKBError
-from llmkb.generation.generate import (MAX_NEW_TOKENS, clean_generation, first_paragraph_done, generate_texts,
-                                       reply_task, stream_text)
+from llmkb.generation.generate import (MAX_NEW_TOKENS, clean_generation, generate_texts, reply_done, reply_task,
+                                       stream_text)
 from llmkb.generation.prompt import Prompt, PromptBudget, build_prompt
 from llmkb.postprocess import AlignedReply, TitleMatcher, align_reply
+from llmkb.postprocess.fluency import trim_fragment
 from llmkb.postprocess.titles import as_matcher
 from llmkb.postprocess.grounding import GroundingChecker
 from llmkb.postprocess.reply import TEMPLATE_ITEMS, template_reply
@@ -61,7 +65,6 @@ class Reply(AlignedReply):
     tokens: int = 0  # tokens the LLM processed: its prompt and what it generated
     fallback: str = ""  # why the template replaced the LLM's reply ("" when it did not, or there is no LLM)
     draft: str = ""  # what the LLM wrote, before the checks
-    completed: tuple[str, ...] = ()  # named movies the LLM gave no reason for: the KB's first reason was added
 
 
 def templated(request: ReplyRequest, fallback: str = "", **details) -> Reply:
@@ -86,9 +89,19 @@ def check_reply(text: str, request: ReplyRequest, catalog: Iterable[CatalogItem]
                 checker: GroundingChecker | None = None, tokens: int = 0) -> Reply:
     """The LLM's ``text`` aligned with the list, or the template when it fails a check (see module docstring)."""
     items = list(request.recommended)
-    aligned = align_reply(text, items, catalog, checker.linker.person_spans(text) if checker else ())
+    if any(text.rstrip().endswith(item.display) for item in items):  # it stopped after a title: a sentence ends
+        text = text.rstrip() + "."
+    whole = trim_fragment(text, items)
+    if not whole:
+        return templated(request, "it wrote no whole sentence", tokens=tokens, draft=text)
+    names = checker.linker.person_spans if checker else (lambda _: ())
+    align = lambda said: align_reply(said, items, catalog, names(said))  # noqa: E731
+    aligned = align(whole)
+    if not aligned.templated and (kept := trim_fragment(aligned.text, items)) != aligned.text:
+        if not kept:  # a title taken out left a dangling "… as well as."
+            return templated(request, "it wrote no whole sentence", removed=aligned.removed, tokens=tokens, draft=text)
+        aligned = align(kept)
     failure = "it names no movie of the list" if aligned.templated else ""
-    completed: tuple[str, ...] = ()
     if not failure and checker is not None:
         grounding = checker(aligned.text, items, as_matcher(catalog))
         outside = [i for i in grounding.named if i not in {item.item_id for item in items}]
@@ -96,13 +109,8 @@ def check_reply(text: str, request: ReplyRequest, catalog: Iterable[CatalogItem]
             failure = f"it names a movie outside the list: {outside[0]}"
         elif grounding.false_claims:
             failure = f"it states a fact the KB does not hold: {grounding.false_claims[0]}"
-        completed = tuple(i for i in grounding.named if i not in grounding.explained and request.reasons.get(i))
     if not failure:
-        by_id = {item.item_id: item for item in items}
-        reasons = " ".join(f"{by_id[i].display} — {request.reasons[i][0]}." for i in completed)
-        said = aligned.text + ("." if reasons and aligned.text[-1] not in ".!?" else "")  # end it before the reasons
-        return Reply(**{**vars(aligned), "text": " ".join(filter(None, [said, reasons]))}, tokens=tokens,
-                     draft=text, completed=completed)
+        return Reply(**vars(aligned), tokens=tokens, draft=text)
     return templated(request, failure, removed=aligned.removed, tokens=tokens, draft=text)
 
 
@@ -124,7 +132,8 @@ def stream_reply(model, tokenizer, request: ReplyRequest, catalog: Iterable[Cata
         yield prompt
         return
     raw = ""
-    for raw in stream_text(model, tokenizer, prompt.text, max_new_tokens, stop=first_paragraph_done):
+    titles = [item.display for item in request.recommended]
+    for raw in stream_text(model, tokenizer, prompt.text, max_new_tokens, stop=reply_done, titles=titles):
         yield clean_generation(raw)
     yield check_reply(clean_generation(raw), request, catalog, checker, _tokens(tokenizer, prompt, raw, max_new_tokens))
 
@@ -139,7 +148,9 @@ def write_replies(model, tokenizer, requests: Sequence[ReplyRequest], catalog: I
             batch = requests[start : start + BATCH]
             prompts = [_prompt(tokenizer, request, budget) for request in batch]
             fitting = [(request, p) for request, p in zip(batch, prompts) if isinstance(p, Prompt)]
-            texts = iter(generate_texts(model, tokenizer, [p.text for _, p in fitting], max_new_tokens) if fitting else [])
+            titles = [[item.display for item in request.recommended] for request, _ in fitting]
+            texts = iter(generate_texts(model, tokenizer, [p.text for _, p in fitting], max_new_tokens,
+                                        titles=titles, stop=reply_done) if fitting else [])
             for request, prompt in zip(batch, prompts):
                 if isinstance(prompt, Reply):
                     replies.append(prompt)

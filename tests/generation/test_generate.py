@@ -58,3 +58,24 @@ def test_a_reply_repeats_no_word_trigram_but_copies_the_prompt_and_repeats_years
     years = tokenizer.encode("(2017) and (201", add_special_tokens=False)
     scores = NoRepeatInReply(tokenizer, 0)(torch.tensor([years]), torch.zeros(1, len(tokenizer)))
     assert not (scores == float("-inf")).any()  # digits and brackets may repeat
+
+
+def test_a_started_title_is_finished_exactly_and_no_second_year_follows(tokenizer):
+    import torch
+
+    from llmkb.generation.generate import ExactTitles
+
+    exact, title = ExactTitles(tokenizer, 0, [["Pocahontas (1995)"]]), " Pocahontas (1995)"
+    ids = tokenizer.encode(" Po", add_special_tokens=False)
+    bracket = tokenizer.encode("(", add_special_tokens=False)[0]
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(24):  # random scores that always prefer "(" where it is allowed
+        scores = torch.randn(1, len(tokenizer), generator=generator)
+        scores[0, bracket] = 100.0
+        ids.append(int(exact(torch.tensor([ids]), scores).argmax()))
+    text = tokenizer.decode(ids)
+    after = text[len(title):]
+    assert text.startswith(title) and "(" not in after[: ExactTitles.AFTER] and after[ExactTitles.AFTER] == "("
+    untouched = torch.randn(1, len(tokenizer), generator=generator)
+    assert torch.equal(exact(torch.tensor([tokenizer.encode(" Up", add_special_tokens=False)]), untouched.clone()),
+                       untouched)  # no listed title started: nothing changes

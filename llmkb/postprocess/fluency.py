@@ -1,0 +1,64 @@
+"""Whether a reply reads as a person would write it: the checks of issue 34, on the text as shown.
+
+- ``cut_off``: it ends inside a sentence, or its last sentence ends on a word that cannot end one ("is a.", "and.");
+- ``inexact_title``: a year in brackets that is not part of a listed title written exactly as the catalogue writes it
+  ("Cinderella (1950) (1994.", "Pocahontas (1994)" for the 1995 film);
+- ``named_twice``: a listed movie named more than once;
+- ``bolted_reason``: a sentence that is only a listed title, a dash and a reason ("Platoon (1986) — war film.").
+
+>>> from llmkb.data.records import CatalogItem
+>>> listed = [CatalogItem("1", "Heat", 1995), CatalogItem("2", "Platoon", 1986)]
+>>> fluency_problems("Heat (1995) is a tense crime film.", listed)
+[]
+>>> fluency_problems("Heat (1995) is a. Platoon (1986) — war film. Heat (1995) (1994", listed)
+['cut_off', 'inexact_title', 'named_twice', 'bolted_reason']
+>>> trim_fragment("Heat (1995) is great. Platoon (1986) is a", listed)
+'Heat (1995) is great.'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from llmkb.data.records import CatalogItem
+
+PROBLEMS = ("cut_off", "inexact_title", "named_twice", "bolted_reason")
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)]*")
+_DANGLING = re.compile(r"(?:\b(?:is|are|was|were|a|an|the|and|or|but|with|of|to|for|as|by|in|on|its|their|so|than)"
+                       r"|\b(?:a|an)\s+(?:great|good|nice|really|very|real|fantastic|wonderful|perfect|bit|little)"
+                       r"|\ba\s+(?:bit|little|lot)\s+more)\s*[.!?…]+[\"'”’)]*$", re.IGNORECASE)  # "is a great."
+_YEAR = re.compile(r"\(\s*\d{4}")
+
+
+def _masked(text: str, listed: Sequence[CatalogItem]) -> str:
+    """``text`` with every listed title (as the catalogue writes it) blanked, so its dots and year are not read."""
+    for item in sorted(listed, key=lambda i: -len(i.display)):
+        text = text.replace(item.display, "#" * len(item.display))
+    return text
+
+
+def trim_fragment(text: str, listed: Sequence[CatalogItem] = ()) -> str:
+    """``text`` up to the end of its last whole sentence (a sentence end inside a listed title does not count), with
+    a last sentence ending on a dangling word ("is a.") dropped too; "" when no sentence is whole."""
+    masked = _masked(text, listed)
+    ends = [m.end() for m in _SENTENCE_END.finditer(masked) if m.end() == len(masked) or masked[m.end()].isspace()]
+    while ends and _DANGLING.search(masked[: ends[-1]]):
+        ends.pop()
+    return text[: ends[-1]].strip() if ends else ""
+
+
+def fluency_problems(text: str, listed: Sequence[CatalogItem]) -> list[str]:
+    """The ``PROBLEMS`` ``text`` has, in that order (see the module docstring)."""
+    text = text.strip()
+    masked = _masked(text, listed)
+    problems = []
+    if not text or trim_fragment(text, listed) != text:
+        problems.append("cut_off")
+    if _YEAR.search(masked):
+        problems.append("inexact_title")
+    if any(text.count(item.display) > 1 for item in listed):
+        problems.append("named_twice")
+    if any(re.search(rf"(?:^|[.!?]\s+){re.escape(item.display)}\s+[—–-]\s", text) for item in listed):
+        problems.append("bolted_reason")
+    return problems

@@ -1,0 +1,32 @@
+"""The fluency checks of issue 34 on the defects it quotes, and on replies that must pass."""
+
+import pytest
+
+from llmkb.data.records import CatalogItem
+from llmkb.postprocess.fluency import fluency_problems, trim_fragment
+
+LISTED = [CatalogItem("1", "The Shining", 1980), CatalogItem("2", "Thor: Ragnarok", 2017),
+          CatalogItem("3", "Cinderella", 1950), CatalogItem("4", "Pocahontas", 1995),
+          CatalogItem("5", "Platoon", 1986), CatalogItem("6", "Full Metal Jacket", 1987),
+          CatalogItem("7", "Mr. Deeds", 2002)]
+
+
+@pytest.mark.parametrize("reply, problems", [
+    ("Alien and Heat are both really cool sci-fi movies. is a", ["cut_off"]),
+    ("The Shining (1980) is a great.", ["cut_off"]),
+    ("Thor: Ragnarok (2017) is a bit more.", ["cut_off"]),
+    ("Cinderella (1950) (1994.", ["inexact_title"]),
+    ("You will love Pocahontas (1994).", ["inexact_title"]),
+    ("Try Platoon (1986). Full Metal Jacket (1987) — war film. Platoon (1986) — directed by Oliver Stone.",
+     ["named_twice", "bolted_reason"]),
+    ("The Shining (1980) is a classic. Mr. Deeds (2002) is lighter!", []),
+    ("If you liked Heat, try Platoon (1986), Oliver Stone's war film.", []),
+])
+def test_the_quoted_defects_are_caught_and_good_replies_pass(reply, problems):
+    assert fluency_problems(reply, LISTED) == problems
+
+
+def test_a_dot_inside_a_listed_title_ends_no_sentence():
+    assert trim_fragment("Watch Mr. Deeds (2002) tonight", LISTED) == ""
+    assert trim_fragment("Watch Mr. Deeds (2002). It is a", LISTED) == "Watch Mr. Deeds (2002)."
+    assert fluency_problems("", LISTED) == ["cut_off"]
