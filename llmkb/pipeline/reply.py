@@ -3,8 +3,8 @@
 The LLM is prompted with the dialogue and the chosen items (as the only candidates, each with the KB facts that say
 why it fits) and asked to recommend them. Once it starts one of their titles it writes it exactly as the catalogue
 does, year included (``llmkb.generation.generate.ExactTitles``). Only its whole sentences are kept: a trailing
-fragment ("… is a") is dropped (``llmkb.postprocess.fluency.trim_fragment``), and a reply that stops right after a
-title ends its sentence there. Its reply must then pass two checks,
+fragment ("… is a") is dropped (``llmkb.postprocess.fluency.trim_fragment``); a reply the LLM ended itself, or that
+stops right after a title, ends its last sentence there ("I would recommend Scarface (1983) for a classic movie"). Its reply must then pass two checks,
 or the template replaces it:
 - it names only movies of the list (``llmkb.postprocess.align_reply`` rewrites other titles) and at least one;
 - every fact it states about a movie is in that movie's KB document (``llmkb.postprocess.grounding``).
@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 from llmkb.data.records import CatalogItem, Turn
 from llmkb.errors import LLMKBError
 from llmkb.generation.generate import (MAX_NEW_TOKENS, clean_generation, generate_texts, reply_done, reply_task,
-                                       stream_text)
+                                       sentence_ends, stream_text)
 from llmkb.generation.prompt import Prompt, PromptBudget, build_prompt
 from llmkb.postprocess import AlignedReply, TitleMatcher, align_reply
 from llmkb.postprocess.fluency import trim_fragment
@@ -86,12 +86,14 @@ def reply_prompt(tokenizer, request: ReplyRequest, budget: PromptBudget = Prompt
 
 
 def check_reply(text: str, request: ReplyRequest, catalog: Iterable[CatalogItem] | TitleMatcher,
-                checker: GroundingChecker | None = None, tokens: int = 0) -> Reply:
-    """The LLM's ``text`` aligned with the list, or the template when it fails a check (see module docstring)."""
+                checker: GroundingChecker | None = None, tokens: int = 0, finished: bool = False) -> Reply:
+    """The LLM's ``text`` aligned with the list, or the template when it fails a check (see module docstring).
+    ``finished``: the LLM ended the text itself (not cut by the token budget), so its last sentence is whole."""
     items = list(request.recommended)
-    if any(text.rstrip().endswith(item.display) for item in items):  # it stopped after a title: a sentence ends
-        text = text.rstrip() + "."
-    whole = trim_fragment(text, items)
+    said = text.rstrip()
+    if said and (finished or any(said.endswith(item.display) for item in items)) and not sentence_ends(said[-3:]):
+        said += "."  # people end a chat line without a full stop; a reply that stops on a title ends there too
+    whole = trim_fragment(said, items)
     if not whole:
         return templated(request, "it wrote no whole sentence", tokens=tokens, draft=text)
     names = checker.linker.person_spans if checker else (lambda _: ())
@@ -135,7 +137,7 @@ def stream_reply(model, tokenizer, request: ReplyRequest, catalog: Iterable[Cata
     titles = [item.display for item in request.recommended]
     for raw in stream_text(model, tokenizer, prompt.text, max_new_tokens, stop=reply_done, titles=titles):
         yield clean_generation(raw)
-    yield check_reply(clean_generation(raw), request, catalog, checker, _tokens(tokenizer, prompt, raw, max_new_tokens))
+    yield check_reply(clean_generation(raw), request, catalog, checker, *_spent(tokenizer, prompt, raw, max_new_tokens))
 
 
 def write_replies(model, tokenizer, requests: Sequence[ReplyRequest], catalog: Iterable[CatalogItem] | TitleMatcher,
@@ -157,7 +159,7 @@ def write_replies(model, tokenizer, requests: Sequence[ReplyRequest], catalog: I
                     continue
                 text = next(texts)
                 replies.append(check_reply(clean_generation(text), request, matcher, checker,
-                                           _tokens(tokenizer, prompt, text, max_new_tokens)))
+                                           *_spent(tokenizer, prompt, text, max_new_tokens)))
             bar.update(len(batch))
     return replies
 
@@ -170,5 +172,7 @@ def _prompt(tokenizer, request: ReplyRequest, budget: PromptBudget) -> Prompt | 
         return templated(request, f"the reply prompt does not fit: {error}")
 
 
-def _tokens(tokenizer, prompt: Prompt, generated: str, max_new_tokens: int) -> int:
-    return prompt.n_tokens + min(len(tokenizer.encode(generated, add_special_tokens=False)), max_new_tokens)  # ±1
+def _spent(tokenizer, prompt: Prompt, generated: str, max_new_tokens: int) -> tuple[int, bool]:
+    """The tokens the LLM processed (±1), and whether it ended the text before the budget did."""
+    written = len(tokenizer.encode(generated, add_special_tokens=False))
+    return prompt.n_tokens + min(written, max_new_tokens), written < max_new_tokens - 1

@@ -68,6 +68,12 @@ def test_a_reply_that_stops_after_a_title_ends_its_sentence_there(checker):
     assert reply.text == "You will love Heat (1995)." and not reply.templated
 
 
+def test_a_line_the_writer_ended_itself_is_a_sentence_but_a_dangling_end_is_not(checker):
+    reply = check_reply("I would recommend Heat (1995) for a tense night", request(), ITEMS, checker, finished=True)
+    assert reply.text == "I would recommend Heat (1995) for a tense night." and not reply.templated
+    assert check_reply("Heat (1995) is a", request(), ITEMS, checker, finished=True).templated
+
+
 def test_a_reply_without_a_whole_sentence_falls_back_to_the_template(checker):
     reply = check_reply("Try Heat (1995) because it is a", request(), ITEMS, checker)
     assert reply.templated and reply.fallback == "it wrote no whole sentence"
