@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 import torch
 
 from llmkb.data.records import CatalogItem
+from llmkb.postprocess.fluency import SENTENCE_END
 
 MAX_NEW_TOKENS = 56  # a reply stops earlier, at the end of its second sentence (``reply_done``)
 REPLY_SENTENCES = 2
@@ -138,10 +139,7 @@ def sentence_ends(text: str) -> int:
     >>> sentence_ends("Try Heat (1995). It is tense! And"), sentence_ends("Try Heat")
     (2, 0)
     """
-    return len(_SENTENCE_END.findall(text))
-
-
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)]*(?=\s|$)")
+    return len(SENTENCE_END.findall(text))
 
 
 class StopAfter:

@@ -4,8 +4,8 @@ The LLM is prompted with the dialogue and the chosen items (as the only candidat
 why it fits) and asked to recommend them. Once it starts one of their titles it writes it exactly as the catalogue
 does, year included (``llmkb.generation.generate.ExactTitles``). Only its whole sentences are kept: a trailing
 fragment ("… is a") is dropped (``llmkb.postprocess.fluency.trim_fragment``); a reply the LLM ended itself, or that
-stops right after a title, ends its last sentence there ("I would recommend Scarface (1983) for a classic movie"). Its reply must then pass two checks,
-or the template replaces it:
+stops right after a title, ends its last sentence there ("I would recommend Scarface (1983) for a classic movie").
+Its reply must then pass two checks, or the template replaces it:
 - it names only movies of the list (``llmkb.postprocess.align_reply`` rewrites other titles) and at least one;
 - every fact it states about a movie is in that movie's KB document (``llmkb.postprocess.grounding``).
 Nothing is appended to it: each card beside the reply gives its movie's reasons. The template names the top items,
@@ -34,10 +34,10 @@ from tqdm.auto import tqdm
 from llmkb.data.records import CatalogItem, Turn
 from llmkb.errors import LLMKBError
 from llmkb.generation.generate import (MAX_NEW_TOKENS, clean_generation, generate_texts, reply_done, reply_task,
-                                       sentence_ends, stream_text)
+                                       stream_text)
 from llmkb.generation.prompt import Prompt, PromptBudget, build_prompt
 from llmkb.postprocess import AlignedReply, TitleMatcher, align_reply
-from llmkb.postprocess.fluency import trim_fragment
+from llmkb.postprocess.fluency import SENTENCE_END, trim_fragment
 from llmkb.postprocess.titles import as_matcher
 from llmkb.postprocess.grounding import GroundingChecker
 from llmkb.postprocess.reply import TEMPLATE_ITEMS, template_reply
@@ -91,7 +91,7 @@ def check_reply(text: str, request: ReplyRequest, catalog: Iterable[CatalogItem]
     ``finished``: the LLM ended the text itself (not cut by the token budget), so its last sentence is whole."""
     items = list(request.recommended)
     said = text.rstrip()
-    if said and (finished or any(said.endswith(item.display) for item in items)) and not sentence_ends(said[-3:]):
+    if said and (finished or any(said.endswith(item.display) for item in items)) and not SENTENCE_END.search(said[-3:]):
         said += "."  # people end a chat line without a full stop; a reply that stops on a title ends there too
     whole = trim_fragment(said, items)
     if not whole:

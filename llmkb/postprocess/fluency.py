@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from llmkb.data.records import CatalogItem
 
 PROBLEMS = ("cut_off", "inexact_title", "named_twice", "bolted_reason")
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)]*")
+SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)]*(?=\s|$)")  # a full stop, "!", "?" or "…" (and a closing quote)
 _DANGLING = re.compile(r"(?:\b(?:is|are|was|were|a|an|the|and|or|but|with|of|to|for|as|by|in|on|its|their|so|than)"
                        r"|\b(?:a|an)\s+(?:great|good|nice|really|very|real|fantastic|wonderful|perfect|bit|little)"
                        r"|\ba\s+(?:bit|little|lot)\s+more)\s*[.!?…]+[\"'”’)]*$", re.IGNORECASE)  # "is a great."
@@ -42,7 +42,7 @@ def trim_fragment(text: str, listed: Sequence[CatalogItem] = ()) -> str:
     """``text`` up to the end of its last whole sentence (a sentence end inside a listed title does not count), with
     a last sentence ending on a dangling word ("is a.") dropped too; "" when no sentence is whole."""
     masked = _masked(text, listed)
-    ends = [m.end() for m in _SENTENCE_END.finditer(masked) if m.end() == len(masked) or masked[m.end()].isspace()]
+    ends = [m.end() for m in SENTENCE_END.finditer(masked)]
     while ends and _DANGLING.search(masked[: ends[-1]]):
         ends.pop()
     return text[: ends[-1]].strip() if ends else ""
