@@ -13,7 +13,8 @@ chat shows it), and the reply is compared with the human one (titles substituted
   reply: reported too, as ``movies_per_reply``);
 - **consistency**: the share of replies naming only movies of the list; **grounding**: the share whose every stated
   fact holds in the KB (``llmkb.postprocess.grounding``); both on the replies the LLM wrote (not templated), and
-  the share templated, with why;
+  the share templated, with why; **repaired**: the share shown with a failing sentence left out, and **retried**:
+  written a second time after the first attempt failed the checks (``llmkb.pipeline.reply``);
 - **fluency** (issue 34, ``llmkb.postprocess.fluency``): the share of replies cut off, with a title or year not as
   the list writes it, naming a movie twice, or with a reason bolted on after the text; ``fluent``: with none.
 
@@ -144,6 +145,7 @@ def score_replies(stages: Stages, samples: Sequence[Sample], requests: Sequence[
             "sample_id": sample.sample_id, "reply": reply.text, "human": human,
             "recommended": [i.item_id for i in request.recommended], "named": list(named),
             "templated": reply.templated, "fallback": reply.fallback, "draft": reply.draft,
+            "dropped": list(reply.dropped), "retried": reply.retried,
             "consistent": bool(named) and all(i in listed for i in named),
             "grounded": grounding.grounded, "says_why": grounding.says_why,
             "false_claims": [str(c) for c in grounding.false_claims],
@@ -160,6 +162,7 @@ def score_replies(stages: Stages, samples: Sequence[Sample], requests: Sequence[
         "item_ratio": sum(bool(r["named"]) for r in rows) / max(1, len(rows)),
         "movies_per_reply": sum(len(r["named"]) for r in rows) / max(1, len(rows)),
         "templated": share(rows, "templated"),
+        "repaired": sum(bool(r["dropped"]) for r in rows) / max(1, len(rows)), "retried": share(rows, "retried"),
         "fallbacks": dict(Counter(r["fallback"].split(":")[0] for r in rows if r["fallback"])),
         "written": len(written), "consistency": share(written, "consistent"), "grounding": share(written, "grounded"),
         "says_why": share(written, "says_why"), "words_per_reply": sum(map(len, tokens)) / max(1, len(tokens)),

@@ -76,21 +76,24 @@ def generate_text(
 def generate_texts(
     model, tokenizer, prompts: Sequence[str], max_new_tokens: int = MAX_NEW_TOKENS, temperature: float = 0.0,
     seed: int = 0, titles: Sequence[Sequence[str]] | None = None, stop: Callable[[str], bool] | None = None,
+    leads: Sequence[str] | None = None,
 ) -> list[str]:
     """``generate_text`` for a batch of prompts at once (left-padded; ~2.7x the throughput of one at a time on CPU
     at 8 prompts, with the same greedy outputs). ``titles``: per prompt, the titles it must write exactly
-    (:class:`ExactTitles`); ``stop(continuation so far)``: end that row early (as :func:`stream_text`)."""
+    (:class:`ExactTitles`); ``stop(continuation so far)``: end that row early (as :func:`stream_text`); ``leads``:
+    per prompt, how its continuation must begin (returned as part of it, and seen by ``titles`` and ``stop``)."""
     from transformers import StoppingCriteriaList
 
-    inputs = tokenizer(list(prompts), add_special_tokens=False, padding=True, padding_side="left", return_tensors="pt")
+    leads = list(leads or [""] * len(prompts))
+    inputs, starts = _with_leads(tokenizer, prompts, leads)
     inputs = inputs.to(next(model.parameters()).device)
     prompt_length = inputs.input_ids.shape[1]
-    processors = [NoRepeatInReply(tokenizer, prompt_length)]
-    processors += [ExactTitles(tokenizer, prompt_length, titles)] if titles and any(titles) else []
+    processors = [NoRepeatInReply(tokenizer, starts)]
+    processors += [ExactTitles(tokenizer, starts, titles)] if titles and any(titles) else []
     options = dict(max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
                    logits_processor=processors)
     if stop is not None:
-        options["stopping_criteria"] = StoppingCriteriaList([StopAfter(tokenizer, prompt_length, stop)])
+        options["stopping_criteria"] = StoppingCriteriaList([StopAfter(tokenizer, starts, stop)])
     if temperature > 0:
         options.update(do_sample=True, temperature=temperature, top_p=0.95)
     else:
@@ -98,20 +101,32 @@ def generate_texts(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         output = model.generate(**inputs, **options)
-    return [tokenizer.decode(row[prompt_length:], skip_special_tokens=True).strip() for row in output]
+    return [(lead + tokenizer.decode(row[prompt_length:], skip_special_tokens=True)).strip()
+            for lead, row in zip(leads, output)]
+
+
+def _with_leads(tokenizer, prompts: Sequence[str], leads: Sequence[str]):
+    """The batch's inputs, each prompt followed by its lead (left-padded), and where each row's continuation, its
+    lead included, starts."""
+    rows = [tokenizer.encode(prompt, add_special_tokens=False) + (tokenizer.encode(lead, add_special_tokens=False)
+                                                                  if lead else []) for prompt, lead in zip(prompts, leads)]
+    inputs = tokenizer.pad({"input_ids": rows}, padding=True, padding_side="left", return_tensors="pt")
+    width = inputs.input_ids.shape[1]
+    return inputs, [width - (len(row) - len(tokenizer.encode(prompt, add_special_tokens=False)))
+                    for row, prompt in zip(rows, prompts)]
 
 
 def stream_text(model, tokenizer, prompt: str, max_new_tokens: int = MAX_NEW_TOKENS,
-                stop: Callable[[str], bool] | None = None, titles: Sequence[str] = ()) -> Iterator[str]:
+                stop: Callable[[str], bool] | None = None, titles: Sequence[str] = (), lead: str = "") -> Iterator[str]:
     """The greedy continuation of ``prompt`` as it is written: the whole text so far after each new token
     (the last is what :func:`generate_text` returns). The model generates in a thread; stop reading at will.
     ``stop(text so far)``: end the generation early (e.g. :func:`first_paragraph_done`, when the rest is dropped);
-    ``titles``: the titles it must write exactly (:class:`ExactTitles`)."""
+    ``titles``: the titles it must write exactly (:class:`ExactTitles`); ``lead``: how the continuation begins."""
     from transformers import StoppingCriteriaList, TextIteratorStreamer
 
     streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
-    inputs = tokenizer([prompt], add_special_tokens=False, return_tensors="pt").to(next(model.parameters()).device)
-    start = inputs.input_ids.shape[1]
+    inputs, (start,) = _with_leads(tokenizer, [prompt], [lead])
+    inputs = inputs.to(next(model.parameters()).device)
     options = dict(max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, streamer=streamer,
                    logits_processor=[NoRepeatInReply(tokenizer, start),
                                      *([ExactTitles(tokenizer, start, [titles])] if titles else [])],
@@ -123,7 +138,7 @@ def stream_text(model, tokenizer, prompt: str, max_new_tokens: int = MAX_NEW_TOK
 
     worker = threading.Thread(target=generate, daemon=True)
     worker.start()
-    text = ""
+    text = lead
     for piece in streamer:
         text += piece
         if text.strip():
@@ -142,14 +157,21 @@ def sentence_ends(text: str) -> int:
     return len(SENTENCE_END.findall(text))
 
 
-class StopAfter:
-    """A stopping criterion: each row of the batch stops once ``done(its continuation so far)``."""
+def _continuations(input_ids: torch.LongTensor, start: int | Sequence[int]) -> list[list[int]]:
+    """Each row's ids from where its continuation starts (``start``: one index for all rows, or one per row)."""
+    starts = [start] * len(input_ids) if isinstance(start, int) else start
+    return [row[at:] for row, at in zip(input_ids.tolist(), starts)]
 
-    def __init__(self, tokenizer, prompt_length: int, done: Callable[[str], bool]):
-        self.tokenizer, self.start, self.done = tokenizer, prompt_length, done
+
+class StopAfter:
+    """A stopping criterion: each row of the batch stops once ``done(its continuation so far)``; ``start``: where
+    the continuations start (one index, or one per row)."""
+
+    def __init__(self, tokenizer, start: int | Sequence[int], done: Callable[[str], bool]):
+        self.tokenizer, self.start, self.done = tokenizer, start, done
 
     def __call__(self, input_ids: torch.LongTensor, scores, **kwargs) -> torch.BoolTensor:
-        texts = self.tokenizer.batch_decode(input_ids[:, self.start :], skip_special_tokens=True)
+        texts = self.tokenizer.batch_decode(_continuations(input_ids, self.start), skip_special_tokens=True)
         return torch.tensor([self.done(text) for text in texts], dtype=torch.bool)
 
 
@@ -158,11 +180,11 @@ class NoRepeatInReply:
     ``no_repeat_ngram_size`` it leaves the prompt out, so titles are copied from the prompt intact, and tokens
     without a letter may repeat, so years are written whole."""
 
-    def __init__(self, tokenizer, prompt_length: int, n: int = NO_REPEAT_NGRAM):
-        self.start, self.n, self.free = prompt_length, n, _wordless_tokens(tokenizer)
+    def __init__(self, tokenizer, start: int | Sequence[int], n: int = NO_REPEAT_NGRAM):
+        self.start, self.n, self.free = start, n, _wordless_tokens(tokenizer)
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        for row, ids in enumerate(input_ids[:, self.start :].tolist()):
+        for row, ids in enumerate(_continuations(input_ids, self.start)):
             if len(ids) >= self.n:
                 head = tuple(ids[len(ids) - self.n + 1 :])
                 banned = {ids[i + self.n - 1] for i in range(len(ids) - self.n + 1)
@@ -189,15 +211,15 @@ class ExactTitles:
 
     LEAD, AFTER = 2, 3
 
-    def __init__(self, tokenizer, prompt_length: int, titles: Sequence[Sequence[str]]):
+    def __init__(self, tokenizer, start: int | Sequence[int], titles: Sequence[Sequence[str]]):
         encode = lambda text: tuple(tokenizer.encode(text, add_special_tokens=False))  # noqa: E731
-        self.start = prompt_length
+        self.start = start
         self.titles = [[ids for title in row for ids in {encode(title), encode(f" {title}")} if len(ids) > self.LEAD]
                        for row in titles]
         self.brackets = list(_tokens_where(tokenizer, "bracket", lambda token: token.lstrip(" Ġ▁").startswith("(")))
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        for row, ids in enumerate(input_ids[:, self.start :].tolist()):
+        for row, ids in enumerate(_continuations(input_ids, self.start)):
             allowed, finished = set(), False
             for title in self.titles[row] if row < len(self.titles) else ():
                 finished |= any(tuple(ids[len(ids) - len(title) - j : len(ids) - j]) == title

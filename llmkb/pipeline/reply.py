@@ -5,11 +5,15 @@ why it fits) and asked to recommend them. Once it starts one of their titles it 
 does, year included (``llmkb.generation.generate.ExactTitles``). Only its whole sentences are kept: a trailing
 fragment ("… is a") is dropped (``llmkb.postprocess.fluency.trim_fragment``); a reply the LLM ended itself, or that
 stops right after a title, ends its last sentence there ("I would recommend Scarface (1983) for a classic movie").
-Its reply must then pass two checks, or the template replaces it:
+Its reply must then pass three checks:
 - it names only movies of the list (``llmkb.postprocess.align_reply`` rewrites other titles) and at least one;
+- no sentence is only titles ("Heat (1995) Alien (1979).");
 - every fact it states about a movie is in that movie's KB document (``llmkb.postprocess.grounding``).
-Nothing is appended to it: each card beside the reply gives its movie's reasons. The template names the top items,
-each with its first reason, so it passes the same checks.
+A reply that fails them keeps its largest set of sentences that passes ("Heat (1995) is a crime classic. It's a
+comedy." loses its second sentence); with none, the LLM writes once more, its reply now opening with the top
+movie's title, and that reply is checked the same way. When both fail, the template answers. Nothing is appended to
+a reply: each card beside it gives its movie's reasons. The template names the top items, each with its first
+reason, so it passes the same checks.
 
 >>> from llmkb.data.records import SEEKER, CatalogItem, Turn
 >>> items = (CatalogItem("1", "Heat", 1995), CatalogItem("2", "Alien", 1979))
@@ -20,14 +24,17 @@ True
 >>> *drafts, final = stream_reply(model, tokenizer, request, items, max_new_tokens=8)
 >>> final == reply and all(isinstance(draft, str) for draft in drafts)  # drafts as it writes, then the same reply
 True
+>>> check_reply("Heat (1995) is tense. It stars Tom Cruise.", request, items).dropped  # no checker: all hold
+()
 >>> template_reply(items, {"1": ("crime film",)})
 'You might enjoy Heat (1995) — crime film; or Alien (1979).'
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tqdm.auto import tqdm
 
@@ -37,9 +44,9 @@ from llmkb.generation.generate import (MAX_NEW_TOKENS, clean_generation, generat
                                        stream_text)
 from llmkb.generation.prompt import Prompt, PromptBudget, build_prompt
 from llmkb.postprocess import AlignedReply, TitleMatcher, align_reply
-from llmkb.postprocess.fluency import SENTENCE_END, trim_fragment
+from llmkb.postprocess.fluency import SENTENCE_END, titles_only, trim_fragment
 from llmkb.postprocess.titles import as_matcher
-from llmkb.postprocess.grounding import GroundingChecker
+from llmkb.postprocess.grounding import GroundingChecker, sentence_spans
 from llmkb.postprocess.reply import TEMPLATE_ITEMS, template_reply
 
 BATCH = 8  # prompts generated together by write_replies (~2x the throughput of one at a time on 2 cores)
@@ -64,7 +71,9 @@ class ReplyRequest:
 class Reply(AlignedReply):
     tokens: int = 0  # tokens the LLM processed: its prompt and what it generated
     fallback: str = ""  # why the template replaced the LLM's reply ("" when it did not, or there is no LLM)
-    draft: str = ""  # what the LLM wrote, before the checks
+    draft: str = ""  # what the LLM wrote, before the checks (on its second attempt, when there was one)
+    dropped: tuple[str, ...] = ()  # the draft's sentences left out because they failed a check
+    retried: bool = False  # the first attempt failed the checks; this is the second's outcome
 
 
 def templated(request: ReplyRequest, fallback: str = "", **details) -> Reply:
@@ -103,17 +112,52 @@ def check_reply(text: str, request: ReplyRequest, catalog: Iterable[CatalogItem]
         if not kept:  # a title taken out left a dangling "… as well as."
             return templated(request, "it wrote no whole sentence", removed=aligned.removed, tokens=tokens, draft=text)
         aligned = align(kept)
-    failure = "it names no movie of the list" if aligned.templated else ""
-    if not failure and checker is not None:
-        grounding = checker(aligned.text, items, as_matcher(catalog))
-        outside = [i for i in grounding.named if i not in {item.item_id for item in items}]
-        if outside:  # a title the alignment read differently ("Guardians of the Galaxy Vol." for Vol. 2)
-            failure = f"it names a movie outside the list: {outside[0]}"
-        elif grounding.false_claims:
-            failure = f"it states a fact the KB does not hold: {grounding.false_claims[0]}"
+    failure = _failure(aligned, items, catalog, checker)
     if not failure:
         return Reply(**vars(aligned), tokens=tokens, draft=text)
+    if not aligned.templated and checker is not None:
+        spans = sentence_spans(aligned.text, [(m.start, m.end) for m in checker.movies(aligned.text, items)])
+        sentences = [aligned.text[a:b].strip() for a, b in spans if aligned.text[a:b].strip()]
+        for kept in _subsets(len(sentences)):
+            part = align(" ".join(sentences[k] for k in kept))
+            if trim_fragment(part.text, items) == part.text and not _failure(part, items, catalog, checker):
+                dropped = tuple(sentence for k, sentence in enumerate(sentences) if k not in kept)
+                return Reply(**vars(part), tokens=tokens, draft=text, dropped=dropped)
     return templated(request, failure, removed=aligned.removed, tokens=tokens, draft=text)
+
+
+def _failure(aligned: AlignedReply, items: Sequence[CatalogItem], catalog: Iterable[CatalogItem] | TitleMatcher,
+             checker: GroundingChecker | None) -> str:
+    """Why ``aligned`` fails the checks, or ""."""
+    if aligned.templated:
+        return "it names no movie of the list"
+    if titles_only(aligned.text, items):
+        return "it lists titles without a sentence"
+    if checker is None:
+        return ""
+    grounding = checker(aligned.text, items, as_matcher(catalog))
+    outside = [i for i in grounding.named if i not in {item.item_id for item in items}]
+    if outside:  # a title the alignment read differently ("Guardians of the Galaxy Vol." for Vol. 2)
+        return f"it names a movie outside the list: {outside[0]}"
+    if grounding.false_claims:
+        return f"it states a fact the KB does not hold: {grounding.false_claims[0]}"
+    return ""
+
+
+def _subsets(n: int, most: int = 4) -> Iterator[tuple[int, ...]]:
+    """Which of ``n`` sentences to keep, the most first (then the earliest), leaving out at least one; none for a
+    reply of more than ``most`` sentences.
+
+    >>> list(_subsets(3))
+    [(0, 1), (0, 2), (1, 2), (0,), (1,), (2,)]
+    """
+    for size in range(n - 1, 0, -1) if n <= most else ():
+        yield from itertools.combinations(range(n), size)
+
+
+def retry_lead(request: ReplyRequest) -> str:
+    """How the second attempt at a reply begins: with the top movie's title."""
+    return request.recommended[0].display
 
 
 def write_reply(model, tokenizer, request: ReplyRequest, catalog: Iterable[CatalogItem] | TitleMatcher,
@@ -133,11 +177,18 @@ def stream_reply(model, tokenizer, request: ReplyRequest, catalog: Iterable[Cata
     if isinstance(prompt, Reply):
         yield prompt
         return
-    raw = ""
     titles = [item.display for item in request.recommended]
-    for raw in stream_text(model, tokenizer, prompt.text, max_new_tokens, stop=reply_done, titles=titles):
-        yield clean_generation(raw)
-    yield check_reply(clean_generation(raw), request, catalog, checker, *_spent(tokenizer, prompt, raw, max_new_tokens))
+    reply, tokens = None, 0
+    for lead in ("", retry_lead(request)):
+        raw = lead
+        for raw in stream_text(model, tokenizer, prompt.text, max_new_tokens, stop=reply_done, titles=titles, lead=lead):
+            yield clean_generation(raw)
+        spent, finished = _spent(tokenizer, prompt, raw, max_new_tokens)
+        tokens += spent
+        reply = check_reply(clean_generation(raw), request, catalog, checker, tokens, finished)
+        if not reply.templated:
+            break
+    yield replace(reply, retried=bool(lead))
 
 
 def write_replies(model, tokenizer, requests: Sequence[ReplyRequest], catalog: Iterable[CatalogItem] | TitleMatcher,
@@ -150,17 +201,34 @@ def write_replies(model, tokenizer, requests: Sequence[ReplyRequest], catalog: I
             batch = requests[start : start + BATCH]
             prompts = [_prompt(tokenizer, request, budget) for request in batch]
             fitting = [(request, p) for request, p in zip(batch, prompts) if isinstance(p, Prompt)]
-            titles = [[item.display for item in request.recommended] for request, _ in fitting]
-            texts = iter(generate_texts(model, tokenizer, [p.text for _, p in fitting], max_new_tokens,
-                                        titles=titles, stop=reply_done) if fitting else [])
-            for request, prompt in zip(batch, prompts):
-                if isinstance(prompt, Reply):
-                    replies.append(prompt)
-                    continue
-                text = next(texts)
-                replies.append(check_reply(clean_generation(text), request, matcher, checker,
-                                           *_spent(tokenizer, prompt, text, max_new_tokens)))
+            written = _attempt(model, tokenizer, fitting, matcher, checker, max_new_tokens)
+            again = [k for k, reply in enumerate(written) if reply.templated]
+            second = _attempt(model, tokenizer, [fitting[k] for k in again], matcher, checker, max_new_tokens,
+                              lead=True, spent=[written[k].tokens for k in again])
+            written = [*written]
+            for k, reply in zip(again, second):
+                written[k] = replace(reply, retried=True)
+            written = iter(written)
+            replies += [prompt if isinstance(prompt, Reply) else next(written) for prompt in prompts]
             bar.update(len(batch))
+    return replies
+
+
+def _attempt(model, tokenizer, fitting: Sequence[tuple[ReplyRequest, Prompt]], matcher: TitleMatcher,
+             checker: GroundingChecker | None, max_new_tokens: int, lead: bool = False,
+             spent: Sequence[int] = ()) -> list[Reply]:
+    """One attempt at a reply to each (request, prompt), generated together and checked; ``lead``: opening with
+    :func:`retry_lead`; ``spent``: tokens the earlier attempts took, per request."""
+    if not fitting:
+        return []
+    titles = [[item.display for item in request.recommended] for request, _ in fitting]
+    leads = [retry_lead(request) if lead else "" for request, _ in fitting]
+    texts = generate_texts(model, tokenizer, [p.text for _, p in fitting], max_new_tokens, titles=titles,
+                           stop=reply_done, leads=leads)
+    replies = []
+    for (request, prompt), text, before in zip(fitting, texts, [*spent] or [0] * len(fitting)):
+        tokens, finished = _spent(tokenizer, prompt, text, max_new_tokens)
+        replies.append(check_reply(clean_generation(text), request, matcher, checker, before + tokens, finished))
     return replies
 
 

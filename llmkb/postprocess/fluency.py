@@ -4,14 +4,15 @@
 - ``inexact_title``: a year in brackets that is not part of a listed title written exactly as the catalogue writes it
   ("Cinderella (1950) (1994.", "Pocahontas (1994)" for the 1995 film);
 - ``named_twice``: a listed movie named more than once;
-- ``bolted_reason``: a sentence that is only a listed title, a dash and a reason ("Platoon (1986) — war film.").
+- ``bolted_reason``: a sentence that is only a listed title, a dash and a reason ("Platoon (1986) — war film.");
+- ``titles_only``: a sentence that is only listed titles, with no word of its own ("Heat (1995) Platoon (1986).").
 
 >>> from llmkb.data.records import CatalogItem
 >>> listed = [CatalogItem("1", "Heat", 1995), CatalogItem("2", "Platoon", 1986)]
 >>> fluency_problems("Heat (1995) is a tense crime film.", listed)
 []
 >>> fluency_problems("Heat (1995) is a. Platoon (1986) — war film. Heat (1995) (1994", listed)
-['cut_off', 'inexact_title', 'named_twice', 'bolted_reason']
+['cut_off', 'inexact_title', 'named_twice', 'bolted_reason', 'titles_only']
 >>> trim_fragment("Heat (1995) is great. Platoon (1986) is a", listed)
 'Heat (1995) is great.'
 """
@@ -23,12 +24,13 @@ from collections.abc import Sequence
 
 from llmkb.data.records import CatalogItem
 
-PROBLEMS = ("cut_off", "inexact_title", "named_twice", "bolted_reason")
+PROBLEMS = ("cut_off", "inexact_title", "named_twice", "bolted_reason", "titles_only")
 SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)]*(?=\s|$)")  # a full stop, "!", "?" or "…" (and a closing quote)
 _DANGLING = re.compile(r"(?:\b(?:is|are|was|were|a|an|the|and|or|but|with|of|to|for|as|by|in|on|its|their|so|than)"
                        r"|\b(?:a|an)\s+(?:great|good|nice|really|very|real|fantastic|wonderful|perfect|bit|little)"
                        r"|\ba\s+(?:bit|little|lot)\s+more)\s*[.!?…]+[\"'”’)]*$", re.IGNORECASE)  # "is a great."
 _YEAR = re.compile(r"\(\s*\d{4}")
+_JOINING = {"and", "or", "&", "also"}  # words that only join titles: "Heat (1995) and Alien (1979)." says nothing
 
 
 def _masked(text: str, listed: Sequence[CatalogItem]) -> str:
@@ -61,4 +63,14 @@ def fluency_problems(text: str, listed: Sequence[CatalogItem]) -> list[str]:
         problems.append("named_twice")
     if any(re.search(rf"(?:^|[.!?]\s+){re.escape(item.display)}\s+[—–-]\s", text) for item in listed):
         problems.append("bolted_reason")
+    if titles_only(text, listed):
+        problems.append("titles_only")
     return problems
+
+
+def titles_only(text: str, listed: Sequence[CatalogItem]) -> bool:
+    """A sentence of ``text`` is listed titles and nothing else ("Heat (1995), Alien (1979) and Up (2009).")."""
+    masked = _masked(text, listed)
+    starts = [0, *(m.end() for m in SENTENCE_END.finditer(masked))]
+    return any("#" in part and {w.lower() for w in re.findall(r"[A-Za-z']+", part)} <= _JOINING
+               for part in (masked[a:b] for a, b in zip(starts, [*starts[1:], len(masked)])))

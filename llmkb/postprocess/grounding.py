@@ -88,7 +88,7 @@ class GroundingChecker:
         mentions = [m for m in self.movies(text, items, catalog) if m.item_id is not None]
         titles = [(m.start, m.end) for m in mentions]
         claims, named, previous = [], list(dict.fromkeys(m.item_id for m in mentions)), ()
-        sentences = _sentences(text, titles)
+        sentences = sentence_spans(text, titles)
         movies = [tuple(dict.fromkeys(m.item_id for m in mentions if start <= m.start < end)) for start, end in sentences]
         for number, (start, end) in enumerate(sentences):
             # a sentence naming no movie speaks of the last ones named, or before any, of the next ones
@@ -145,7 +145,7 @@ class GroundingChecker:
         return any(held) if preference.polarity > 0 else not all(held)
 
 
-def _sentences(text: str, titles: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+def sentence_spans(text: str, titles: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     """Character spans of the sentences of ``text``: not cut inside a title ("Go! (1999)") or after an initial
     ("J. J. Abrams")."""
     bounds, start = [], 0

@@ -47,6 +47,23 @@ def test_a_false_fact_or_no_movie_falls_back_to_the_template_with_reasons(checke
     assert checker(reply.text, list(ITEMS)).grounded
 
 
+@pytest.mark.parametrize("text, shown, dropped", [
+    ("Heat (1995) is a crime classic. It's a horror film.", "Heat (1995) is a crime classic.", ("It's a horror film.",)),
+    ("I like horror. Heat (1995) stars Al Pacino.", "Heat (1995) stars Al Pacino.", ("I like horror.",)),
+    ("Heat (1995) stars Al Pacino. Alien (1979) is by Michael Mann. Up (2009) is animated!",
+     "Heat (1995) stars Al Pacino. Up (2009) is animated!", ("Alien (1979) is by Michael Mann.",)),
+])
+def test_a_sentence_that_fails_a_check_is_left_out_when_the_rest_passes(checker, text, shown, dropped):
+    reply = check_reply(text, request(), ITEMS, checker)
+    assert (reply.text, reply.dropped) == (shown, dropped) and not reply.templated and reply.draft == text
+    assert checker(reply.text, list(ITEMS)).grounded
+
+
+def test_a_reply_is_templated_when_no_sentence_that_passes_names_a_movie(checker):
+    reply = check_reply("Heat (1995) is a horror film. I love it.", request(), ITEMS, checker)
+    assert reply.templated and reply.fallback.startswith("it states a fact the KB does not hold")
+
+
 @pytest.mark.parametrize("text, shown", [
     ("Heat (1995) is a crime classic. Alien (1979) is a", "Heat (1995) is a crime classic."),
     ("Heat (1995) is great. And", "Heat (1995) is great."),
@@ -77,3 +94,10 @@ def test_a_line_the_writer_ended_itself_is_a_sentence_but_a_dangling_end_is_not(
 def test_a_reply_without_a_whole_sentence_falls_back_to_the_template(checker):
     reply = check_reply("Try Heat (1995) because it is a", request(), ITEMS, checker)
     assert reply.templated and reply.fallback == "it wrote no whole sentence"
+
+
+def test_a_sentence_of_titles_alone_is_not_shown(checker):
+    reply = check_reply("Alien (1979) Up (2009). Heat (1995) stars Al Pacino.", request(), ITEMS, checker)
+    assert reply.text == "Heat (1995) stars Al Pacino." and reply.dropped == ("Alien (1979) Up (2009).",)
+    reply = check_reply("Heat (1995), Alien (1979) and Up (2009).", request(), ITEMS, checker)
+    assert reply.templated and reply.fallback == "it lists titles without a sentence"
