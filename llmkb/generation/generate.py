@@ -108,12 +108,11 @@ def generate_texts(
 def _with_leads(tokenizer, prompts: Sequence[str], leads: Sequence[str]):
     """The batch's inputs, each prompt followed by its lead (left-padded), and where each row's continuation, its
     lead included, starts."""
-    rows = [tokenizer.encode(prompt, add_special_tokens=False) + (tokenizer.encode(lead, add_special_tokens=False)
-                                                                  if lead else []) for prompt, lead in zip(prompts, leads)]
-    inputs = tokenizer.pad({"input_ids": rows}, padding=True, padding_side="left", return_tensors="pt")
-    width = inputs.input_ids.shape[1]
-    return inputs, [width - (len(row) - len(tokenizer.encode(prompt, add_special_tokens=False)))
-                    for row, prompt in zip(rows, prompts)]
+    encode = lambda text: tokenizer.encode(text, add_special_tokens=False) if text else []  # noqa: E731
+    heads, tails = [encode(prompt) for prompt in prompts], [encode(lead) for lead in leads]
+    inputs = tokenizer.pad({"input_ids": [head + tail for head, tail in zip(heads, tails)]}, padding=True,
+                           padding_side="left", return_tensors="pt")
+    return inputs, [inputs.input_ids.shape[1] - len(tail) for tail in tails]
 
 
 def stream_text(model, tokenizer, prompt: str, max_new_tokens: int = MAX_NEW_TOKENS,

@@ -181,7 +181,7 @@ def stream_reply(model, tokenizer, request: ReplyRequest, catalog: Iterable[Cata
     reply, tokens = None, 0
     for lead in ("", retry_lead(request)):
         raw = lead
-        for raw in stream_text(model, tokenizer, prompt.text, max_new_tokens, stop=reply_done, titles=titles, lead=lead):
+        for raw in stream_text(model, tokenizer, prompt.text, max_new_tokens, reply_done, titles, lead):
             yield clean_generation(raw)
         spent, finished = _spent(tokenizer, prompt, raw, max_new_tokens)
         tokens += spent
