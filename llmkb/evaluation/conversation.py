@@ -226,6 +226,9 @@ def side_by_side(paths: Sequence[Path], names: Sequence[str], count: int = 20, s
         for name, replies in zip(names, rows):
             row = replies[sample]
             note = " *(template: " + row["fallback"].split(":")[0] + ")*" if row["templated"] and row["fallback"] else ""
+            if not row["templated"] and (row.get("retried") or row.get("dropped")):
+                said = "second attempt" if row.get("retried") else "first attempt"
+                note = f" *({said}" + "".join(f"; left out: “{s}”" for s in row.get("dropped", ())) + ")*"
             out.append(f"- *{name}:* {row['reply']}{note}")
         out.append("")
     return "\n".join(out)

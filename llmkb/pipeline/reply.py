@@ -2,12 +2,13 @@
 
 The LLM is prompted with the dialogue and the chosen items (as the only candidates, each with the KB facts that say
 why it fits) and asked to recommend them. Once it starts one of their titles it writes it exactly as the catalogue
-does, year included (``llmkb.generation.generate.ExactTitles``). Only its whole sentences are kept: a trailing
-fragment ("… is a") is dropped (``llmkb.postprocess.fluency.trim_fragment``); a reply the LLM ended itself, or that
-stops right after a title, ends its last sentence there ("I would recommend Scarface (1983) for a classic movie").
+does, year included (``llmkb.generation.generate.ExactTitles``). Titles it runs together get their commas ("Heat
+(1995), Up (2009) and Alien (1979)"). Only its whole sentences are kept: a trailing fragment ("… is a") is dropped
+(``llmkb.postprocess.fluency.trim_fragment``); a reply the LLM ended itself, or that stops right after a title, ends
+its last sentence there ("I would recommend Scarface (1983) for a classic movie").
 Its reply must then pass three checks:
 - it names only movies of the list (``llmkb.postprocess.align_reply`` rewrites other titles) and at least one;
-- no sentence is only titles ("Heat (1995) Alien (1979).");
+- no sentence is only titles ("Heat (1995), Alien (1979).");
 - every fact it states about a movie is in that movie's KB document (``llmkb.postprocess.grounding``).
 A reply that fails them keeps its largest set of sentences that passes ("Heat (1995) is a crime classic. It's a
 comedy." loses its second sentence); with none, the LLM writes once more, its reply now opening with the top
@@ -44,7 +45,7 @@ from llmkb.generation.generate import (MAX_NEW_TOKENS, clean_generation, generat
                                        stream_text)
 from llmkb.generation.prompt import Prompt, PromptBudget, build_prompt
 from llmkb.postprocess import AlignedReply, TitleMatcher, align_reply
-from llmkb.postprocess.fluency import SENTENCE_END, titles_only, trim_fragment
+from llmkb.postprocess.fluency import SENTENCE_END, join_titles, titles_only, trim_fragment
 from llmkb.postprocess.titles import as_matcher
 from llmkb.postprocess.grounding import GroundingChecker, sentence_spans
 from llmkb.postprocess.reply import TEMPLATE_ITEMS, template_reply
@@ -102,7 +103,7 @@ def check_reply(text: str, request: ReplyRequest, catalog: Iterable[CatalogItem]
     said = text.rstrip()
     if said and (finished or any(said.endswith(item.display) for item in items)) and not SENTENCE_END.search(said[-3:]):
         said += "."  # people end a chat line without a full stop; a reply that stops on a title ends there too
-    whole = trim_fragment(said, items)
+    whole = trim_fragment(join_titles(said, items), items)
     if not whole:
         return templated(request, "it wrote no whole sentence", tokens=tokens, draft=text)
     names = checker.linker.person_spans if checker else (lambda _: ())

@@ -5,7 +5,9 @@
   ("Cinderella (1950) (1994.", "Pocahontas (1994)" for the 1995 film);
 - ``named_twice``: a listed movie named more than once;
 - ``bolted_reason``: a sentence that is only a listed title, a dash and a reason ("Platoon (1986) — war film.");
-- ``titles_only``: a sentence that is only listed titles, with no word of its own ("Heat (1995) Platoon (1986).").
+- ``titles_only``: a sentence that is only listed titles, with no word of its own ("Heat (1995), Platoon (1986).");
+- ``run_on_titles``: two listed titles with nothing but a space between them ("Try Heat (1995) Platoon (1986).");
+  :func:`join_titles` writes the commas and the "and".
 
 >>> from llmkb.data.records import CatalogItem
 >>> listed = [CatalogItem("1", "Heat", 1995), CatalogItem("2", "Platoon", 1986)]
@@ -13,6 +15,8 @@
 []
 >>> fluency_problems("Heat (1995) is a. Platoon (1986) — war film. Heat (1995) (1994", listed)
 ['cut_off', 'inexact_title', 'named_twice', 'bolted_reason', 'titles_only']
+>>> join_titles("Try Heat (1995) Platoon (1986) tonight.", listed)
+'Try Heat (1995) and Platoon (1986) tonight.'
 >>> trim_fragment("Heat (1995) is great. Platoon (1986) is a", listed)
 'Heat (1995) is great.'
 """
@@ -24,7 +28,7 @@ from collections.abc import Sequence
 
 from llmkb.data.records import CatalogItem
 
-PROBLEMS = ("cut_off", "inexact_title", "named_twice", "bolted_reason", "titles_only")
+PROBLEMS = ("cut_off", "inexact_title", "named_twice", "bolted_reason", "titles_only", "run_on_titles")
 SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)]*(?=\s|$)")  # a full stop, "!", "?" or "…" (and a closing quote)
 _DANGLING = re.compile(r"(?:\b(?:is|are|was|were|a|an|the|and|or|but|with|of|to|for|as|by|in|on|its|their|so|than)"
                        r"|\b(?:a|an)\s+(?:great|good|nice|really|very|real|fantastic|wonderful|perfect|bit|little)"
@@ -65,7 +69,29 @@ def fluency_problems(text: str, listed: Sequence[CatalogItem]) -> list[str]:
         problems.append("bolted_reason")
     if titles_only(text, listed):
         problems.append("titles_only")
+    if _runs(text, listed):
+        problems.append("run_on_titles")
     return problems
+
+
+def _runs(text: str, listed: Sequence[CatalogItem]) -> list[list[tuple[int, int]]]:
+    """Spans of listed titles in ``text`` that follow one another with only spaces between, two or more per run."""
+    spans = sorted(m.span() for item in listed for m in re.finditer(re.escape(item.display), text))
+    runs: list[list[tuple[int, int]]] = []
+    for span in spans:
+        if runs and text[runs[-1][-1][1] : span[0]].strip(" ") == "" and span[0] >= runs[-1][-1][1]:
+            runs[-1].append(span)
+        else:
+            runs.append([span])
+    return [run for run in runs if len(run) > 1]
+
+
+def join_titles(text: str, listed: Sequence[CatalogItem]) -> str:
+    """``text`` with each run of listed titles written as a list: "A (1), B (2) and C (3)"."""
+    for run in reversed(_runs(text, listed)):
+        titles = [text[a:b] for a, b in run]
+        text = text[: run[0][0]] + ", ".join(titles[:-1]) + " and " + titles[-1] + text[run[-1][1] :]
+    return text
 
 
 def titles_only(text: str, listed: Sequence[CatalogItem]) -> bool:

@@ -4,7 +4,7 @@ import math
 import pytest
 
 from llmkb.cli import main
-from llmkb.evaluation.conversation import bleu, distinct, mean_interval, perplexity
+from llmkb.evaluation.conversation import bleu, distinct, mean_interval, perplexity, side_by_side
 
 
 def test_bleu_is_the_clipped_k_gram_precision_times_the_brevity_penalty():
@@ -96,3 +96,19 @@ def test_llm_replies_are_checked_and_scored_with_perplexity(make_stages, tmp_pat
     m = _check(report, stages.dataset)
     assert m["perplexity"]["samples"] == 2 and m["perplexity"]["perplexity"] > 1
     assert sum(m["fallbacks"].values()) == round(m["templated"] * m["replies"])  # each fallback says why
+
+
+def test_side_by_side_shows_each_writers_reply_and_how_it_came_about(tmp_path):
+    base = {"sample_id": "s1", "human": "Try Heat (1995)", "fallback": "", "dropped": [], "retried": False}
+    rows = {"template": {**base, "reply": "You might enjoy Heat (1995).", "templated": True,
+                         "fallback": "it names no movie of the list: x"},
+            "writer": {**base, "reply": "Heat (1995) is tense.", "templated": False, "retried": True,
+                       "dropped": ["It's a comedy."]}}
+    paths = []
+    for name, row in rows.items():
+        paths.append(tmp_path / f"{name}.jsonl")
+        paths[-1].write_text(json.dumps(row) + "\n")
+    text = side_by_side(paths, ["template", "writer"], dialogue={"s1": "A tense film?"})
+    assert "- *seeker:* A tense film?" in text and "- *human:* Try Heat (1995)" in text
+    assert "*template:* You might enjoy Heat (1995). *(template: it names no movie of the list)*" in text
+    assert "*writer:* Heat (1995) is tense. *(second attempt; left out: “It's a comedy.”)*" in text

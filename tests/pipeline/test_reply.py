@@ -98,6 +98,6 @@ def test_a_reply_without_a_whole_sentence_falls_back_to_the_template(checker):
 
 def test_a_sentence_of_titles_alone_is_not_shown(checker):
     reply = check_reply("Alien (1979) Up (2009). Heat (1995) stars Al Pacino.", request(), ITEMS, checker)
-    assert reply.text == "Heat (1995) stars Al Pacino." and reply.dropped == ("Alien (1979) Up (2009).",)
+    assert reply.text == "Heat (1995) stars Al Pacino." and reply.dropped == ("Alien (1979) and Up (2009).",)
     reply = check_reply("Heat (1995), Alien (1979) and Up (2009).", request(), ITEMS, checker)
     assert reply.templated and reply.fallback == "it lists titles without a sentence"

@@ -3,7 +3,7 @@
 import pytest
 
 from llmkb.data.records import CatalogItem
-from llmkb.postprocess.fluency import fluency_problems, trim_fragment
+from llmkb.postprocess.fluency import fluency_problems, join_titles, trim_fragment
 
 LISTED = [CatalogItem("1", "The Shining", 1980), CatalogItem("2", "Thor: Ragnarok", 2017),
           CatalogItem("3", "Cinderella", 1950), CatalogItem("4", "Pocahontas", 1995),
@@ -16,7 +16,8 @@ LISTED = [CatalogItem("1", "The Shining", 1980), CatalogItem("2", "Thor: Ragnaro
     ("The Shining (1980) is a great.", ["cut_off"]),
     ("Thor: Ragnarok (2017) is a bit more.", ["cut_off"]),
     ("Cinderella (1950) (1994.", ["inexact_title", "titles_only"]),
-    ("The Shining (1980) Platoon (1986) and Cinderella (1950). They are classics.", ["titles_only"]),
+    ("The Shining (1980) Platoon (1986) and Cinderella (1950). They are classics.", ["titles_only", "run_on_titles"]),
+    ("I would recommend The Shining (1980) Platoon (1986) Cinderella (1950).", ["run_on_titles"]),
     ("Try The Shining (1980), Platoon (1986) and Cinderella (1950).", []),
     ("You will love Pocahontas (1994).", ["inexact_title"]),
     ("Try Platoon (1986). Full Metal Jacket (1987) — war film. Platoon (1986) — directed by Oliver Stone.",
@@ -32,3 +33,10 @@ def test_a_dot_inside_a_listed_title_ends_no_sentence():
     assert trim_fragment("Watch Mr. Deeds (2002) tonight", LISTED) == ""
     assert trim_fragment("Watch Mr. Deeds (2002). It is a", LISTED) == "Watch Mr. Deeds (2002)."
     assert fluency_problems("", LISTED) == ["cut_off"]
+
+
+def test_titles_run_together_are_written_as_a_list():
+    ran = "I would recommend The Shining (1980) Platoon (1986) Cinderella (1950). Mr. Deeds (2002) is lighter."
+    joined = join_titles(ran, LISTED)
+    assert joined == "I would recommend The Shining (1980), Platoon (1986) and Cinderella (1950). Mr. Deeds (2002) is lighter."
+    assert fluency_problems(joined, LISTED) == [] and join_titles(joined, LISTED) == joined
