@@ -10,14 +10,22 @@ A named movie is *explained* when at least one claim about it holds.
 >>> from llmkb.kb.facts import FactIndex
 >>> from llmkb.kb.linking import EntityLinker
 >>> heat = CatalogItem("1", "Heat", 1995)
->>> facts = FactIndex.from_documents([KBDocument("1", "Heat", 1995, {"starring": ["Al Pacino"], "genre": ["crime"]}),
-...                                   KBDocument("2", "Alien", 1979, {"starring": ["Sigourney Weaver"]})])
+>>> facts = FactIndex.from_documents([
+...     KBDocument("1", "Heat", 1995, {"starring": ["Al Pacino"], "genre": ["crime"]}),
+...     KBDocument("2", "Alien", 1979, {"starring": ["Sigourney Weaver"], "genre": ["horror"]})])
 >>> checker = GroundingChecker(EntityLinker(facts, surname_items=1), facts)
 >>> check = checker("Try Heat (1995), a crime classic. It stars Al Pacino.", [heat])
 >>> [str(c) for c in check.claims], check.grounded, check.explained
 (['1: genre crime', '1: starring Al Pacino'], True, ('1',))
 >>> checker("Heat (1995) stars Sigourney Weaver.", [heat]).false_claims[0].preference.value
 'Sigourney Weaver'
+
+A word of feeling ("funny", "scary") states a genre when it describes the movie: "Heat (1995) is a scary movie"
+claims a horror film. Said as a reaction ("I saw Heat (1995). It's scary!"), it is a reason when the genre holds,
+and otherwise claims nothing.
+
+>>> [len(checker(text, [heat]).false_claims) for text in ("Heat (1995) is a scary film.", "Heat (1995)? It's scary!")]
+[1, 0]
 """
 
 from __future__ import annotations
@@ -35,6 +43,10 @@ from llmkb.postprocess.titles import Mention, TitleMatcher, outside_names
 INITIAL = re.compile(r"(?:^|\s)[A-Z]\.$")  # a sentence end that is a name's initial
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'“])|\n+")
 # a capitalised name given a role: a claim even when the KB does not know the name (then it cannot hold)
+# words of feeling that name a genre only when they describe a movie ("a funny movie"), not as a reaction ("it's funny")
+FEELINGS = frozenset({"funny", "hilarious", "scary", "spooky", "creepy", "suspenseful", "dramatic"})
+DESCRIBED = re.compile(r"^(?:[\s,]+(?:and\s+)?[a-z-]+){0,2}?\s+(?:movie|film|flick|one|comed(?:y|ie)|horror|thriller|"
+                       r"drama|story|stori|romance|action)s?\b", re.IGNORECASE)
 ROLE_NAME = re.compile(r"\b(?:directed by|starring|stars|featuring|written by|music by|produced by)\s+"
                        r"((?:[A-Z][\w'.-]+)(?:\s+[A-Z][\w'.-]+)+)")
 
@@ -105,8 +117,10 @@ class GroundingChecker:
                     continue  # "music by ...": a role, not the genre
                 if preference.relation != "movie":
                     readings.setdefault(preference.span, []).append(preference)
-            for alternatives in readings.values():
+            for span, alternatives in readings.items():
                 holding = [p for p in alternatives if self._holds(p, about)]
+                if not holding and _a_feeling(sentence, span):
+                    continue  # "it's funny": a reaction, which states no genre (but is a reason when it holds)
                 preference = (holding or alternatives)[0]
                 said = {(c.preference.key, c.items) for c in claims}  # "a hilarious comedy" states one fact
                 if (preference.key, about) not in said:
@@ -143,6 +157,12 @@ class GroundingChecker:
         positive = Preference(preference.relation, preference.value, years=preference.years)
         held = [self.facts.satisfies(item, positive) for item in about]
         return any(held) if preference.polarity > 0 else not all(held)
+
+
+def _a_feeling(sentence: str, span: tuple[int, int]) -> bool:
+    """The words at ``span`` are a feeling ("it's funny", "funny and scary"), not a movie's genre ("a funny movie",
+    "funny, clever comedies")."""
+    return sentence[span[0] : span[1]].lower() in FEELINGS and not DESCRIBED.match(sentence[span[1] :])
 
 
 def sentence_spans(text: str, titles: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:

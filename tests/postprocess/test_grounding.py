@@ -100,3 +100,18 @@ def test_the_stated_role_is_checked_and_title_words_negate_nothing():
     assert check("You Don't Mess with the Zohan (2008) — stars Adam Sandler.", zohan).says_why
     assert check("You Don't Mess with the Zohan (2008), written by Judd Apatow.", zohan).grounded
     assert not check("You Don't Mess with the Zohan (2008), directed by Judd Apatow.", zohan).grounded
+
+
+@pytest.mark.parametrize("reply, false", [  # the trained writer's replies that issue 34 found templated for a feeling
+    ("Heat (1995) is a great movie. It's funny.", []),
+    ("I think it's a good one, it's funny and scary. I also like Heat (1995).", []),
+    ("Heat (1995) and Alien (1979) are both funny movies.", ["heat,alien: genre comedy"]),  # said as a genre
+    ("Heat (1995) is a scary, tense film.", ["heat: genre horror"]),
+])
+def test_a_feeling_is_a_genre_claim_only_when_it_describes_the_movie(checker, reply, false):
+    assert [str(c) for c in checker(reply, ITEMS).false_claims] == false
+
+
+def test_a_feeling_that_holds_is_a_reason(checker):
+    check = checker("Alien (1979)? It's scary!", ITEMS)
+    assert [str(c) for c in check.claims] == ["alien: genre horror"] and check.says_why
