@@ -103,11 +103,13 @@ def check_reply(text: str, request: ReplyRequest, catalog: Iterable[CatalogItem]
     said = text.rstrip()
     if said and (finished or any(said.endswith(item.display) for item in items)) and not SENTENCE_END.search(said[-3:]):
         said += "."  # people end a chat line without a full stop; a reply that stops on a title ends there too
-    whole = trim_fragment(join_titles(said, items), items)
+    whole = trim_fragment(said, items)
     if not whole:
         return templated(request, "it wrote no whole sentence", tokens=tokens, draft=text)
     names = checker.linker.person_spans if checker else (lambda _: ())
-    align = lambda said: align_reply(said, items, catalog, names(said))  # noqa: E731
+    def align(said: str) -> AlignedReply:  # titles as the list writes them, and run-together ones as a list
+        aligned = align_reply(said, items, catalog, names(said))
+        return replace(aligned, text=join_titles(aligned.text, items))
     aligned = align(whole)
     if not aligned.templated and (kept := trim_fragment(aligned.text, items)) != aligned.text:
         if not kept:  # a title taken out left a dangling "… as well as."

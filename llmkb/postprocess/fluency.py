@@ -74,23 +74,30 @@ def fluency_problems(text: str, listed: Sequence[CatalogItem]) -> list[str]:
     return problems
 
 
+_GAP = re.compile(r" *(?:, *| +(?:and|or) +|,? +(?:and|or) +)?", re.IGNORECASE)  # what may join titles of a list
+
+
 def _runs(text: str, listed: Sequence[CatalogItem]) -> list[list[tuple[int, int]]]:
-    """Spans of listed titles in ``text`` that follow one another with only spaces between, two or more per run."""
+    """Runs of listed titles in ``text`` joined as a list, two or more, where at least two have only spaces between
+    (a comma or an "and" missing)."""
     spans = sorted(m.span() for item in listed for m in re.finditer(re.escape(item.display), text))
     runs: list[list[tuple[int, int]]] = []
     for span in spans:
-        if runs and text[runs[-1][-1][1] : span[0]].strip(" ") == "" and span[0] >= runs[-1][-1][1]:
+        gap = text[runs[-1][-1][1] : span[0]] if runs and span[0] >= runs[-1][-1][1] else None
+        if gap is not None and _GAP.fullmatch(gap):
             runs[-1].append(span)
         else:
             runs.append([span])
-    return [run for run in runs if len(run) > 1]
+    return [run for run in runs if any(not text[a[1] : b[0]].strip() for a, b in zip(run, run[1:]))]
 
 
 def join_titles(text: str, listed: Sequence[CatalogItem]) -> str:
-    """``text`` with each run of listed titles written as a list: "A (1), B (2) and C (3)"."""
+    """``text`` with each run of listed titles missing a comma or an "and" written as a list: "A (1), B (2) and C (3)"
+    (or "... or C (3)" when the writer put an "or" before the last)."""
     for run in reversed(_runs(text, listed)):
         titles = [text[a:b] for a, b in run]
-        text = text[: run[0][0]] + ", ".join(titles[:-1]) + " and " + titles[-1] + text[run[-1][1] :]
+        last = "or" if re.search(r"\bor\b", text[run[-2][1] : run[-1][0]], re.IGNORECASE) else "and"
+        text = text[: run[0][0]] + ", ".join(titles[:-1]) + f" {last} " + titles[-1] + text[run[-1][1] :]
     return text
 
 

@@ -101,3 +101,8 @@ def test_a_sentence_of_titles_alone_is_not_shown(checker):
     assert reply.text == "Heat (1995) stars Al Pacino." and reply.dropped == ("Alien (1979) and Up (2009).",)
     reply = check_reply("Heat (1995), Alien (1979) and Up (2009).", request(), ITEMS, checker)
     assert reply.templated and reply.fallback == "it lists titles without a sentence"
+
+
+def test_titles_run_together_read_as_a_list_once_their_years_are_written():
+    reply = check_reply("I would recommend Heat (1995) Alien and Up.", request(), ITEMS)
+    assert reply.text == "I would recommend Heat (1995), Alien (1979) and Up (2009)."
