@@ -1,5 +1,7 @@
 """The final order of a turn's items, said once: the ranking under the explicit request and the dislikes, without
-the dialogue's movies where they are not shown, filled from popularity to k distinct catalogue ids.
+the dialogue's movies where they are not shown, filled from popularity to k distinct catalogue ids. A seeker who has
+said nothing a ranking can use ("Hi! Any movie suggestions?", ``TurnState.small_talk``) gets the catalogue's most
+mentioned movies: in round one of cold-start simulations the ranker guessed worse than popularity (issue 32).
 
 Chat (``Recommender.rank``), the evaluation systems that rank with fusion weights or the learned ranker
 (``llmkb.evaluation.rag.Fused``, which the simulated user talks to as well), fusion tuning and the learned ranker's
@@ -37,7 +39,7 @@ def order(ranked: Sequence[str], state: TurnState, stages: Stages, k: int,
     def constrained(ids: Sequence[str]) -> list[str]:
         return stages.request(ids, state, shown) if config.constraints else list(ids)
 
-    ranked = constrained(ranked)
+    ranked = constrained(stages.dataset.popularity if state.small_talk else ranked)
     usable = {item for item in ranked if item in catalog} - excluded
     fallback = constrained(stages.dataset.popularity) if len(usable) < k else []  # read only when the fill is needed
     usable |= {item for item in fallback if item in catalog} - excluded

@@ -31,6 +31,15 @@ NEGATIVE = re.compile(r"\b(didn'?t|did not|don'?t|do not|not a fan|hate[ds]?|dis
                       r"wasn'?t|isn'?t|worst|overrated|couldn'?t stand)\b", re.I)
 POSITIVE = re.compile(r"\b(lov(e|ed|es)|lik(e|ed|es)|enjoy(ed)?|great|favou?rite|awesome|amazing|good|fun|best)\b", re.I)
 MAX_PREFERENCES = 12
+# words that ask for a movie without saying which kind: a seeker who says only these has told nothing yet
+SMALL_TALK = frozenset("""
+    hi hello hey heya hiya howdy yo there good morning afternoon evening great nice cool fine well ok okay yes yeah sure
+    thanks thank please any some something anything movie movies film films flick flicks recommend recommendation
+    recommendations suggest suggestion suggestions watch watching see tonight today weekend can could would will you me
+    i i'm im a an the to for of what which should looking look need want help find tell give show got how are doing
+    is it it's its am be do does have has my your one kind sort type maybe perhaps just so oh that that's this with
+    in on and or
+""".split())
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,19 @@ class TurnState:
     def stated(self) -> list[Preference]:
         """Preferences a reader can see (not the movies, which ``mentioned`` holds), latest first."""
         return [p for p in reversed(self.preferences) if p.relation != "movie"][:MAX_PREFERENCES]
+
+    @property
+    def small_talk(self) -> bool:
+        """The seeker has said nothing a ranking can use: no movie, no preference and no word beyond asking for a
+        movie ("Hi! Can you recommend a movie?"), so the catalogue's popular movies are the best guess.
+
+        >>> TurnState((Turn(SEEKER, "Hi! Any good movie for tonight?"),), (), (), "").small_talk
+        True
+        >>> TurnState((Turn(SEEKER, "Hi! A heist that goes wrong?"),), (), (), "").small_talk
+        False
+        """
+        words = (w for turn in self.turns if turn.role == SEEKER for w in re.findall(r"[a-z']+", turn.text.lower()))
+        return not self.mentioned and not self.preferences and all(word in SMALL_TALK for word in words)
 
     @property
     def request(self) -> list[Preference]:

@@ -52,3 +52,12 @@ def test_without_constraints_the_ranking_is_only_filled(make_stages):
     stages = make_stages(use_llm=False, k=3, constraints=False)
     state = state_of(stages, "no horror please")
     assert order(RANKED, state, stages, 7) == [*RANKED, stages.dataset.popularity[0]]
+
+
+@pytest.mark.parametrize("message, cold", [("Hi! Can you recommend a movie?", True), ("hello, any film for tonight", True),
+                                           ("Hi! Something tense, please", False), ("I liked Heat (1995)", False)])
+def test_a_seeker_who_said_nothing_usable_gets_the_popular_movies(stages, message, cold):
+    state = state_of(stages, message)
+    assert state.small_talk == cold
+    popular = [i for i in stages.dataset.popularity if i not in set(stages.mentioned_twins(state))]
+    assert (order(RANKED, state, stages, 4, exclude_mentioned=True) == popular[:4]) == cold
