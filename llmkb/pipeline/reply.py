@@ -181,11 +181,12 @@ def stream_reply(model, tokenizer, request: ReplyRequest, catalog: Iterable[Cata
         yield prompt
         return
     titles = [item.display for item in request.recommended]
-    reply, tokens = None, 0
+    reply, tokens, shown = None, 0, None
     for lead in ("", retry_lead(request)):
         raw = lead
         for raw in stream_text(model, tokenizer, prompt.text, max_new_tokens, reply_done, titles, lead):
-            yield clean_generation(raw)
+            if (draft := clean_generation(raw)) != shown:  # a token that changes nothing shown is not a new draft
+                yield (shown := draft)
         spent, finished = _spent(tokenizer, prompt, raw, max_new_tokens)
         tokens += spent
         reply = check_reply(clean_generation(raw), request, catalog, checker, tokens, finished)
