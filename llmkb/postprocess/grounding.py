@@ -43,6 +43,7 @@ from llmkb.postprocess.titles import Mention, TitleMatcher, outside_names
 INITIAL = re.compile(r"(?:^|\s)[A-Z]\.$")  # a sentence end that is a name's initial
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'“])|\n+")
 # a capitalised name given a role: a claim even when the KB does not know the name (then it cannot hold)
+EVERY = re.compile(r"\b(?:both|all|each|every one)\b", re.IGNORECASE)  # a claim said of each movie named
 # words of feeling that name a genre only when they describe a movie ("a funny movie"), not as a reaction ("it's funny")
 FEELINGS = frozenset({"funny", "hilarious", "scary", "spooky", "creepy", "suspenseful", "dramatic"})
 DESCRIBED = re.compile(r"^(?:[\s,]+(?:and\s+)?[a-z-]+){0,2}?\s+(?:movie|film|flick|one|comed(?:y|ie)|horror|thriller|"
@@ -117,8 +118,9 @@ class GroundingChecker:
                     continue  # "music by ...": a role, not the genre
                 if preference.relation != "movie":
                     readings.setdefault(preference.span, []).append(preference)
+            every = bool(EVERY.search(sentence))  # "A and B, both starring X": X must star in each
             for span, alternatives in readings.items():
-                holding = [p for p in alternatives if self._holds(p, about)]
+                holding = [p for p in alternatives if self._holds(p, about, every)]
                 if not holding and _a_feeling(sentence, span):
                     continue  # "it's funny": a reaction, which states no genre (but is a reason when it holds)
                 preference = (holding or alternatives)[0]
@@ -151,12 +153,16 @@ class GroundingChecker:
         role = EntityLinker._role(sentence[: preference.span[0]]) if preference.relation in (*PEOPLE, "person") else None
         return dataclasses.replace(preference, relation=role) if role else preference
 
-    def _holds(self, preference: Preference, about: Sequence[str]) -> bool:
+    def _holds(self, preference: Preference, about: Sequence[str], every: bool = False) -> bool:
+        """The claim holds for one of the movies ("Heat or Alien, with Sigourney Weaver?"), or for each when
+        ``every`` ("both", "all of them")."""
         if not about:
             return False
         positive = Preference(preference.relation, preference.value, years=preference.years)
         held = [self.facts.satisfies(item, positive) for item in about]
-        return any(held) if preference.polarity > 0 else not all(held)
+        if preference.polarity < 0:
+            return not any(held) if every else not all(held)
+        return all(held) if every else any(held)
 
 
 def _a_feeling(sentence: str, span: tuple[int, int]) -> bool:

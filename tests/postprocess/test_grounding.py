@@ -115,3 +115,11 @@ def test_a_feeling_is_a_genre_claim_only_when_it_describes_the_movie(checker, re
 def test_a_feeling_that_holds_is_a_reason(checker):
     check = checker("Alien (1979)? It's scary!", ITEMS)
     assert [str(c) for c in check.claims] == ["alien: genre horror"] and check.says_why
+
+
+def test_a_claim_said_of_both_movies_must_hold_for_each(checker):
+    said = "I've seen Heat (1995) and Alien (1979), both starring Sigourney Weaver."  # the served writer's kind of slip
+    assert [str(c) for c in checker(said, ITEMS).false_claims] == ["heat,alien: starring Sigourney Weaver"]
+    assert checker("Heat (1995) and Alien (1979) are both thrillers? Alien (1979) stars Sigourney Weaver.",
+                   ITEMS).false_claims  # Alien is not a thriller in the KB
+    assert checker("Heat (1995) or Alien (1979), with Sigourney Weaver?", ITEMS).grounded  # one of them is enough
