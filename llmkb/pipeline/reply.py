@@ -8,7 +8,8 @@ does, year included (``llmkb.generation.generate.ExactTitles``). Titles it runs 
 its last sentence there ("I would recommend Scarface (1983) for a classic movie").
 Its reply must then pass three checks:
 - it names only movies of the list (``llmkb.postprocess.align_reply`` rewrites other titles) and at least one;
-- no sentence is only titles ("Heat (1995), Alien (1979).");
+- no sentence is only titles ("Heat (1995), Alien (1979).") and it passes the other fluency checks
+  (``llmkb.postprocess.fluency``: no stray year as in "It (2017) is (2017)", no movie named twice);
 - every fact it states about a movie is in that movie's KB document (``llmkb.postprocess.grounding``).
 A reply that fails them keeps its largest set of sentences that passes ("Heat (1995) is a crime classic. It's a
 comedy." loses its second sentence); with none, the LLM writes once more, its reply now opening with the top
@@ -45,7 +46,7 @@ from llmkb.generation.generate import (MAX_NEW_TOKENS, clean_generation, generat
                                        stream_text)
 from llmkb.generation.prompt import Prompt, PromptBudget, build_prompt
 from llmkb.postprocess import AlignedReply, TitleMatcher, align_reply
-from llmkb.postprocess.fluency import SENTENCE_END, join_titles, titles_only, trim_fragment
+from llmkb.postprocess.fluency import SENTENCE_END, fluency_problems, join_titles, titles_only, trim_fragment
 from llmkb.postprocess.titles import as_matcher
 from llmkb.postprocess.grounding import GroundingChecker, sentence_spans
 from llmkb.postprocess.reply import TEMPLATE_ITEMS, template_reply
@@ -136,6 +137,8 @@ def _failure(aligned: AlignedReply, items: Sequence[CatalogItem], catalog: Itera
         return "it names no movie of the list"
     if titles_only(aligned.text, items):
         return "it lists titles without a sentence"
+    if problems := fluency_problems(aligned.text, items):  # "It (2017) is (2017)": a year left by the alignment
+        return f"it does not read as written: {problems[0]}"
     if checker is None:
         return ""
     grounding = checker(aligned.text, items, as_matcher(catalog))

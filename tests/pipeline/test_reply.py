@@ -106,3 +106,9 @@ def test_a_sentence_of_titles_alone_is_not_shown(checker):
 def test_titles_run_together_read_as_a_list_once_their_years_are_written():
     reply = check_reply("I would recommend Heat (1995) Alien and Up.", request(), ITEMS)
     assert reply.text == "I would recommend Heat (1995), Alien (1979) and Up (2009)."
+
+
+def test_a_sentence_the_alignment_leaves_garbled_is_left_out(checker):
+    items = (CatalogItem("it", "It", 2017), *ITEMS)
+    reply = check_reply("Heat (1995) is great. I've seen It is (2017) too.", request(items), items, checker)
+    assert reply.text == "Heat (1995) is great." and len(reply.dropped) == 1
