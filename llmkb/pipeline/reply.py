@@ -46,7 +46,7 @@ from llmkb.generation.generate import (MAX_NEW_TOKENS, clean_generation, generat
                                        stream_text)
 from llmkb.generation.prompt import Prompt, PromptBudget, build_prompt
 from llmkb.postprocess import AlignedReply, TitleMatcher, align_reply
-from llmkb.postprocess.fluency import SENTENCE_END, fluency_problems, join_titles, titles_only, trim_fragment
+from llmkb.postprocess.fluency import SENTENCE_END, fluency_problems, join_titles, trim_fragment
 from llmkb.postprocess.titles import as_matcher
 from llmkb.postprocess.grounding import GroundingChecker, sentence_spans
 from llmkb.postprocess.reply import TEMPLATE_ITEMS, template_reply
@@ -135,10 +135,9 @@ def _failure(aligned: AlignedReply, items: Sequence[CatalogItem], catalog: Itera
     """Why ``aligned`` fails the checks, or ""."""
     if aligned.templated:
         return "it names no movie of the list"
-    if titles_only(aligned.text, items):
-        return "it lists titles without a sentence"
     if problems := fluency_problems(aligned.text, items):  # "It (2017) is (2017)": a year left by the alignment
-        return f"it does not read as written: {problems[0]}"
+        return "it lists titles without a sentence" if "titles_only" in problems else \
+            f"it does not read as written: {problems[0]}"
     if checker is None:
         return ""
     grounding = checker(aligned.text, items, as_matcher(catalog))
