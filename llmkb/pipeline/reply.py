@@ -211,11 +211,10 @@ def write_replies(model, tokenizer, requests: Sequence[ReplyRequest], catalog: I
             again = [k for k, reply in enumerate(written) if reply.templated]
             second = _attempt(model, tokenizer, [fitting[k] for k in again], matcher, checker, max_new_tokens,
                               lead=True, spent=[written[k].tokens for k in again])
-            written = [*written]
             for k, reply in zip(again, second):
                 written[k] = replace(reply, retried=True)
-            written = iter(written)
-            replies += [prompt if isinstance(prompt, Reply) else next(written) for prompt in prompts]
+            answers = iter(written)
+            replies += [prompt if isinstance(prompt, Reply) else next(answers) for prompt in prompts]
             bar.update(len(batch))
     return replies
 

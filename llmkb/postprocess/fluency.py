@@ -74,7 +74,7 @@ def fluency_problems(text: str, listed: Sequence[CatalogItem]) -> list[str]:
     return problems
 
 
-_GAP = re.compile(r" *(?:, *| +(?:and|or) +|,? +(?:and|or) +)?", re.IGNORECASE)  # what may join titles of a list
+_GAP = re.compile(r" *(?:, *|,? +(?:and|or) +)?", re.IGNORECASE)  # what may join titles of a list
 
 
 def _runs(text: str, listed: Sequence[CatalogItem]) -> list[list[tuple[int, int]]]:
