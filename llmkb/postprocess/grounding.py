@@ -47,7 +47,7 @@ EVERY = re.compile(r"\b(?:both|all|each|every one)\b", re.IGNORECASE)  # a claim
 # words of feeling that name a genre only when they describe a movie ("a funny movie"), not as a reaction ("it's funny")
 FEELINGS = frozenset({"funny", "hilarious", "scary", "spooky", "creepy", "suspenseful", "dramatic"})
 DESCRIBED = re.compile(r"^(?:[\s,]+(?:and\s+)?[a-z-]+){0,2}?\s+(?:movie|film|flick|one|comed(?:y|ie)|horror|thriller|"
-                       r"drama|story|stori|romance|action)s?\b", re.IGNORECASE)
+                       r"drama|story|storie|romance|action)s?\b", re.IGNORECASE)
 ROLE_NAME = re.compile(r"\b(?:directed by|starring|stars|featuring|written by|music by|produced by)\s+"
                        r"((?:[A-Z][\w'.-]+)(?:\s+[A-Z][\w'.-]+)+)")
 

@@ -107,6 +107,7 @@ def test_the_stated_role_is_checked_and_title_words_negate_nothing():
     ("I think it's a good one, it's funny and scary. I also like Heat (1995).", []),
     ("Heat (1995) and Alien (1979) are both funny movies.", ["heat,alien: genre comedy"]),  # said as a genre
     ("Heat (1995) is a scary, tense film.", ["heat: genre horror"]),
+    ("Heat (1995) tells funny stories.", ["heat: genre comedy"]),
 ])
 def test_a_feeling_is_a_genre_claim_only_when_it_describes_the_movie(checker, reply, false):
     assert [str(c) for c in checker(reply, ITEMS).false_claims] == false
