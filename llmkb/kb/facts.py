@@ -34,6 +34,11 @@ PEOPLE = ("director", "starring", "writer", "music composer", "producer")
 RELATION_ALIASES = {"composer": "music composer"}  # the two KGs name one relation two ways
 OTHER = ("country", "language", "production company", "distributor", "previous work", "subsequent work", "author",
          "narrator")  # further KG values a user may name (studio, country, language, series, based-on)
+COMPANIES = ("production company", "distributor", "company")  # each also gives the item a "studio" (see studio())
+COMPANY_WORDS = frozenset(
+    "studios studio pictures picture entertainment enterprises films film animation productions production company "
+    "television home video motion distribution releasing media classics movies group inc ltd co llc feature cinema "
+    "bros brothers domestic international worldwide platform distributors corporation filmed".split())
 GENRE_ALIASES = {  # KB spellings → one key per genre
     "science fiction": "sci-fi", "animated": "animation", "biographical": "biography", "war film": "war",
     "romance film": "romance", "romantic": "romance", "film noir": "film-noir", "historical": "history",
@@ -43,7 +48,7 @@ PHRASES = {"director": "directed by {}", "starring": "stars {}", "writer": "writ
            "music composer": "music by {}", "producer": "produced by {}", "genre": "{} film",
            "year": "from {}", "production company": "made by {}", "distributor": "released by {}",
            "previous work": "follows {}", "subsequent work": "followed by {}", "author": "based on the work of {}",
-           "narrator": "narrated by {}"}
+           "narrator": "narrated by {}", "studio": "a {} film"}
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ class Preference:
     turn: int = -1  # index of the dialogue turn it was said in (-1: unknown)
     span: tuple[int, int] = (0, 0)  # character offsets in that turn's text
     years: tuple[int, int] | None = None  # for relation "year": first and last year, inclusive
+    relative: bool = False  # said against the movies just shown ("something more recent"), refining the request
 
     def __str__(self) -> str:
         return f"{'not ' if self.polarity < 0 else ''}{self.relation} {self.value}"
@@ -80,9 +86,30 @@ def value_key(relation: str, value: str) -> str:
     return GENRE_ALIASES.get(key, GENRE_ALIASES.get(fold(value), key)) if relation == "genre" else key
 
 
+def studio(company: str) -> str:
+    """The name people call a company by: no leading "The" or "Walt", and nothing from its first company word on
+    ("Studios", "Pictures", "Bros.", ...). Every company fact of an item also gives it this "studio" fact, so "not
+    from Marvel" rules out Marvel Studios' and Marvel Entertainment's films alike.
+
+    >>> [studio(c) for c in ("Walt Disney Studios Motion Pictures", "Studio Ghibli", "Warner Bros.", "A24")]
+    ['Disney', 'Ghibli', 'Warner', 'A24']
+    """
+    words = company.split()
+    while words and (fold(words[0]) in ("the", "walt") or fold(words[0]) in COMPANY_WORDS):
+        words = words[1:]
+    name = []
+    for word in words:
+        if fold(word) in COMPANY_WORDS:
+            break
+        name.append(word)
+    return " ".join(name).rstrip(".,") or company
+
+
 def describe(preference: Preference) -> str:
     """How a matched fact reads on a card: "directed by Martin Scorsese", "crime film", "from the 1990s"."""
     value = preference.value
+    if preference.relation == "year" and value.startswith(("newer than", "older than")):
+        return value
     if preference.relation == "year" and value.endswith("s"):
         value = f"the {value}"
     elif preference.relation == "genre":
@@ -112,11 +139,13 @@ class FactIndex:
                 years[doc.item_id] = int(doc.year)
             for relation, values in doc.facts.items():
                 relation = RELATION_ALIASES.get(relation, relation)
-                for value in values:
-                    key = value_key(relation, value)
+                facts = [(relation, value) for value in values]
+                facts += [("studio", studio(value)) for value in values] if relation in COMPANIES else []
+                for fact_relation, value in facts:
+                    key = value_key(fact_relation, value)
                     if key:
-                        postings.setdefault((relation, key), set()).add(doc.item_id)
-                        spellings.setdefault((relation, key), Counter())[value] += 1
+                        postings.setdefault((fact_relation, key), set()).add(doc.item_id)
+                        spellings.setdefault((fact_relation, key), Counter())[value] += 1
         names = {rk: min(c, key=lambda v: (-c[v], v.lower() != v if rk[0] == "genre" else 0, len(v), v))
                  for rk, c in spellings.items()}
         return cls({rk: frozenset(items) for rk, items in postings.items()}, names, years)

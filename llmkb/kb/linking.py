@@ -7,7 +7,8 @@ It finds, with the KB's own names (:class:`~llmkb.kb.facts.FactIndex`):
   the role comes from the words before ("directed by", "with") or, failing that, is any role the person has ("person");
 - genres, with their everyday words ("sci-fi", "rom-com", "scary", "funny", "cartoon");
 - years and decades ("the 90s", "from 2010", "since 2015", "recent", "an old classic");
-- other KG values the KB holds (studio, country, language, series), by their full name;
+- studios by the name people use ("Marvel", "Disney", "pixar": every company whose name starts so, see
+  ``facts.studio``), and other KG values the KB holds (company, country, language, series) by their full name;
 - movies the turn names (``Turn.items``), so that "I hated Heat" is a dislike.
 A negation earlier in the clause ("not", "no", "nothing", "I hate", "don't like") makes a preference negative,
 until a contrast ("but", "instead") or a fresh "I like/want" starts a new clause.
@@ -29,6 +30,7 @@ Lookups are dictionaries of word n-grams, built once; a message costs a few dict
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -39,7 +41,7 @@ from wordfreq import top_n_list
 
 from llmkb.data.records import SEEKER, CatalogItem, Turn
 from llmkb.kb.documents import KBDocument
-from llmkb.kb.facts import OTHER, PEOPLE, FactIndex, Preference, fold
+from llmkb.kb.facts import COMPANIES, OTHER, PEOPLE, FactIndex, Preference, fold, studio
 
 MAX_NGRAM = 5
 ROLE_CUES = {  # words just before a name that say which role is meant
@@ -82,6 +84,22 @@ NOT_NEGATION = re.compile(r"\b(not sure|not certain|don'?t know|do not know|have
 CLAUSE = re.compile(r"[.;!?]+|\b(?:but|however|instead|though|although|rather|except that)\b")
 FRESH_WANT = re.compile(r"\b(?:i|we)(?: (?:really|do|would|'d|d))? (?:like|love|want|enjoy|prefer|need)\b|"
                         r"\blooking for\b")
+_THAN = r"(?:ones?|movies?|films?|stuff|please|than|\?)"
+_BEFORE = r"(?:something|anything|one|ones|movies?|films?|bit|little|slightly|much|even)"
+NEWER = re.compile(rf"\b{_BEFORE}\s+(?:more recent|newer|more modern)\b|\b(?:more recent|newer|more modern)\s*{_THAN}")
+OLDER = re.compile(rf"\b{_BEFORE}\s+(?:older|less recent)\b|\b(?:older|less recent)\s*{_THAN}")
+SHIFTS = {  # a comparative → the genres it asks for more (+1) or less (-1) of, whatever negation is around it
+    "funnier": (("comedy", 1),), "more funny": (("comedy", 1),), "lighter": (("comedy", 1),),
+    "more light-hearted": (("comedy", 1),), "less serious": (("comedy", 1),), "scarier": (("horror", 1),),
+    "more scary": (("horror", 1),), "creepier": (("horror", 1),), "less scary": (("horror", -1),),
+    "less violent": (("horror", -1), ("war", -1)), "more action": (("action", 1),),
+    "more exciting": (("action", 1),), "more romantic": (("romance", 1),), "more serious": (("drama", 1),),
+}
+SHIFT = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, SHIFTS), key=len, reverse=True)) + r")\b")
+ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3, "fifth": 4,
+            "5th": 4, "last": -1}
+ORDINAL = re.compile(r"\b(?:the\s+)?(?:(last)\s+one|(" + "|".join(o for o in ORDINALS if o != "last") +
+                     r")\s+(?:one|movie|film|suggestion|pick|card))\b|\bnot (?:that|this) one\b")
 RECENT_YEARS = 4  # "recent": the catalogue's last five years
 OLD_BEFORE = 1980
 FUZZY_EDITS = ((7, 1), (10, 2))  # a surname alone of at least 7 letters may be typed with one edit, of 10 with two (OSA)
@@ -90,6 +108,8 @@ FUZZY_NAME_EDITS = ((6, 1), (8, 2))  # a full name ("leonardo dicarpio", "kevn s
 WORD_EDITS = ((4, 1), (10, 2))  # one word of a full name: none under 4 letters ("ted" is not "lee"), one, then two
 ENGLISH_WORDS = 30_000  # the most frequent English words (wordfreq): typed as such, they are not typos of a name
 EVERYDAY_WORDS = 10_000  # one edit from one of these, a word is taken for its typo ("mistery"), not a title's
+TITLE_STUDIO_ITEMS = 10  # a studio named by a title's word ("Endgame", "Darko") needs this many items alone
+COMMON_WORDS = 3_000  # a studio's short name among these ("American", "Hollywood") is no studio on its own
 FUZZY_NGRAMS = (3, 2)  # word n-grams read as a misspelt full name ("leonardo dicarpio"), longest first
 SURNAME_ITEMS = 2  # a surname alone names someone with at least this many items (3 if it is also a word)
 RARE_GENRE = 5  # genre values the KB gives fewer items are noise ("Racing video game"), unless all genres are rare
@@ -115,6 +135,7 @@ class EntityLinker:
                  common_words: frozenset[str] = frozenset(), surname_items: int = SURNAME_ITEMS):
         self.index, self.catalog = index, catalog or {}
         self.phrases: dict[str, list[tuple[str, str]]] = {}  # folded n-gram → [(relation, value)]
+        self.title_words = {w for item in self.catalog.values() for w in fold(item.title).split()}
         self.surnames: dict[str, str] = {}  # a person's last word → the person with the most items of that name
         self.word_surnames: dict[str, str] = {}  # the same for surnames that are also English words ("Bale")
         people: dict[str, int] = {}
@@ -138,6 +159,23 @@ class EntityLinker:
         for word, keys in GENRE_WORDS.items():  # the everyday word means these genres, even where the KB has it
             if any(k in genres for k in keys):
                 self.phrases[fold(word)] = [("genre", genres[k]) for k in keys if k in genres]
+        surnames: dict[str, int] = {}  # a last word → the most items of a person of that name ("disney": Walt's)
+        for name, count in people.items():
+            if " " in fold(name):
+                surnames[fold(name).split()[-1]] = max(count, surnames.get(fold(name).split()[-1], 0))
+        studios = {}  # a studio's key → its name, where it holds more than one company (or person) of that name
+        for key, name in index.values("studio").items():
+            if len(index.postings[("studio", key)]) > max(other.get(key, (0,))[0], surnames.get(key, 0)) and \
+                    key not in person_keys:
+                studios[key] = name
+                if _studio_name(key, common_words) and (len(index.postings[("studio", key)]) >= TITLE_STUDIO_ITEMS or
+                                                        not all(w in self.title_words for w in key.split())):
+                    genre_words = [t for t in self.phrases.get(key, []) if t[0] == "genre"]  # "pixar": animation too
+                    self.phrases[key] = [*genre_words, ("studio", name)]
+        for key, (_, relation, name) in other.items():  # a company typed in full means its studio
+            brand = fold(studio(name))
+            if relation in COMPANIES and brand in studios and key != brand:
+                self.phrases[key] = [("studio", studios[brand])]
         cue_words = {fold(cue) for cues in ROLE_CUES.values() for cue in cues}
         self.common = blocked = set(common_words) | set(self.phrases) | cue_words
         for name in sorted(people, key=lambda n: (-people[n], n)):
@@ -156,7 +194,6 @@ class EntityLinker:
                            if people[name] >= surname_items and " " in fold(name)}  # most items first: ties go there
         self.full_name_list = list(self.full_names)
         self.cue_words = {w for cue in cue_words for w in cue.split()}
-        self.title_words = {w for item in self.catalog.values() for w in fold(item.title).split()}
         self.years = sorted(index.years.values()) or [2000]
         self._turns: dict[tuple, list[Preference]] = {}
 
@@ -165,28 +202,81 @@ class EntityLinker:
         lowered = text.lower()
         found = self._names(text, turn, skip) + self._years(lowered, turn, skip)
         found.sort(key=lambda p: p.span)
-        return [p if self._positive(lowered, p.span[0]) else _negated(p) for p in found]
+        studios = {p.span for p in found if p.relation == "studio"}
+        read = [p if self._positive(lowered, p.span[0]) else _negated(p) for p in found]
+        return [p for p in read if p.polarity > 0 or p.relation != "genre" or p.span not in studios]  # "not Pixar"
 
     def dialogue(self, context: Sequence[Turn]) -> list[Preference]:
-        """Every preference of the seeker's turns, each once (its latest statement wins), oldest first."""
+        """Every preference of the seeker's turns, each once (its latest statement wins), oldest first. A turn is
+        read against the movies the recommender's turn before it named (:meth:`refinements`)."""
         latest: dict[tuple, Preference] = {}
+        shown: tuple[str, ...] = ()
         for number, turn in enumerate(context):
             if turn.role != SEEKER:
+                shown = turn.items or shown
                 continue
-            for p in self._turn(turn, number):
+            for p in self._turn(turn, number, shown):
                 latest.pop(p.key[:2], None)
                 latest[p.key[:2]] = p
         return sorted(latest.values(), key=lambda p: (p.turn, p.span))
 
-    def _turn(self, turn: Turn, number: int) -> list[Preference]:
-        key = (turn.text, turn.items, number)
+    def _turn(self, turn: Turn, number: int, shown: tuple[str, ...] = ()) -> list[Preference]:
+        key = (turn.text, turn.items, number, shown)
         if key not in self._turns:
             if len(self._turns) >= CACHED_TURNS:
                 self._turns.clear()
             titles = self._title_spans(turn)
-            self._turns[key] = [*self.link(turn.text, number, [span for _, span in titles]),
-                                *(self._movie(turn, number, item, span) for item, span in titles)]
+            relative = self.refinements(turn.text, shown, number)
+            years = {p.span for p in relative if p.relation == "year"}
+            said = [p for p in self.link(turn.text, number, [span for _, span in titles])
+                    if not (p.relation == "year" and any(a <= p.span[0] < b for a, b in years))]
+            self._turns[key] = [*said, *relative, *(self._movie(turn, number, item, span) for item, span in titles)]
         return self._turns[key]
+
+    def refinements(self, text: str, shown: Sequence[str], turn: int = -1) -> list[Preference]:
+        """What ``text`` asks relative to the movies just ``shown`` (ids, in the order shown): "something more
+        recent" (newer than the newest of them), "older", "funnier" or "less violent" (genres, :data:`SHIFTS`),
+        "not the first one" or "more like the second one" (that movie, disliked or liked).
+
+        >>> from llmkb.data.records import CatalogItem
+        >>> linker = EntityLinker(FactIndex({("genre", "comedy"): frozenset({"3"})}, {("genre", "comedy"): "comedy"},
+        ...                                 {"1": 1995, "2": 1990, "3": 2001}),
+        ...                       {"1": CatalogItem("1", "Heat", 1995), "2": CatalogItem("2", "Goodfellas", 1990)})
+        >>> [(str(p), p.years) for p in linker.refinements("Not the first one. Something more recent?", ["1", "2"])]
+        [('not movie 1', None), ('year newer than Heat (1995)', (1996, 2001))]
+        >>> [str(p) for p in linker.refinements("not that one, something funnier", ["2", "1"])]
+        ['not movie 2', 'genre comedy']
+        """
+        lowered, found = text.lower(), []
+        if shown:
+            for m in ORDINAL.finditer(lowered):  # of a list only: after one movie, "the first one" is a prequel
+                ordinal = m.group(1) or m.group(2)
+                position = ORDINALS.get(ordinal or "first", 0)
+                if (len(shown) > 1 or not ordinal) and -len(shown) <= position < len(shown):
+                    item = shown[position]
+                    liked = ordinal is not None and self._positive(lowered, m.start())  # not "not that one"
+                    found.append(Preference("movie", item, 1 if liked else -1, turn, m.span(), relative=True))
+            dated = [item for item in shown if item in self.index.years]
+            last, first = self.years[-1], self.years[0]
+            if dated:
+                newest = max(dated, key=lambda i: self.index.years[i])
+                oldest = min(dated, key=lambda i: self.index.years[i])
+                for m in NEWER.finditer(lowered):
+                    found.append(Preference("year", f"newer than {self._display(newest)}", 1, turn, m.span(),
+                                            (self.index.years[newest] + 1, last), True))
+                for m in OLDER.finditer(lowered):
+                    found.append(Preference("year", f"older than {self._display(oldest)}", 1, turn, m.span(),
+                                            (first, self.index.years[oldest] - 1), True))
+        genres = self.index.values("genre")
+        for m in SHIFT.finditer(lowered):
+            for genre, polarity in SHIFTS[m.group()]:
+                if genre in genres:
+                    found.append(Preference("genre", genres[genre], polarity, turn, m.span(), relative=True))
+        return sorted(found, key=lambda p: p.span)
+
+    def _display(self, item: str) -> str:
+        found = self.catalog.get(item)
+        return found.display if found else item
 
     def _movie(self, turn: Turn, number: int, item: str, span: tuple[int, int]) -> Preference:
         positive = self._positive(turn.text.lower(), span[0]) if span != (0, 0) else True
@@ -357,11 +447,20 @@ def spelt_alike(typed: list[str], name: list[str]) -> bool:
     return all(OSA.distance(a, b) <= edits_allowed(max(a, b, key=len), WORD_EDITS) for a, b in zip(typed, name))
 
 
+def _studio_name(key: str, plot_words: frozenset[str]) -> bool:
+    """Whether a studio's short name can stand alone: no word the plots write in lower case and none among the
+    ``COMMON_WORDS`` most frequent English words ("One", "Universal", "American" are not studios when typed).
+
+    >>> _studio_name("marvel", frozenset()), _studio_name("american", frozenset()), _studio_name("mgm", frozenset())
+    (True, False, True)
+    """
+    return len(key) >= 3 and not any(w in plot_words or w in english_words(COMMON_WORDS) for w in key.split())
+
+
 def _named(text: str, at: int) -> bool:
     """Whether the word at ``at`` is capitalised where a sentence does not begin."""
     return text[at:at + 1].isupper() and not re.search(r"(^|[.!?]\s*)$", text[:at])
 
 
 def _negated(preference: Preference) -> Preference:
-    return Preference(preference.relation, preference.value, -preference.polarity, preference.turn, preference.span,
-                      preference.years)
+    return dataclasses.replace(preference, polarity=-preference.polarity)

@@ -120,7 +120,7 @@ class Recommender:
                 yield " ".join(filter(None, [*found.notes, found.reply, reply]))
         text = " ".join(filter(None, [found.reply, reply.text]))
         tokens = {**found.tokens, **({"llm": found.tokens.get("llm", 0) + reply.tokens} if reply.tokens else {})}
-        said = Turn(RECOMMENDER, text, tuple(r.item.item_id for r in items[:3]))
+        said = Turn(RECOMMENDER, text, tuple(r.item.item_id for r in items))  # every card: "not the fourth one"
         yield dataclasses.replace(found, reply=text, turns=[*found.turns, said], tokens=tokens,
                                   seconds={**seconds, "reply": time.perf_counter() - started},
                                   templated=reply.templated)

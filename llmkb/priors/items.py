@@ -144,7 +144,7 @@ def graph_edges(facts: FactIndex, co_mentions: Mapping[str, Mapping[str, int]]) 
     """Adjacency lists: item ↔ each fact it holds (facts of 2 to ``MAX_FACT_ITEMS`` items), item ↔ co-mentioned item."""
     edges: dict[str, list[str]] = {}
     for (relation, key), holders in sorted(facts.postings.items()):
-        if 2 <= len(holders) <= MAX_FACT_ITEMS:
+        if 2 <= len(holders) <= MAX_FACT_ITEMS and relation != "studio":  # studios repeat the company facts
             node = fact_node(relation, key)
             for item in sorted(holders):
                 edges.setdefault(item, []).append(node)

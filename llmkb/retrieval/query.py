@@ -71,9 +71,16 @@ class TurnState:
 
     @property
     def request(self) -> list[Preference]:
-        """The explicit request: what the seeker's latest turn asks for (movies aside), and every dislike."""
-        latest = max((i for i, turn in enumerate(self.turns) if turn.role == SEEKER), default=None)
-        return [p for p in self.preferences if p.polarity < 0 or (p.relation != "movie" and p.turn == latest)]
+        """The explicit request: what the seeker's latest turn asks for (movies aside), and every dislike. A turn
+        that refines the movies shown ("something more recent") keeps the request of the turn before it, less the
+        years a relative year replaces."""
+        seeker = [i for i, turn in enumerate(self.turns) if turn.role == SEEKER]
+        latest = seeker[-1] if seeker else None
+        refined = [p for p in self.preferences if p.relative and p.turn == latest]
+        before = seeker[-2] if refined and len(seeker) > 1 else None
+        replaced = {"year"} & {p.relation for p in refined}
+        return [p for p in self.preferences if p.polarity < 0 or (p.relation != "movie" and (
+            p.turn == latest or (p.turn == before and p.relation not in replaced)))]
 
 
 @dataclass(frozen=True)

@@ -165,3 +165,47 @@ def test_an_english_word_is_no_typo_of_a_name():
     assert linked(linker, "I'm leaning towards a comedy, to lighten the mood") == []
     assert linked(linker, "the hams") == []  # one edit per short word at most: not "the game"
     assert linked(linker, "Got any more from Wes Kraven?") == ["producer Wes Craven"]
+
+
+def test_studios_by_the_name_people_use_link_and_negate():
+    """Issue 32: "not from Marvel" ruled nothing out, since the KB only says "Marvel Studios"."""
+    from llmkb.kb import KBDocument
+
+    documents = [KBDocument("1", "Iron Man", 2008, {"production company": ["Marvel Studios"], "genre": ["action"]}),
+                 KBDocument("2", "X-Men", 2000, {"production company": ["Marvel Entertainment"]}),
+                 KBDocument("3", "Toy Story", 1995, {"production company": ["Pixar Animation Studios"],
+                                                     "genre": ["animation"]}),
+                 KBDocument("4", "Up", 2009, {"production company": ["Pixar"], "genre": ["animation"]}),
+                 KBDocument("5", "Jaws", 1975, {"distributor": ["Universal Pictures", "Entertainment One"]}),
+                 KBDocument("6", "Heat", 1995, {"distributor": ["Universal Pictures"]})]
+    facts = FactIndex.from_documents(documents)
+    linker = EntityLinker(facts, common_words=frozenset({"universal", "world"}), surname_items=1)
+    assert sorted(facts.items_for(Preference("studio", "Marvel"))) == ["1", "2"]
+    assert linked(linker, "a superhero movie that is not from Marvel") == ["not studio Marvel"]
+    assert linked(linker, "any marvel movies?") == linked(linker, "Marvel Studios films") == ["studio Marvel"]
+    assert linked(linker, "pixar stuff") == ["genre animation", "studio Pixar"]
+    assert linked(linker, "nothing from Pixar") == ["not studio Pixar"]  # other animation is fine
+    assert linked(linker, "a universal story") == []  # a plot word: only the full name links
+    assert linked(linker, "Universal Pictures films") == ["studio Universal"]
+    assert linked(linker, "no one else") == []  # "Entertainment One" gives no studio "One"
+
+
+def test_refinements_read_against_the_movies_just_shown(world):
+    """Issue 32: "something more recent" and "not the first one" after the cards; turned-down movies are dislikes."""
+    from llmkb.retrieval import TurnState
+
+    _, _, linker = world
+    turns = (Turn(SEEKER, "Any crime movies?"), Turn(RECOMMENDER, "Try these", ("1005", "1004", "1006")),
+             Turn(SEEKER, "Not the second one. Something more recent, and funnier?"))
+    read = linker.dialogue(turns)
+    assert [(str(p), p.years) for p in read if p.turn == 2] == [
+        ("not movie 1004", None), ("year newer than Heat (1995)", (1996, 2009)), ("genre comedy", None)]
+    state = TurnState(turns, ("1005", "1004", "1006"), tuple(read), "")
+    assert [str(p) for p in state.request] == [  # the first turn's request stays; the cards turned down go
+        "genre Crime film", "not movie 1004", "year newer than Heat (1995)", "genre comedy"]
+    older = linker.dialogue((*turns[:2], Turn(SEEKER, "I want something older please")))
+    assert [(p.value, p.years) for p in older if p.relation == "year"] == [("older than Alien (1979)", (1960, 1978))]
+    assert [str(p) for p in linker.dialogue((Turn(SEEKER, "something newer please"),))] == [
+        "year recent years"]  # nothing shown yet: the catalogue's recent years, as before
+    assert [str(p) for p in linker.dialogue((*turns[:2], Turn(SEEKER, "I liked the last one")))] == [
+        "genre Crime film", "movie 1006"]
