@@ -94,6 +94,17 @@ def add(commands) -> None:
                        help="fusion weights JSON of the full system (default: those tuned for this setup, as chat "
                             "uses them, else the built-in weights)")
     bench.set_defaults(run=cmd_evaluate_requests)
+    about = ("the refinement benchmark: two-turn chats written from the KB; the second turn refines the cards the "
+             "first showed ('something more recent', 'older', 'funnier', 'scarier', 'not the first one'); the share "
+             "of the second top 5 that satisfies it, against the same system asked 'Something else?'")
+    refine = add_command(commands, "evaluate-refinements", about)
+    refine.add_argument("--dataset", choices=DATASETS, required=True)
+    refine.add_argument("--per-kind", type=int, default=40, help="cases of each of the five refinements")
+    refine.add_argument("--seed", type=int, default=0, help="seed of the case generator")
+    refine.add_argument("--out", type=Path, default=None,
+                        help="report JSON (default artifacts/requests/DATASET-refinements.json)")
+    add_recommender_options(refine)
+    refine.set_defaults(run=cmd_evaluate_refinements)
     about = ("the conversation task (CRSLab/UniCRS): a reply to every std test turn, recommending the top of the "
              "ranking's list; BLEU-2/4 against the human reply, Dist-2/3/4, perplexity, item ratio, consistency, "
              "grounding; writes the replies (JSONL) and a report")
@@ -260,6 +271,17 @@ def cmd_evaluate_requests(args) -> None:
     config = dataclasses.replace(with_tuned_ranking(recommender_config(args, k=TOP, reply_int8=False)), ranker=None)
     out = args.out or artifacts_dir() / "requests" / f"{args.dataset}-report.json"
     report = evaluate_requests(config, args.variants, args.per_type, args.seed, out, args.min_items, noise=args.noise)
+    print(f"{format_report(report)}\nreport: {out} ({report['seconds']:.0f} s)")
+
+
+def cmd_evaluate_refinements(args) -> None:
+    from llmkb.evaluation.refinements import TOP, evaluate_refinements, format_report
+    from llmkb.paths import artifacts_dir
+    from llmkb.pipeline.tuned import with_tuned_ranking
+
+    config = with_tuned_ranking(recommender_config(args, use_llm=False, k=TOP, reply_int8=False))  # chat's ranking
+    out = args.out or artifacts_dir() / "requests" / f"{args.dataset}-refinements.json"
+    report = evaluate_refinements(config, args.per_kind, args.seed, out)
     print(f"{format_report(report)}\nreport: {out} ({report['seconds']:.0f} s)")
 
 
