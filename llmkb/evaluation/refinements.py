@@ -82,14 +82,15 @@ def holds(facts: FactIndex, kind: str, shown: Sequence[str], item: str) -> bool:
 def generate_cases(facts: FactIndex, titles: Mapping[str, str], popularity: Sequence[str], per_kind: int,
                    seed: int) -> list[Case]:
     """``per_kind`` cases of each refinement, half opening with a liked movie (``titles``: id → "Title (Year)", of
-    the ``LIKE_POOL`` most popular) and half with a genre of at least ``GENRE_ITEMS`` items, seeded."""
+    the ``LIKE_POOL`` most popular) and half with a one-word genre of at least ``GENRE_ITEMS`` items, seeded."""
     rng = random.Random(seed)
     liked = [titles[i] for i in popularity[:LIKE_POOL] if i in titles]
+    least = min(GENRE_ITEMS, max(1, len(facts.years) // 10))  # a tiny catalogue: a tenth of it
     genres = sorted(name.lower() for key, name in facts.values("genre").items()
-                    if len(facts.postings[("genre", key)]) >= GENRE_ITEMS and " " not in name)
+                    if len(facts.postings[("genre", key)]) >= least and " " not in name)
     if not liked or not genres:
-        raise LLMKBError("the KB has no popular titled movie or no genre of 50 items, so no case could be written; "
-                         "rebuild the KB (`llmkb kb build --force`)")
+        raise LLMKBError(f"the KB has no popular titled movie or no genre of {least} items, so no case could be "
+                         "written; rebuild the KB (`llmkb kb build --force`)")
     cases = []
     for kind, sayings in REFINEMENTS.items():
         for n in range(per_kind):
