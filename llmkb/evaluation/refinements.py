@@ -48,11 +48,12 @@ OPENINGS = {
     "genre": ("Any good {g} movies?", "I'm in the mood for {ag} movie."),
 }
 REFINEMENTS = {
-    "newer": ("Something more recent?", "Hmm, anything newer?", "Do you have something a bit more recent?"),
-    "older": ("Anything older?", "I'd like something older please."),
-    "funnier": ("Something funnier?", "Those look heavy. Anything funnier?"),
-    "scarier": ("Something scarier?", "Could you find something scarier?"),
-    "not-first": ("Not the first one. Something else?", "I've seen the first one, not that. Others?"),
+    "newer": ("Something more recent?", "Hmm, anything newer?", "Do you have something a bit more recent?",
+              "these are all kind of old, got newer ones?"),
+    "older": ("Anything older?", "I'd like something older please.", "any older classics?"),
+    "funnier": ("Something funnier?", "Those look heavy. Anything funnier?", "something a bit lighter maybe"),
+    "scarier": ("Something scarier?", "Could you find something scarier?", "more scary ones please"),
+    "not-first": ("Not the first one. Something else?", "not that one", "Not the first one, I've seen it."),
 }
 GENRES = {"funnier": "comedy", "scarier": "horror"}
 NEUTRAL = "Something else?"

@@ -84,8 +84,8 @@ NOT_NEGATION = re.compile(r"\b(not sure|not certain|don'?t know|do not know|have
 CLAUSE = re.compile(r"[.;!?]+|\b(?:but|however|instead|though|although|rather|except that)\b")
 FRESH_WANT = re.compile(r"\b(?:i|we)(?: (?:really|do|would|'d|d))? (?:like|love|want|enjoy|prefer|need)\b|"
                         r"\blooking for\b")
-_THAN = r"(?:ones?|movies?|films?|stuff|please|than|\?)"
-_BEFORE = r"(?:something|anything|one|ones|movies?|films?|bit|little|slightly|much|even)"
+_THAN = r"(?:ones?|movies?|films?|classics?|stuff|please|than|\?)"
+_BEFORE = r"(?:something|anything|any|one|ones|movies?|films?|bit|little|slightly|much|even)"
 NEWER = re.compile(rf"\b{_BEFORE}\s+(?:more recent|newer|more modern)\b|\b(?:more recent|newer|more modern)\s*{_THAN}")
 OLDER = re.compile(rf"\b{_BEFORE}\s+(?:older|less recent)\b|\b(?:older|less recent)\s*{_THAN}")
 SHIFTS = {  # a comparative → the genres it asks for more (+1) or less (-1) of, whatever negation is around it

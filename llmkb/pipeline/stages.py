@@ -192,7 +192,8 @@ class TitleWriter:
 class RequestFilter:
     """The explicit request as constraints on what is recommended: no item holding a dislike (a movie, genre,
     person, ... the seeker ruled out) is kept, and the first ``k`` new items are those that hold the most of what
-    the latest request asks for (all of it when enough do), in the fused order; the rest follow in the fused order.
+    the latest request asks for (all of it when enough do; a refinement's own facts first, then those of the request
+    it refines), in the fused order; the rest follow in the fused order.
     Movies the dialogue mentioned keep their places (chat never recommends them again). The ranking is only
     filtered and reordered, so nothing outside it (or the catalogue) comes in."""
 
@@ -208,8 +209,10 @@ class RequestFilter:
         kept = [item for item in ranking if not any(self.facts.satisfies(item, p) for p in unwanted)]
         mentioned = set(state.mentioned)
         new = [item for item in kept if item not in mentioned]
-        held = {item: sum(self.facts.satisfies(item, p) for p in wanted) for item in new}
-        first = sorted(new, key=lambda item: -held[item])[:k]
+        latest = max((p.turn for p in wanted), default=-1)  # what was just asked outranks a request it refines
+        held = {item: (sum(self.facts.satisfies(item, p) for p in wanted if p.turn == latest),
+                       sum(self.facts.satisfies(item, p) for p in wanted)) for item in new}
+        first = sorted(new, key=lambda item: (-held[item][0], -held[item][1]))[:k]
         chosen = set(first)
         new_order = iter([*first, *(item for item in new if item not in chosen)])
         return [item if item in mentioned else next(new_order) for item in kept]

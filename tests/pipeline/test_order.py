@@ -61,3 +61,20 @@ def test_a_seeker_who_said_nothing_usable_gets_the_popular_movies(stages, messag
     assert state.small_talk == cold
     popular = [i for i in stages.dataset.popularity if i not in set(stages.mentioned_twins(state))]
     assert (order(RANKED, state, stages, 4, exclude_mentioned=True) == popular[:4]) == cold
+
+
+def test_a_refinement_outranks_the_request_it_refines():
+    """Issue 32: "a sport movie", then "something scarier": a scary movie first, even if it is not about sport."""
+    from llmkb.data.records import RECOMMENDER, SEEKER, Turn
+    from llmkb.kb import FactIndex, KBDocument, Preference
+    from llmkb.pipeline.stages import RequestFilter
+    from llmkb.retrieval import TurnState
+
+    facts = FactIndex.from_documents([KBDocument("1", "Rocky", 1976, {"genre": ["sport"]}),
+                                      KBDocument("2", "Raging Bull", 1980, {"genre": ["sport"]}),
+                                      KBDocument("3", "Alien", 1979, {"genre": ["horror"]})])
+    turns = (Turn(SEEKER, "A sport movie?"), Turn(RECOMMENDER, "Try Rocky", ("1",)), Turn(SEEKER, "Scarier?"))
+    preferences = (Preference("genre", "sport", turn=0), Preference("genre", "horror", turn=2, relative=True))
+    state = TurnState(turns, ("1",), preferences, "")
+    assert [str(p) for p in state.request] == ["genre sport", "genre horror"]
+    assert RequestFilter(facts)(["1", "2", "3"], state, 1) == ["1", "3", "2"]  # Rocky was shown: it keeps its place
