@@ -1,7 +1,5 @@
 import json
-import warnings
 
-from llmkb.cli import main
 from llmkb.data import load_dataset
 from llmkb.evaluation.refinements import REFINEMENTS, generate_cases, holds, rescore
 from llmkb.kb import FactIndex, KBDocument, build_kb, load_kb
@@ -35,15 +33,10 @@ def test_cases_are_seeded_and_written_from_the_kb():
     assert not any(c.genre == "comedy" for c in cases if c.kind == "funnier")  # "funnier" than comedy: no case
 
 
-def test_the_command_writes_a_report_that_rescores_to_its_numbers(tiny_root, tiny_models, tmp_path, monkeypatch,
-                                                                   capsys):
-    monkeypatch.setenv("LLMKB_ARTIFACTS", str(tmp_path / "artifacts"))
+def test_the_command_writes_a_report_that_rescores_to_its_numbers(tiny_cli, tiny_root, tmp_path, capsys):
     out = tmp_path / "refinements.json"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the tiny world's deliberate data defects
-        code = main(["--data-dir", str(tiny_root), "evaluate-refinements", "--dataset", "redial", "--no-llm",
-                     "--retriever", str(tiny_models["retriever"]), "--per-kind", "2", "--out", str(out)])
-    assert code == 0 and "refined P@5" in capsys.readouterr().out
+    assert tiny_cli("evaluate-refinements", "--per-kind", "2", "--out", str(out)) == 0
+    assert "refined P@5" in capsys.readouterr().out
     report = json.loads(out.read_text())
     assert report["generation"]["kinds"] == {kind: 2 for kind in REFINEMENTS}
     facts = FactIndex.from_documents(load_kb(build_kb(load_dataset("redial", tiny_root))[0]))

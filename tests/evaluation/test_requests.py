@@ -1,11 +1,9 @@
 import dataclasses
 import json
 import random
-import warnings
 
 import pytest
 
-from llmkb.cli import main
 from llmkb.data import load_dataset
 from llmkb.errors import LLMKBError
 from llmkb.evaluation.requests import (KINDS, VARIANTS, Request, fact_text, generate_requests, metrics, misspell,
@@ -107,16 +105,9 @@ def test_generation_is_seeded_and_every_fact_comes_from_the_kb(make_stages):
     assert all(r.wanted == (NINETIES,) for r in strict if r.kind in ("decade", "like-but"))
 
 
-def test_the_command_writes_a_report_that_rescores_to_its_numbers(tiny_root, tiny_models, tmp_path, monkeypatch,
-                                                                   capsys):
-    monkeypatch.setenv("LLMKB_ARTIFACTS", str(tmp_path / "artifacts"))
+def test_the_command_writes_a_report_that_rescores_to_its_numbers(tiny_cli, tiny_root, tmp_path, capsys):
     out = tmp_path / "report.json"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the tiny world's deliberate data defects
-        code = main(["--data-dir", str(tiny_root), "evaluate-requests", "--dataset", "redial", "--no-llm",
-                     "--retriever", str(tiny_models["retriever"]), "--per-type", "1", "--min-items", "1",
-                     "--out", str(out)])
-    assert code == 0
+    assert tiny_cli("evaluate-requests", "--per-type", "1", "--min-items", "1", "--out", str(out)) == 0
     printed = capsys.readouterr().out
     report = json.loads(out.read_text())
     assert list(report["variants"]) == list(VARIANTS)
