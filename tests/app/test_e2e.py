@@ -109,4 +109,36 @@ def test_chat_shows_a_reply_and_cards(browser, server):
     page.wait_for_timeout(500)  # let the chat scroll settle before the picture
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
+    shown = titles(page)
+    refined = send(page, "Something more recent?")  # issue 32: read against the cards just shown
+    assert refined.count("newer than") == 5, refined
+    assert not set(titles(page)) & set(shown), (shown, titles(page))  # the cards shown never come back
     page.close()
+
+
+def test_a_misspelt_lower_case_name_still_finds_the_person(browser, server):
+    """Issue 32: the kind of request people type fast."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1100})
+    page.goto(server)
+    page.locator("#status").get_by_text(re.compile(r"^Ready · ReDial")).wait_for(timeout=BUILD_TIMEOUT * 1000)
+    cards = send(page, "movies with leonardo dicarpio")
+    assert cards.count("stars Leonardo DiCaprio, as you asked") == 5, cards
+    page.close()
+
+
+def titles(page) -> list[str]:
+    """The cards' titles with years, without their rank numbers."""
+    return [re.sub(r"^\d+\.\s*", "", t) for t in page.locator("#cards .card h4").all_inner_texts()]
+
+
+def send(page, message: str) -> str:
+    """Send ``message`` and return the cards' text once the new cards and the reply are there."""
+    before = page.locator("#cards").inner_text() if page.locator("#cards .card").count() else ""
+    page.locator("#message textarea").fill(message)
+    page.locator("#send").click()
+    page.locator("#chat").get_by_text(message).wait_for(timeout=60_000)
+    deadline = time.time() + 300
+    while page.locator("#cards").inner_text() == before and time.time() < deadline:
+        page.wait_for_timeout(500)
+    page.locator("#chat").get_by_text(WRITING).wait_for(state="detached", timeout=300_000)
+    return page.locator("#cards").inner_text()
