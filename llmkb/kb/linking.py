@@ -159,23 +159,7 @@ class EntityLinker:
         for word, keys in GENRE_WORDS.items():  # the everyday word means these genres, even where the KB has it
             if any(k in genres for k in keys):
                 self.phrases[fold(word)] = [("genre", genres[k]) for k in keys if k in genres]
-        surnames: dict[str, int] = {}  # a last word → the most items of a person of that name ("disney": Walt's)
-        for name, count in people.items():
-            if " " in fold(name):
-                surnames[fold(name).split()[-1]] = max(count, surnames.get(fold(name).split()[-1], 0))
-        studios = {}  # a studio's key → its name, where it holds more than one company (or person) of that name
-        for key, name in index.values("studio").items():
-            if len(index.postings[("studio", key)]) > max(other.get(key, (0,))[0], surnames.get(key, 0)) and \
-                    key not in person_keys:
-                studios[key] = name
-                if _studio_name(key, common_words) and (len(index.postings[("studio", key)]) >= TITLE_STUDIO_ITEMS or
-                                                        not all(w in self.title_words for w in key.split())):
-                    genre_words = [t for t in self.phrases.get(key, []) if t[0] == "genre"]  # "pixar": animation too
-                    self.phrases[key] = [*genre_words, ("studio", name)]
-        for key, (_, relation, name) in other.items():  # a company typed in full means its studio
-            brand = fold(studio(name))
-            if relation in COMPANIES and brand in studios and key != brand:
-                self.phrases[key] = [("studio", studios[brand])]
+        self._add_studios(people, other, common_words)
         cue_words = {fold(cue) for cues in ROLE_CUES.values() for cue in cues}
         self.common = blocked = set(common_words) | set(self.phrases) | cue_words
         for name in sorted(people, key=lambda n: (-people[n], n)):
@@ -196,6 +180,32 @@ class EntityLinker:
         self.cue_words = {w for cue in cue_words for w in cue.split()}
         self.years = sorted(index.years.values()) or [2000]
         self._turns: dict[tuple, list[Preference]] = {}
+
+    def _add_studios(self, people: Mapping[str, int], companies: Mapping[str, tuple[int, str, str]],
+                     common_words: frozenset[str]) -> None:
+        """Phrases for studios: the short name of a studio that holds more items than the one company (or the person
+        with that surname) of the name, where it can stand alone (:func:`_studio_name`; a title's word needs
+        ``TITLE_STUDIO_ITEMS``), and each company typed in full."""
+        surnames: dict[str, int] = {}  # a last word → the most items of a person of that name ("disney": Walt's)
+        for name, count in people.items():
+            words = fold(name).split()
+            if len(words) > 1:
+                surnames[words[-1]] = max(count, surnames.get(words[-1], 0))
+        person_keys = {fold(name) for name in people}
+        studios = {}  # a studio's key → its name
+        for key, name in self.index.values("studio").items():
+            items = len(self.index.postings[("studio", key)])
+            if items <= max(companies.get(key, (0,))[0], surnames.get(key, 0)) or key in person_keys:
+                continue
+            studios[key] = name
+            in_titles = all(w in self.title_words for w in key.split())
+            if _studio_name(key, common_words) and (items >= TITLE_STUDIO_ITEMS or not in_titles):
+                genre_words = [t for t in self.phrases.get(key, []) if t[0] == "genre"]  # "pixar": animation too
+                self.phrases[key] = [*genre_words, ("studio", name)]
+        for key, (_, relation, name) in companies.items():  # a company typed in full means its studio
+            brand = fold(studio(name))
+            if relation in COMPANIES and brand in studios and key != brand:
+                self.phrases[key] = [("studio", studios[brand])]
 
     def link(self, text: str, turn: int = -1, skip: Sequence[tuple[int, int]] = ()) -> list[Preference]:
         """The preferences ``text`` states, in reading order. ``skip``: spans to ignore (matched movie titles)."""
