@@ -47,8 +47,9 @@ def add(commands) -> None:
                           help="kb: seeded templates (deterministic); llm: a local LLM phrases the same feedback")
     simulate.add_argument("--simulator-llm", type=Path, default=None,
                           help="the llm simulator's model (HF dir or GGUF; default: the packaged SmolLM2)")
-    simulate.add_argument("--setting", choices=["free-chat", "cold-start"], default="free-chat",
-                          help="start from the real dialogue before the target turn, or from a generic opener")
+    simulate.add_argument("--setting", choices=["free-chat", "cold-start", "descriptions"], default="free-chat",
+                          help="start from the real dialogue before the target turn, or from a generic opener; or "
+                               "a user who only describes the target's plot, without names or rare words")
     simulate.add_argument("--rounds", type=int, default=5)
     simulate.add_argument("--shown", type=int, default=5, help="movies the user reads each round")
     simulate.add_argument("--targets", type=int, default=300,

@@ -1,9 +1,12 @@
 """Interactive evaluation: a simulated user (``llmkb.evaluation.simulator``) chats with a system for up to R rounds
 (PROTOCOLS.md "Interactive evaluation", after iEvaLM, EMNLP'23).
 
-``llmkb simulate --dataset D --system S --simulator {kb,llm} --setting {free-chat,cold-start}`` draws N test std
-samples with a seed; each one's first gold movie is the target, which the system never sees. The conversation starts
-from the real turns before the sample's turn (free chat) or from a seeded generic opener (cold start). Each round the
+``llmkb simulate --dataset D --system S --simulator {kb,llm} --setting {free-chat,cold-start,descriptions}`` draws N
+test std samples with a seed; each one's first gold movie is the target, which the system never sees. The conversation
+starts from the real turns before the sample's turn (free chat) or from a seeded generic opener (cold start). In the
+descriptions setting (issue 32) the user states no attribute: it opens with the first part of its target's plot,
+retold without names or rare words, tells the next part each round, and turns cards down without naming them; only
+samples whose target's plot can be told that way are drawn. Each round the
 system ranks the conversation so far into 50 catalogue ids, leaving out the movies the user has turned down (as the
 chat leaves out mentioned ones); the recommender's turn names the top 5; the user accepts when the target is among
 them, else turns them down and reveals one more attribute of the target.
@@ -37,12 +40,13 @@ from llmkb.data.dataset import Dataset
 from llmkb.data.io import AppendCache, atomic_write_json, atomic_write_jsonl
 from llmkb.data.records import RECOMMENDER, SEEKER, Sample, Turn
 from llmkb.evaluation.harness import command_line, protocol_list
-from llmkb.evaluation.simulator import ACCEPT, KBSimulator, LeakGuard, TargetProfile, Vocabulary, target_profile
+from llmkb.evaluation.simulator import (ACCEPT, KBSimulator, LeakGuard, TargetProfile, Vocabulary, description_profile,
+                                        rare_plot_words, target_profile)
 from llmkb.kb import build_kb, load_kb
 from llmkb.paths import artifacts_dir
 from llmkb.postprocess.reply import listing
 
-SETTINGS = ("free-chat", "cold-start")
+SETTINGS = ("free-chat", "cold-start", "descriptions")
 SUCCESS_KS = (1, 5, 10, 50)
 CHUNK = 32  # conversations run side by side (one batch per round), then saved
 
@@ -159,20 +163,31 @@ class Conversations:
     def __init__(self, dataset: Dataset, system, simulator: KBSimulator, run: Simulation):
         self.system, self.simulator, self.simulation = system, simulator, run
         self.dataset, self.catalog = dataset, dataset.catalog
-        self.targets = draw_targets(dataset.samples("test", "std"), run.targets, run.seed)
         documents = {doc.item_id: doc for doc in load_kb(build_kb(dataset)[0])}
         vocabulary = Vocabulary.from_documents(documents.values())
-        self.guards = {s.gold[0]: LeakGuard(self.catalog[s.gold[0]].display, vocabulary.genre_words)
-                       for s in self.targets}
-        self.profiles = {item: target_profile(documents[item], dataset.metadata.get(item, {}), guard, vocabulary)
-                         for item, guard in self.guards.items()}
+        samples = dataset.samples("test", "std")
+        if run.setting == "descriptions":
+            guards = {item: LeakGuard(self.catalog[item].display, vocabulary.genre_words,
+                                      telling=rare_plot_words(documents[item].plot, vocabulary))
+                      for item in {s.gold[0] for s in samples}}
+            profiles = {item: description_profile(documents[item], guard, vocabulary) for item, guard in guards.items()}
+            samples = [s for s in samples if profiles[s.gold[0]].attributes]
+        self.eligible = len(samples)  # the samples the targets are drawn from
+        self.targets = draw_targets(samples, run.targets, run.seed)
+        if run.setting != "descriptions":
+            guards = {s.gold[0]: LeakGuard(self.catalog[s.gold[0]].display, vocabulary.genre_words)
+                      for s in self.targets}
+            profiles = {item: target_profile(documents[item], dataset.metadata.get(item, {}), guard, vocabulary)
+                        for item, guard in guards.items()}
+        self.guards = {s.gold[0]: guards[s.gold[0]] for s in self.targets}
+        self.profiles = {item: profiles[item] for item in self.guards}
         if hasattr(simulator, "prepare"):
             simulator.prepare([self.profiles[s.gold[0]] for s in self.targets])
 
     def run(self, chunk: list[Sample]) -> list[dict]:
         """The transcript rows of ``chunk``'s conversations (one ranking batch per round)."""
         run, catalog = self.simulation, self.catalog
-        conversations = [Conversation(s, self.profiles[s.gold[0]], _opening(s, run, self.simulator)) for s in chunk]
+        conversations = [Conversation(s, self.profiles[s.gold[0]], self._opening(s)) for s in chunk]
         for round_ in range(1, run.rounds + 1):
             active = [c for c in conversations if not c.done]
             if not active:
@@ -182,6 +197,17 @@ class Conversations:
                 _answer(conversation, ranked, round_, run, self.simulator, self.guards[conversation.profile.item_id],
                         catalog)
         return [c.row(run.fingerprint) for c in conversations]
+
+    def _opening(self, sample: Sample) -> list[Turn]:
+        """The turns before round 1: the real ones (free chat), a generic opener (cold start), or the first part of
+        the target's description."""
+        if self.simulation.setting == "free-chat":
+            return list(sample.context)
+        if self.simulation.setting == "cold-start":
+            return [Turn(SEEKER, self.simulator.opener(sample.sample_id))]
+        item = sample.gold[0]
+        said = self.simulator.answer(self.profiles[item], 1, (), (), self.guards[item])
+        return [Turn(SEEKER, said.text if said else self.simulator.opener(sample.sample_id))]
 
 
 def simulate(dataset: Dataset, system, simulator: KBSimulator, run: Simulation, transcripts: Path, report: Path,
@@ -215,6 +241,7 @@ def simulate(dataset: Dataset, system, simulator: KBSimulator, run: Simulation, 
         "protocol": f"{run.dataset}-interactive", "split": "test", **asdict(run),
         "metrics": metrics,
         "exclusion": "movies the user turned down are left out of later rounds, for every system",
+        "eligible_samples": conversations.eligible,  # the test std samples the targets were drawn from
         "command": command_line(),
         "transcripts": str(transcripts), "data_files": dataset.file_hashes(),
         "seconds": round(time.time() - started, 1),  # this invocation's, over the conversations it ran
@@ -225,10 +252,6 @@ def simulate(dataset: Dataset, system, simulator: KBSimulator, run: Simulation, 
     return result
 
 
-def _opening(sample: Sample, run: Simulation, simulator: KBSimulator) -> list[Turn]:
-    if run.setting == "free-chat":
-        return list(sample.context)
-    return [Turn(SEEKER, simulator.opener(sample.sample_id))]
 
 
 def _answer(conversation: Conversation, ranked: list[str], round_: int, run: Simulation, simulator: KBSimulator,
@@ -249,7 +272,8 @@ def _answer(conversation: Conversation, ranked: list[str], round_: int, run: Sim
     if round_ == run.rounds:
         conversation.done = True
         return
-    said = simulator.answer(conversation.profile, round_, titles, shown, guard)
+    describing = run.setting == "descriptions"  # its opener told part 1, so round r tells part r + 1
+    said = simulator.answer(conversation.profile, round_ + describing, titles, shown, guard, name_shown=not describing)
     if said is None:  # every phrasing leaked: the user leaves rather than give the title away
         conversation.done = conversation.gave_up = True
         return

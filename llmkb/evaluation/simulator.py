@@ -11,6 +11,9 @@ in the protocol's order (a genre, a lead actor, the director, the decade, a plot
 - :class:`LLMSimulator`: a local LLM phrases the same attribute feedback from a prompt that holds the attribute but
   not the title. A phrasing that leaks, or that drops the attribute, is generated once more, then replaced by the
   template; the turns it caught are counted.
+- :func:`description_profile`: the description-only user of issue 32, who says no attribute at all: its target's plot
+  retold, a part each round, in words that many plots share (:func:`describe_plot`); its guard also catches the
+  plot's rare words.
 
 >>> guard = LeakGuard("The Matrix", genre_words=frozenset())
 >>> guard.leaks("Something with Keanu Reeves, please."), guard.leaks("Like living in a matrix.")
@@ -42,6 +45,9 @@ from llmkb.postprocess.normalize import fold, normalize_title
 from llmkb.postprocess.reply import listing
 
 ATTRIBUTE_ORDER = ("genre", "actor", "director", "decade", "keyword")
+RARE_PLOT = 10  # a lower-case word used by fewer plots tells the movie apart: a description never copies it
+LONG_SENTENCE = 20  # words; a longer plot sentence is told in two parts, split at a comma
+DESCRIBED_WORDS = 4  # a part of a description keeps at least this many words
 PARTIAL_RATIO_LEAK = 90  # rapidfuzz partial_ratio of title vs utterance at which an utterance leaks
 # Words of everyday movie talk: a title word among them ("Movie" in "Scary Movie") does not leak on its own.
 CHAT_WORDS = frozenset("""
@@ -63,11 +69,13 @@ PARAPHRASES = {
     "director": ("Maybe something directed by {}?", "I like films by {}.", "Ideally it's directed by {}."),
     "decade": ("Ideally something from the {}.", "I'm thinking of a movie from the {}.", "One from the {} would be good."),
     "keyword": ("I want a story involving {}.", "Something about {}, perhaps.", "It should have {} in the plot."),
+    "description": ("I'm looking for a movie where {}.", "Do you know a film where {}?", "It's a story where {}."),
 }
 WISHES = {"genre": "a {} movie", "actor": "a movie starring {}", "director": "a movie directed by {}",
-          "decade": "a movie from the {}", "keyword": "a movie whose story involves {}"}
+          "decade": "a movie from the {}", "keyword": "a movie whose story involves {}",
+          "description": "a movie where {}"}
 TEMPLATE = {"genre": "Genre: {}.", "actor": "With {}.", "director": "By {}.", "decade": "From the {}.",
-            "keyword": "About {}."}  # the plain form, used when a paraphrase leaks
+            "keyword": "About {}.", "description": "A movie where {}."}  # the plain form, used when a paraphrase leaks
 NOTHING_NEW = "Something else, please."
 WORD = re.compile(r"[a-z0-9]+")
 PLOT_WORD = re.compile(r"\b[a-z]{4,}\b")  # lower case in a plot: a word, not a name
@@ -104,13 +112,15 @@ class Utterance:
 class LeakGuard:
     """The protocol's leak test for one target title: its normalized title (without year, articles and stop words)
     as a phrase, any of its words longer than 3 characters that are not genre or common words, or rapidfuzz
-    ``partial_ratio`` of title vs utterance ≥ 90."""
+    ``partial_ratio`` of title vs utterance ≥ 90. ``telling``: further words that give the movie away (a description
+    user's: its plot's rare words)."""
 
-    def __init__(self, title: str, genre_words: frozenset[str], common: frozenset[str] = COMMON_WORDS):
+    def __init__(self, title: str, genre_words: frozenset[str], common: frozenset[str] = COMMON_WORDS,
+                 telling: frozenset[str] = frozenset()):
         words = WORD.findall(normalize_title(re.sub(r"\s*\(\d{4}\)\s*$", "", title)))
         content = [w for w in words if w not in STOPWORDS_EN_PLUS] or words
         self.phrase = " ".join(content)
-        self.words = frozenset(w for w in content if len(w) > 3 and w not in genre_words and w not in common)
+        self.words = frozenset(w for w in content if len(w) > 3 and w not in genre_words and w not in common) | telling
 
     def leaks(self, utterance: str) -> bool:
         said = " ".join(WORD.findall(fold(utterance)))
@@ -160,6 +170,54 @@ def target_profile(doc: KBDocument, metadata: Mapping, guard: LeakGuard, vocabul
     return TargetProfile(doc.item_id, doc.display, attributes)
 
 
+def rare_plot_words(plot: str, vocabulary: Vocabulary) -> frozenset[str]:
+    """The lower-case words of ``plot`` that fewer than ``RARE_PLOT`` plots use: a description must not copy them."""
+    return frozenset(w for w in PLOT_WORD.findall(plot) if vocabulary.plot_counts.get(w, 0) < RARE_PLOT)
+
+
+def describe_plot(plot: str, vocabulary: Vocabulary, guard: LeakGuard) -> tuple[str, ...]:
+    """``plot`` retold in the words many plots share, a part per sentence (a long one in two, at a comma): no name
+    (a capitalised word, unless it starts the sentence and is common), no number, no word fewer than ``RARE_PLOT``
+    plots use, and no word of the title. A part that lost half its words, or kept fewer than ``DESCRIBED_WORDS``,
+    is left out.
+
+    >>> words = Vocabulary(frozenset(), frozenset(), {"thief": 40, "plans": 90, "with": 900, "crew": 30, "heist": 3})
+    >>> describe_plot("A thief plans a heist with his crew in Los Angeles.", words, LeakGuard("Heat", frozenset()))
+    ('a thief plans a with his crew in',)
+    """
+    common = lambda word: all(len(part) <= 3 or vocabulary.plot_counts.get(part, 0) >= RARE_PLOT  # noqa: E731
+                              for part in re.findall(r"[a-z]+", word))
+    parts = []
+    for sentence in re.split(r"(?<=[.!?])\s+", " ".join(plot.split())):
+        halves = [sentence]
+        commas = [i for i, char in enumerate(sentence) if char == ","]
+        if len(sentence.split()) > LONG_SENTENCE and commas:
+            cut = min(commas, key=lambda i: abs(i - len(sentence) / 2))
+            halves = [sentence[:cut], sentence[cut + 1:]]
+        for half in halves:
+            tokens = re.findall(r"[A-Za-z]+(?:['’-][A-Za-z]+)*|\d\S*|[,;:]", half)
+            kept = []
+            for position, token in enumerate(tokens):
+                word = token.lower()
+                if token in ",;:":
+                    kept.append(token)
+                elif (word == token or position == 0) and not token[0].isdigit() and common(word) \
+                        and word not in guard.words:
+                    kept.append(word)
+            words = [t for t in kept if t not in ",;:"]
+            text = re.sub(r"(\s*[,;:])+", lambda m: m.group()[-1], " ".join(kept)).strip(" ,;:")
+            said = [t for t in tokens if t not in ",;:"]
+            if len(words) >= DESCRIBED_WORDS and 2 * len(words) >= len(said) and not guard.leaks(text):
+                parts.append(text)
+    return tuple(parts)
+
+
+def description_profile(doc: KBDocument, guard: LeakGuard, vocabulary: Vocabulary) -> TargetProfile:
+    """The description-only user's target: its plot's parts (:func:`describe_plot`) in order, no attribute."""
+    parts = describe_plot(doc.plot, vocabulary, guard)
+    return TargetProfile(doc.item_id, doc.display, tuple(Attribute("description", part) for part in parts))
+
+
 def rng_for(seed: int, *keys: object) -> random.Random:
     """A generator of its own for (seed, keys): the same choice whatever ran before it."""
     return random.Random(hashlib.sha1(repr((seed, *keys)).encode()).hexdigest())
@@ -183,16 +241,17 @@ class KBSimulator:
         return ((p.format(attribute.value), "paraphrase") for p in phrasings[:2])
 
     def answer(self, profile: TargetProfile, round_: int, shown: Sequence[str], shown_ids: Sequence[str] = (),
-               guard: LeakGuard | None = None) -> Utterance | None:
+               guard: LeakGuard | None = None, name_shown: bool = True) -> Utterance | None:
         """The user's turn after round ``round_`` (1-based) showed ``shown`` (display titles) without the target:
         it turns them down and reveals attribute ``round_`` (or asks for something else once all are out). Each
         part falls back until nothing leaks: paraphrases, the template, the bare value, no new attribute; the
-        named rejection, an unnamed one. None: every option leaked, and the user gives up."""
+        named rejection (unless ``name_shown`` is false), an unnamed one. None: every option leaked, and the user
+        gives up."""
         guard = guard or LeakGuard(profile.title, frozenset())
         rejections = [("", ())]
         if shown:
             named = rng_for(self.seed, profile.item_id, round_).choice(REJECT).format(listing(shown))
-            rejections = [(named, tuple(shown_ids)), (REJECT_UNNAMED, ()), *rejections]
+            rejections = [(named, tuple(shown_ids))] * name_shown + [(REJECT_UNNAMED, ()), *rejections]
         def options() -> Iterator[tuple[str, str, Attribute | None]]:  # text, source, the attribute it must state
             if round_ <= len(profile.attributes):
                 attribute = profile.attributes[round_ - 1]
@@ -220,10 +279,16 @@ def faithful(text: str, attribute: Attribute) -> bool:
 
     >>> faithful("I'd love a 1980s heist movie.", Attribute("keyword", "heist"))
     False
+    >>> faithful("A crook plans a robbery with his crew?", Attribute("description", "a thief plans a job with his crew"))
+    True
     """
     said = set(WORD.findall(fold(text)))
     invented = attribute.kind != "decade" and re.search(r"\b(1[89]|20)\d0s\b|\b(1[89]|20)\d\d\b", text)
-    return set(WORD.findall(fold(attribute.value))) <= said and not invented
+    wanted = set(WORD.findall(fold(attribute.value)))
+    if attribute.kind == "description":  # retold in other words: half of its content words are enough
+        wanted = {w for w in wanted if len(w) > 3 and w not in COMMON_WORDS}
+        return 2 * len(wanted & said) >= len(wanted) and not invented
+    return wanted <= said and not invented
 
 
 class LLMSimulator(KBSimulator):
@@ -257,6 +322,9 @@ class LLMSimulator(KBSimulator):
                 said("Could you suggest something directed by Steven Spielberg?"),
                 asked("a thriller movie"), said("I'm in the mood for a good thriller."),
                 asked("a movie from the 1980s"), said("Maybe something from the 1980s?"),
+                *([asked("a movie where a young boy learns that he is a wizard and goes to a school of magic"),
+                   said("Do you know a film about a boy who finds out he's a wizard and goes to a magic school?")]
+                  if attribute.kind == "description" else []),
                 asked(WISHES[attribute.kind].format(attribute.value))])
         return self.prompts[attribute]
 

@@ -156,7 +156,8 @@ def training_rows(stages: Stages, report: Report | None = None, progress: bool =
         others = [d for i, d in by_dialogue.items() if fold_of(i) != fold]
         priors = TrainingPriors.from_dialogues(others, list(catalog), facts, cache=items_cache(dataset.name),
                                                behaviour=stages.priors.vectors.get("movielens"))
-        finder = CandidateFinder(retrievers[fold], priors, catalog, facts, stages.config.kb_candidates)
+        finder = CandidateFinder(retrievers[fold], priors, catalog, facts, stages.candidates.plots,
+                                 stages.config.kb_candidates)
         samples = [s for s in train if fold_of(s.dialogue_id) == fold]
         parts.append(sample_rows(stages, finder, priors, samples))
         parts[-1].save(paths[fold])

@@ -33,6 +33,7 @@ from llmkb.generation.scorer import score_candidates
 from llmkb.kb.documents import KBDocument
 from llmkb.kb.facts import FactIndex, Preference, describe
 from llmkb.kb.linking import EntityLinker
+from llmkb.kb.plots import PlotIndex
 from llmkb.pipeline.config import RecommenderConfig
 from llmkb.pipeline.guards import CATALOGUE_NAMES, read_message, unknown_titles_note
 from llmkb.pipeline.reply import Reply, ReplyRequest, stream_reply, templated, write_replies
@@ -49,6 +50,7 @@ from llmkb.retrieval import DenseRetriever, TurnState
 RETRIEVED = 50  # candidates taken from the retriever; the LLM scores the top ``llm_candidates`` of them
 CO_MENTIONED = 50  # candidates added from training co-mentions with the dialogue's movies (chosen on valid)
 KB_CANDIDATES = 50  # candidates added from the KB's inverted index: the items holding the linked preferences
+PLOT_CANDIDATES = 50  # candidates added from the plots that best match the seeker's own words
 LEARNT_CANDIDATES = 50  # candidates added from each item representation (item2vec, graph, movielens) nearest the dialogue
 MAX_CUES = 4
 DEFAULT_REASONS = ("director", "starring", "genre")  # the KB facts a reply may give when none was asked for
@@ -83,28 +85,33 @@ class MessageReader:
 class CandidateFinder:
     """Per dialogue, up to 50 candidates from each source, in this order (each item once): the retriever's best
     items, the movies training dialogues mention together with the dialogue's movies, the items whose KB facts hold
-    the linked preferences (unless ``kb_candidates`` is off), the items nearest the dialogue in item2vec, in the
-    graph embedding and in MovieLens's item–item model (when the priors hold them), then the dialogue's own movies;
-    every candidate with its retriever cosine and its KB-match score."""
+    the linked preferences (unless ``kb_candidates`` is off), the items whose plots best match the seeker's words,
+    the items nearest the dialogue in item2vec, in the graph embedding and in MovieLens's item–item model (when the
+    priors hold them), then the dialogue's own movies; every candidate with its retriever cosine, its KB-match score
+    and its plot-match score."""
 
     def __init__(self, retriever: DenseRetriever, priors: TrainingPriors, catalog: Mapping[str, CatalogItem],
-                 facts: FactIndex, kb_candidates: bool = True):
+                 facts: FactIndex, plots: PlotIndex, kb_candidates: bool = True):
         self.retriever, self.priors, self.catalog = retriever, priors, catalog
-        self.facts, self.kb_candidates = facts, kb_candidates
+        self.facts, self.plots, self.kb_candidates = facts, plots, kb_candidates
 
     def __call__(self, states: Sequence[TurnState]) -> list[Candidates]:
         embeddings = self.retriever.encode([state.query for state in states])
         rows = self.retriever.index.search(embeddings, RETRIEVED)
         return [self._join(state, row, embedding) for state, row, embedding in zip(states, rows, embeddings)]
 
-    def sources(self, state: TurnState, row: list[tuple[str, float]]) -> dict[str, list[str]]:
-        """Each source's candidates for one dialogue, best first (catalogue items only)."""
+    def sources(self, state: TurnState, row: list[tuple[str, float]], plots: Mapping[str, float] | None = None
+                ) -> dict[str, list[str]]:
+        """Each source's candidates for one dialogue, best first (catalogue items only); ``plots``: the plots'
+        match to the seeker's words, when already computed."""
         mentioned = [item for item in state.mentioned if item in self.catalog]
+        plots = self.plots.match(state.description) if plots is None else plots
         found = {"retriever": [item for item, _ in row],
                  "co_mention": [item for item in self.priors.co_mention(mentioned) if item in self.catalog][:CO_MENTIONED]}
         if self.kb_candidates:
             found["kb"] = [item for item in self.facts.candidates(state.preferences, self.priors.popularity,
                                                                    KB_CANDIDATES) if item in self.catalog]
+        found["plot"] = [item for item in plots if item in self.catalog][:PLOT_CANDIDATES]
         for name, vectors in self.priors.vectors.items():
             nodes = preference_nodes(state.preferences, self.facts) if name == "graph" else []
             profile = vectors.profile([*mentioned, *nodes])
@@ -113,10 +120,12 @@ class CandidateFinder:
         return found
 
     def _join(self, state: TurnState, row: list[tuple[str, float]], embedding) -> Candidates:
-        sources = self.sources(state, row)
+        plots = self.plots.match(state.description)
+        sources = self.sources(state, row, plots)
         ids = list(dict.fromkeys(item for found in sources.values() for item in found))
         return Candidates(ids, self.retriever.index.cosines(embedding, ids), [None] * len(ids), sources=sources,
-                          kb_match=self.facts.match_scores(ids, state.preferences))
+                          kb_match=self.facts.match_scores(ids, state.preferences),
+                          plot_match=[plots.get(item, 0.0) for item in ids])
 
 
 class PromptWriter:
@@ -339,7 +348,8 @@ class Stages:
         return cls(
             config, dataset, retriever, matcher, priors,
             MessageReader(matcher, retriever.query_builder.linker, CATALOGUE_NAMES.get(dataset.name, dataset.name)),
-            CandidateFinder(retriever, priors, catalog, facts, config.kb_candidates), prompts,
+            CandidateFinder(retriever, priors, catalog, facts, PlotIndex(retriever.documents), config.kb_candidates),
+            prompts,
             LLMScorer(model, tokenizer, prompts, config.llm_candidates, config.kb_documents) if llm else None,
             TitleWriter(model, tokenizer, prompts, retriever, config.kb_documents) if llm else None,
             RequestFilter(facts), Explainer(catalog, documents, facts),

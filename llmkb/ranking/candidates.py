@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-SOURCES = ("retriever", "co_mention", "kb", "item2vec", "graph", "movielens", "mentioned")  # where candidates come from
+SOURCES = ("retriever", "co_mention", "kb", "plot", "item2vec", "graph", "movielens", "mentioned")  # where candidates come from
 
 
 @dataclass
@@ -23,6 +23,7 @@ class Candidates:
     llm_tokens: int = 0  # tokens the LLM read to score them (prompt + titles); not cached
     sources: dict[str, list[str]] = field(default_factory=dict)  # source → the ids it proposed, best first
     kb_match: list[float] = field(default_factory=list)  # per id (``FactIndex.match_scores``); empty: all 0
+    plot_match: list[float] = field(default_factory=list)  # per id (``PlotIndex.match``); empty: all 0
 
     @property
     def retrieved(self) -> int:
@@ -35,9 +36,9 @@ class Candidates:
 
     def to_json(self) -> dict:
         return {"ids": self.ids, "retriever": self.retriever, "llm": self.llm, "kb_match": self.kb_match,
-                "sources": self.sources}
+                "plot_match": self.plot_match, "sources": self.sources}
 
     @classmethod
     def from_json(cls, row: Mapping) -> "Candidates":
         return cls(list(row["ids"]), list(row["retriever"]), list(row["llm"]), sources=dict(row.get("sources", {})),
-                   kb_match=list(row.get("kb_match", [])))
+                   kb_match=list(row.get("kb_match", [])), plot_match=list(row.get("plot_match", [])))

@@ -7,8 +7,9 @@ Per candidate (NaN where a value does not exist, which LightGBM treats as missin
   sources proposed it;
 - ``mentioned_recency``: 1 / (1 + recency) when the dialogue mentioned it (most recent = 1), else 0;
 - the training priors: popularity, co-mentions with the dialogue's movies (``TrainingPriors.co_mention``);
-- the KB: ``kb_match`` (the linked preferences its facts hold), its year, and its distance in years from the mean
-  year of the dialogue's movies;
+- the KB: ``kb_match`` (the linked preferences its facts hold), ``plot_match`` (how well its plot matches the
+  seeker's own words, ``llmkb.kb.plots``), its year, and its distance in years from the mean year of the dialogue's
+  movies;
 - per item representation (item2vec, the graph, MovieLens's item–item model): the cosine to the dialogue's profile, the
   best cosine to any one mentioned movie and to any one disliked movie (MovieLens: its weights instead of cosines);
 - MovieLens: how many ratings the movie has (log) and their mean (NaN when it does not map);
@@ -37,11 +38,11 @@ from llmkb.retrieval.query import TurnState
 
 REPRESENTATIONS = ("item2vec", "graph", "movielens")
 KINDS = ("profile", "nearest", "disliked")  # each representation's features
-FEATURES_VERSION = 2  # bump when a feature's computation changes: cached training rows are keyed by it
+FEATURES_VERSION = 3  # bump when a feature's computation changes: cached training rows are keyed by it
 FEATURES = (
     "retriever", "retriever_z", "retriever_rank",
     *(f"rank_in_{source}" for source in SOURCES), "sources",
-    "mentioned_recency", "popularity", "co_mention", "kb_match", "year", "years_from_mentioned",
+    "mentioned_recency", "popularity", "co_mention", "kb_match", "plot_match", "year", "years_from_mentioned",
     *(f"{name}_{kind}" for name in REPRESENTATIONS for kind in KINDS), "movielens_ratings", "movielens_rating",
     "dialogue_movies", "dialogue_preferences", "dialogue_turns",
 )
@@ -68,6 +69,7 @@ def feature_matrix(candidates: Candidates, state: TurnState, priors: TrainingPri
     co_mention = priors.co_mention(mentioned)
     columns["co_mention"] = np.array([co_mention.get(item, 0.0) for item in ids])
     columns["kb_match"] = np.asarray(candidates.kb_match or np.zeros(n), dtype=float)
+    columns["plot_match"] = np.asarray(candidates.plot_match or np.zeros(n), dtype=float)
     years = np.array([facts.years.get(item, np.nan) for item in ids], dtype=float)
     known = [facts.years[item] for item in mentioned if item in facts.years]
     columns["year"] = years

@@ -30,7 +30,7 @@ from llmkb.retrieval.query import TurnState
 
 def ablated_features(without: Sequence[str], names: Sequence[str] = FEATURES) -> list[int]:
     """Indices of the features that come from the left-out sources."""
-    gone = {f"rank_in_{s}" for s in without} | {name for s in without if s in REPRESENTATIONS
+    gone = {f"rank_in_{s}" for s in without} | {name for s in without if s in (*REPRESENTATIONS, "plot")
                                                 for name in names if name.startswith(f"{s}_")}
     return [n for n, name in enumerate(names) if name in gone]
 

@@ -31,6 +31,7 @@ NEGATIVE = re.compile(r"\b(didn'?t|did not|don'?t|do not|not a fan|hate[ds]?|dis
                       r"wasn'?t|isn'?t|worst|overrated|couldn'?t stand)\b", re.I)
 POSITIVE = re.compile(r"\b(lov(e|ed|es)|lik(e|ed|es)|enjoy(ed)?|great|favou?rite|awesome|amazing|good|fun|best)\b", re.I)
 MAX_PREFERENCES = 12
+DESCRIPTION_TURNS = 3  # seeker turns whose words describe what is wanted (``TurnState.description``)
 # words that ask for a movie without saying which kind: a seeker who says only these has told nothing yet
 SMALL_TALK = frozenset("""
     hi hello hey heya hiya howdy yo there good morning afternoon evening great nice cool fine well ok okay yes yeah sure
@@ -68,6 +69,18 @@ class TurnState:
         """
         words = (w for turn in self.turns if turn.role == SEEKER for w in re.findall(r"[a-z']+", turn.text.lower()))
         return not self.mentioned and not self.preferences and all(word in SMALL_TALK for word in words)
+
+    @property
+    def description(self) -> str:
+        """The seeker's own words beyond asking for a movie, from the latest ``DESCRIPTION_TURNS`` seeker turns,
+        newest first: what the plots are searched with (``llmkb.kb.plots``). Empty when those turns are small talk.
+
+        >>> TurnState((Turn(SEEKER, "Hi! A heist that goes wrong?"),), (), (), "").description
+        'heist goes wrong'
+        """
+        seeker = [turn for turn in self.turns if turn.role == SEEKER][-DESCRIPTION_TURNS:]
+        return " ".join(w for turn in reversed(seeker) for w in re.findall(r"[a-z']+", turn.text.lower())
+                        if w not in SMALL_TALK)
 
     @property
     def request(self) -> list[Preference]:
