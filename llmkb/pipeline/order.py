@@ -20,6 +20,8 @@ from llmkb.pipeline.stages import Stages
 from llmkb.postprocess.ranking import finalize_ranking
 from llmkb.retrieval import TurnState
 
+PLOT_FIRST = 10  # a description's best-matching plots that come first (a page); the ranking follows
+
 
 def order(ranked: Sequence[str], state: TurnState, stages: Stages, k: int,
           exclude_mentioned: bool = False) -> list[str]:
@@ -39,7 +41,11 @@ def order(ranked: Sequence[str], state: TurnState, stages: Stages, k: int,
     def constrained(ids: Sequence[str]) -> list[str]:
         return stages.request(ids, state, shown) if config.constraints else list(ids)
 
-    ranked = constrained(stages.dataset.popularity if state.small_talk else ranked)
+    if state.small_talk:
+        ranked = stages.dataset.popularity
+    elif state.described:
+        ranked = [*list(stages.candidates.plots.match(state.description))[:PLOT_FIRST], *ranked]
+    ranked = constrained(ranked)
     usable = {item for item in ranked if item in catalog} - excluded
     fallback = constrained(stages.dataset.popularity) if len(usable) < k else []  # read only when the fill is needed
     usable |= {item for item in fallback if item in catalog} - excluded

@@ -21,6 +21,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bm25s.stopwords import STOPWORDS_EN
+
 from llmkb.data.dataset import Dataset
 from llmkb.data.records import SEEKER, CatalogItem, Turn, mentioned_items
 from llmkb.kb.documents import KBDocument
@@ -32,6 +34,7 @@ NEGATIVE = re.compile(r"\b(didn'?t|did not|don'?t|do not|not a fan|hate[ds]?|dis
 POSITIVE = re.compile(r"\b(lov(e|ed|es)|lik(e|ed|es)|enjoy(ed)?|great|favou?rite|awesome|amazing|good|fun|best)\b", re.I)
 MAX_PREFERENCES = 12
 DESCRIPTION_TURNS = 3  # seeker turns whose words describe what is wanted (``TurnState.description``)
+DESCRIBED_WORDS = 3  # words beyond small talk and stop words that make a description (``TurnState.described``)
 # words that ask for a movie without saying which kind: a seeker who says only these has told nothing yet
 SMALL_TALK = frozenset("""
     hi hello hey heya hiya howdy yo there good morning afternoon evening great nice cool fine well ok okay yes yeah sure
@@ -69,6 +72,19 @@ class TurnState:
         """
         words = (w for turn in self.turns if turn.role == SEEKER for w in re.findall(r"[a-z']+", turn.text.lower()))
         return not self.mentioned and not self.preferences and all(word in SMALL_TALK for word in words)
+
+    @property
+    def described(self) -> bool:
+        """The seeker only describes what they want: no movie, no preference linked, but ``DESCRIBED_WORDS`` words
+        or more beyond small talk and stop words ("A heist that goes wrong?"), so the plots that match those words
+        are the best guess.
+
+        >>> said = lambda text: TurnState((Turn(SEEKER, text),), (), (), "")
+        >>> said("Hi! A heist that goes wrong?").described, said("I like all kinds").described
+        (True, False)
+        """
+        words = [w for w in self.description.split() if w not in STOPWORDS_EN]
+        return not self.mentioned and not self.preferences and len(words) >= DESCRIBED_WORDS
 
     @property
     def description(self) -> str:
