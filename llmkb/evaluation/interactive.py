@@ -30,6 +30,7 @@ import json
 import math
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -40,8 +41,8 @@ from llmkb.data.dataset import Dataset
 from llmkb.data.io import AppendCache, atomic_write_json, atomic_write_jsonl
 from llmkb.data.records import RECOMMENDER, SEEKER, Sample, Turn
 from llmkb.evaluation.harness import command_line, protocol_list
-from llmkb.evaluation.simulator import (ACCEPT, KBSimulator, LeakGuard, TargetProfile, Vocabulary, description_profile,
-                                        rare_plot_words, target_profile)
+from llmkb.evaluation.simulator import (ACCEPT, KBSimulator, LeakGuard, TargetProfile, Utterance, Vocabulary,
+                                        description_profile, rare_plot_words, target_profile)
 from llmkb.kb import build_kb, load_kb
 from llmkb.paths import artifacts_dir
 from llmkb.postprocess.reply import listing
@@ -124,19 +125,22 @@ def score(rows: Sequence[dict], rounds: int, shown: int = 5) -> dict:
     result["mean_rounds"] = {"mean": mean, "low": mean - spread, "high": mean + spread, "over": len(accepted)}
     result["curve"] = curve
     said = [r for row in rows for r in row["rounds"][:rounds] if r.get("user")]
+    openers = [row["opener_source"] for row in rows if row.get("opener_source")]
     result["leaks"] = {"scored": sum(bool(r.get("leak")) for r in said), "caught": sum(r.get("caught", 0) for r in said),
                        "unfaithful": sum(r.get("unfaithful", 0) for r in said),
                        "templated": sum(r.get("source") == "template" for r in said), "user_turns": len(said),
-                       "gave_up": sum(bool(row.get("gave_up")) for row in rows)}
+                       "gave_up": sum(bool(row.get("gave_up")) for row in rows),
+                       "openers": dict(sorted(Counter(openers).items()))}  # by source: llm, paraphrase, template
     return result
 
 
 class Conversation:
     """One target's conversation as it runs."""
 
-    def __init__(self, sample: Sample, profile: TargetProfile, start: list[Turn]):
-        self.sample, self.profile, self.turns = sample, profile, list(start)
-        self.start = len(start)  # turns before the simulation (the real context, or the opener)
+    def __init__(self, sample: Sample, profile: TargetProfile, context: list[Turn], opener: Utterance | None = None):
+        self.sample, self.profile, self.opener = sample, profile, opener
+        self.turns = [*context, *([Turn(SEEKER, opener.text)] if opener else [])]
+        self.start = len(context)  # the real turns before the simulation (free chat)
         self.rejected: list[str] = []
         self.rounds: list[dict] = []
         self.done = False
@@ -151,6 +155,7 @@ class Conversation:
         """The transcript line (its key, ``sample_id``, aside): the simulated turns and every round's ranking."""
         return {"target": self.profile.item_id, "target_title": self.profile.title,
                 "attributes": [str(a) for a in self.profile.attributes], "context_turns": self.start,
+                "opener_source": self.opener.source if self.opener else None,
                 "gave_up": self.gave_up, "rounds": self.rounds,
                 "turns": [{"role": t.role, "text": t.text, "items": list(t.items)} for t in self.turns[self.start:]],
                 "fingerprint": fingerprint}
@@ -187,7 +192,7 @@ class Conversations:
     def run(self, chunk: list[Sample]) -> list[dict]:
         """The transcript rows of ``chunk``'s conversations (one ranking batch per round)."""
         run, catalog = self.simulation, self.catalog
-        conversations = [Conversation(s, self.profiles[s.gold[0]], self._opening(s)) for s in chunk]
+        conversations = [Conversation(s, self.profiles[s.gold[0]], *self._opening(s)) for s in chunk]
         for round_ in range(1, run.rounds + 1):
             active = [c for c in conversations if not c.done]
             if not active:
@@ -198,16 +203,15 @@ class Conversations:
                         catalog)
         return [c.row(run.fingerprint) for c in conversations]
 
-    def _opening(self, sample: Sample) -> list[Turn]:
-        """The turns before round 1: the real ones (free chat), a generic opener (cold start), or the first part of
-        the target's description."""
+    def _opening(self, sample: Sample) -> tuple[list[Turn], Utterance | None]:
+        """What comes before round 1: the real turns (free chat); or the user's opener, generic (cold start) or the
+        first part of the target's description."""
         if self.simulation.setting == "free-chat":
-            return list(sample.context)
-        if self.simulation.setting == "cold-start":
-            return [Turn(SEEKER, self.simulator.opener(sample.sample_id))]
+            return list(sample.context), None
         item = sample.gold[0]
-        said = self.simulator.answer(self.profiles[item], 1, (), (), self.guards[item])
-        return [Turn(SEEKER, said.text if said else self.simulator.opener(sample.sample_id))]
+        said = self.simulator.answer(self.profiles[item], 1, (), (), self.guards[item]) \
+            if self.simulation.setting == "descriptions" else None
+        return [], said or Utterance(self.simulator.opener(sample.sample_id), source="fixed")
 
 
 def simulate(dataset: Dataset, system, simulator: KBSimulator, run: Simulation, transcripts: Path, report: Path,

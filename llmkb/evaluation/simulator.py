@@ -79,6 +79,9 @@ TEMPLATE = {"genre": "Genre: {}.", "actor": "With {}.", "director": "By {}.", "d
 NOTHING_NEW = "Something else, please."
 WORD = re.compile(r"[a-z0-9]+")
 PLOT_WORD = re.compile(r"\b[a-z]{4,}\b")  # lower case in a plot: a word, not a name
+# the LLM user's example of a description retold; a retelling with its words that the description lacks copied them
+EXAMPLE_DESCRIPTION = ("a young boy learns that he is a wizard and goes to a school of magic",
+                       "Do you know a film about a boy who finds out he's a wizard and goes to a magic school?")
 COMMON_GENRE = 5  # genres of fewer KB items are KG noise ("Tactical role-playing game"), not what a user names
 
 
@@ -281,13 +284,16 @@ def faithful(text: str, attribute: Attribute) -> bool:
     False
     >>> faithful("A crook plans a robbery with his crew?", Attribute("description", "a thief plans a job with his crew"))
     True
+    >>> faithful("A wizard thief plans a job with his crew?", Attribute("description", "a thief plans a job with his crew"))
+    False
     """
     said = set(WORD.findall(fold(text)))
     invented = attribute.kind != "decade" and re.search(r"\b(1[89]|20)\d0s\b|\b(1[89]|20)\d\d\b", text)
     wanted = set(WORD.findall(fold(attribute.value)))
-    if attribute.kind == "description":  # retold in other words: half of its content words are enough
+    if attribute.kind == "description":  # retold in other words: half of its content words, none from the example
+        copied = {w for text in EXAMPLE_DESCRIPTION for w in WORD.findall(fold(text))} - wanted - COMMON_WORDS
         wanted = {w for w in wanted if len(w) > 3 and w not in COMMON_WORDS}
-        return 2 * len(wanted & said) >= len(wanted) and not invented
+        return 2 * len(wanted & said) >= len(wanted) and not invented and not copied & said
     return wanted <= said and not invented
 
 
@@ -322,8 +328,7 @@ class LLMSimulator(KBSimulator):
                 said("Could you suggest something directed by Steven Spielberg?"),
                 asked("a thriller movie"), said("I'm in the mood for a good thriller."),
                 asked("a movie from the 1980s"), said("Maybe something from the 1980s?"),
-                *([asked("a movie where a young boy learns that he is a wizard and goes to a school of magic"),
-                   said("Do you know a film about a boy who finds out he's a wizard and goes to a magic school?")]
+                *([asked(WISHES["description"].format(EXAMPLE_DESCRIPTION[0])), said(EXAMPLE_DESCRIPTION[1])]
                   if attribute.kind == "description" else []),
                 asked(WISHES[attribute.kind].format(attribute.value))])
         return self.prompts[attribute]

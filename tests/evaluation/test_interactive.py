@@ -24,14 +24,15 @@ def test_score_by_hand():
     rows = [{"rounds": [{"rank": 12}, {"rank": 6}, {"rank": 1}]},  # success@10 in round 2, accepted in round 3
             {"rounds": [{"rank": 3}]},  # accepted at once
             {"rounds": [{"rank": None}, {"rank": 40, "user": "x", "caught": 2, "source": "template"}]},
-            {"rounds": [{"rank": 2}], "gave_up": False}]
+            {"rounds": [{"rank": 2}], "gave_up": False, "opener_source": "llm"}]
     m = score(rows, rounds=5)
     assert m["targets"] == 4
     assert [m[f"success@{k}"]["rate"] for k in (1, 5, 10, 50)] == [0.25, 0.75, 0.75, 1.0]
     assert m["curve"]["success@10"] == [0.5, 0.75, 0.75, 0.75, 0.75]
     assert m["curve"]["success@1"] == [0.0, 0.0, 0.25, 0.25, 0.25]
     assert m["mean_rounds"]["mean"] == pytest.approx((3 + 1 + 1) / 3) and m["mean_rounds"]["over"] == 3
-    assert m["leaks"] == {"scored": 0, "caught": 2, "unfaithful": 0, "templated": 1, "user_turns": 1, "gave_up": 0}
+    assert m["leaks"] == {"scored": 0, "caught": 2, "unfaithful": 0, "templated": 1, "user_turns": 1, "gave_up": 0,
+                          "openers": {"llm": 1}}
     assert score(rows, rounds=1)["success@5"]["rate"] == 0.5  # only round 1 counts
     low, high = wilson(3, 4)
     assert (round(low, 4), round(high, 4)) == (0.3006, 0.9544)
