@@ -79,9 +79,11 @@ TEMPLATE = {"genre": "Genre: {}.", "actor": "With {}.", "director": "By {}.", "d
 NOTHING_NEW = "Something else, please."
 WORD = re.compile(r"[a-z0-9]+")
 PLOT_WORD = re.compile(r"\b[a-z]{4,}\b")  # lower case in a plot: a word, not a name
-# the LLM user's example of a description retold; a retelling with its words that the description lacks copied them
+# the LLM user's example of a description retold, and its story's own words: a retelling that says one of them that
+# its description lacks copied the example
 EXAMPLE_DESCRIPTION = ("a young boy learns that he is a wizard and goes to a school of magic",
                        "Do you know a film about a boy who finds out he's a wizard and goes to a magic school?")
+EXAMPLE_WORDS = frozenset({"wizard", "magic", "school"})
 COMMON_GENRE = 5  # genres of fewer KB items are KG noise ("Tactical role-playing game"), not what a user names
 
 
@@ -291,7 +293,7 @@ def faithful(text: str, attribute: Attribute) -> bool:
     invented = attribute.kind != "decade" and re.search(r"\b(1[89]|20)\d0s\b|\b(1[89]|20)\d\d\b", text)
     wanted = set(WORD.findall(fold(attribute.value)))
     if attribute.kind == "description":  # retold in other words: half of its content words, none from the example
-        copied = {w for text in EXAMPLE_DESCRIPTION for w in WORD.findall(fold(text))} - wanted - COMMON_WORDS
+        copied = EXAMPLE_WORDS - wanted
         wanted = {w for w in wanted if len(w) > 3 and w not in COMMON_WORDS}
         return 2 * len(wanted & said) >= len(wanted) and not invented and not copied & said
     return wanted <= said and not invented
