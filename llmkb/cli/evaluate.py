@@ -50,7 +50,8 @@ def add(commands) -> None:
     simulate.add_argument("--setting", choices=["free-chat", "cold-start", "descriptions"], default="free-chat",
                           help="start from the real dialogue before the target turn, or from a generic opener; or "
                                "a user who only describes the target's plot, without names or rare words")
-    simulate.add_argument("--rounds", type=int, default=5)
+    simulate.add_argument("--rounds", type=int, default=None,
+                          help="rounds before the user gives up (default: 5; 3 in the descriptions setting)")
     simulate.add_argument("--shown", type=int, default=5, help="movies the user reads each round")
     simulate.add_argument("--targets", type=int, default=300,
                           help="test std samples drawn with --seed (all of them when fewer)")
@@ -195,6 +196,9 @@ def variant_suffix(args) -> str:
 def cmd_simulate(args) -> None:
     from llmkb.evaluation.interactive import Simulation, simulate, simulation_paths
 
+    from llmkb.evaluation.interactive import ROUNDS
+
+    args.rounds = args.rounds or ROUNDS[args.setting]
     if args.rounds < 1 or args.targets < 1:
         raise LLMKBError("--rounds and --targets must be at least 1")
     dataset = dataset_of(args)

@@ -40,6 +40,7 @@ from tqdm.auto import tqdm
 from llmkb.data.dataset import Dataset
 from llmkb.data.io import AppendCache, atomic_write_json, atomic_write_jsonl
 from llmkb.data.records import RECOMMENDER, SEEKER, Sample, Turn
+from llmkb.errors import LLMKBError
 from llmkb.evaluation.harness import command_line, protocol_list
 from llmkb.evaluation.simulator import (ACCEPT, KBSimulator, LeakGuard, TargetProfile, Utterance, Vocabulary,
                                         description_profile, rare_plot_words, target_profile)
@@ -48,6 +49,7 @@ from llmkb.paths import artifacts_dir
 from llmkb.postprocess.reply import listing
 
 SETTINGS = ("free-chat", "cold-start", "descriptions")
+ROUNDS = {"free-chat": 5, "cold-start": 5, "descriptions": 3}  # each setting's rounds (issue 32: descriptions in 3)
 SUCCESS_KS = (1, 5, 10, 50)
 CHUNK = 32  # conversations run side by side (one batch per round), then saved
 
@@ -177,6 +179,9 @@ class Conversations:
                       for item in {s.gold[0] for s in samples}}
             profiles = {item: description_profile(documents[item], guard, vocabulary) for item, guard in guards.items()}
             samples = [s for s in samples if profiles[s.gold[0]].attributes]
+            if not samples:
+                raise LLMKBError(f"no {dataset.name} test target has a plot that can be told without names or rare "
+                                 "words, so the descriptions setting has no one to simulate (does its KB hold plots?)")
         self.eligible = len(samples)  # the samples the targets are drawn from
         self.targets = draw_targets(samples, run.targets, run.seed)
         if run.setting != "descriptions":

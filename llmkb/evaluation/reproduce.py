@@ -60,7 +60,8 @@ EXCLUDE_MENTIONED = ("bm25", "retriever-zeroshot", "retriever-calibrated", "retr
 REQUESTS = "requests"  # the request benchmark's name for --only
 SIMULATE = "simulate"  # the interactive evaluation's name for --only
 SIMULATED = ("popularity", "retriever-calibrated", "rag-ranker")  # systems the simulated users talk to
-SIMULATE_MINUTES = {"kb": 0.5, "llm": 1}  # per run; the first llm run of a dataset also phrases its attributes (+3)
+# per run (kb: 5–45 s with start-up, 2026-12-06); the first llm run of a dataset also phrases its attributes (+3)
+SIMULATE_MINUTES = {"kb": 0.3, "llm": 1}
 CONVERSE = "conversation"  # the conversation task's name for --only: the reply writer and its evaluation
 CONVERSATION_SYSTEMS = ("template", "llm", "llm-trained")
 CONVERSATION_SAMPLES = {"redial": 300}  # a seeded subset (a float32 reply takes 1-2 s here); INSPIRED: all 227
@@ -174,12 +175,12 @@ def _dataset_steps(dataset: str, quick: bool, full_finetune: bool) -> list[Step]
 
 def _simulation_steps(dataset: str, quick: bool, calibrated: Path) -> list[Step]:
     """Both simulated users (the kb one only with ``quick``) in both settings, with each of ``SIMULATED``."""
-    from llmkb.evaluation.interactive import SETTINGS, simulation_paths
+    from llmkb.evaluation.interactive import ROUNDS, SETTINGS, simulation_paths
 
     steps = []
     for simulator in ("kb",) if quick else ("kb", "llm"):
         for i, (setting, system) in enumerate((setting, system) for setting in SETTINGS for system in SIMULATED):
-            report = simulation_paths(dataset, system, simulator, setting)[1]
+            report = simulation_paths(dataset, system, simulator, setting, ROUNDS[setting])[1]
             minutes = SIMULATE_MINUTES[simulator] + (3 if simulator == "llm" and i == 0 else 0)
             steps.append(Step(report.name.removesuffix(".report.json"),
                               ("simulate", "--dataset", dataset, "--system", system, "--simulator", simulator,

@@ -111,3 +111,23 @@ def test_an_interrupted_run_resumes_and_another_runs_results_are_not_reused(redi
     partial.write_text("".join(json.dumps(r) + "\n" for r in rows))  # written by the run with seed 0
     _, other, system = _run(redial, tmp_path, seed=1)
     assert {s.sample_id.split("#")[0] for s in system.seen} == {r["sample_id"] for r in rows}  # all run again
+
+
+def test_a_description_user_opens_with_the_plot_and_never_names_a_movie(redial, tmp_path, monkeypatch):
+    """The tiny world's plots ("Plot of Heat.") are all rare words; with every word common, each is told as "plot of"."""
+    from llmkb.errors import LLMKBError
+    from llmkb.evaluation import simulator
+
+    with pytest.raises(LLMKBError, match="descriptions setting has no one to simulate"):
+        _run(redial, tmp_path, setting="descriptions", name="none")
+    monkeypatch.setattr(simulator, "RARE_PLOT", 0)
+    monkeypatch.setattr(simulator, "DESCRIBED_WORDS", 2)
+    result, rows, system = _run(redial, tmp_path, setting="descriptions", name="d")
+    n = result["eligible_samples"]
+    assert n == len(rows) >= 2 and result["metrics"]["leaks"]["openers"] == {"paraphrase": n}
+    for row in rows:
+        said = [t["text"] for t in row["turns"] if t["role"] == SEEKER and t["text"] != ACCEPT]
+        assert "plot of" in said[0] and row["attributes"] == ["description plot of"]
+        assert all(t["items"] == [] for t in row["turns"] if t["role"] == SEEKER)  # turned down without naming
+        assert all(text.startswith("None of those") for text in said[1:])
+    assert all(sample.gold == () for sample in system.seen)

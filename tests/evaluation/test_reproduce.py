@@ -68,7 +68,7 @@ def test_default_plan_in_order(artifacts):
         assert (f"llmkb evaluate-requests --dataset {dataset} --no-llm --per-type 25 --variants all --out "
                 f"{artifacts / 'requests' / f'{dataset}-no-llm-report.json'}") in cmds
     simulations = [c for c in cmds if c.startswith("llmkb simulate")]
-    assert len(simulations) == 2 * 2 * 2 * 3  # datasets × users × settings × systems
+    assert len(simulations) == 2 * 2 * 3 * 3  # datasets × users × settings × systems
     assert "llmkb simulate --dataset redial --system rag-ranker --simulator llm --setting cold-start" in simulations
     # per dataset: calibration, 15 systems × 2 protocols, 3 excl runs, requests; ReDial also ablates MovieLens (× 2)
     assert len(steps) == 2 + 2 * (1 + 15 * 2 + 3 + 1) + 2 + len(simulations) + len(conversation)
@@ -151,8 +151,8 @@ def test_done_steps_are_skipped_and_said_so(capsys):
     run_plan(steps, record_runs(ran))
     assert ran == ["data fetch", "kb build"]
     assert total_minutes(steps) == 1 + 3
-    assert "27 steps, 2 to run: about 4 min" in format_plan(steps)
-    assert format_plan(steps).splitlines()[4].startswith("[ 5/27] done ")
+    assert "30 steps, 2 to run: about 4 min" in format_plan(steps)
+    assert format_plan(steps).splitlines()[4].startswith("[ 5/30] done ")
 
 
 def test_a_limited_report_is_not_done(artifacts):

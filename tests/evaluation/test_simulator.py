@@ -3,7 +3,8 @@
 import pytest
 
 from llmkb.evaluation.simulator import (NOTHING_NEW, REJECT_UNNAMED, Attribute, KBSimulator, LeakGuard, LLMSimulator,
-                                        TargetProfile, Vocabulary, faithful, target_profile)
+                                        TargetProfile, Vocabulary, describe_plot, description_profile, faithful,
+                                        rare_plot_words, target_profile)
 from llmkb.generation import load_llm
 from llmkb.kb.documents import KBDocument
 
@@ -113,3 +114,48 @@ def test_llm_user_phrases_each_attribute_once_and_caches_it(tiny_models):
     again = LLMSimulator(model, tokenizer, seed=1, cache=user.cache, progress=False)
     before = dict(user.cache.rows)
     assert again.answer(PROFILE, 1, ["Alien (1979)"], ["5"]) == said and user.cache.rows == before
+
+
+PLOT = ("Retired agent Bryan Mills must rescue his daughter, who has been kidnapped by traffickers in Paris. "
+        "He follows the trail across the city.")
+COUNTS = {w: 50 for w in "retired agent must rescue daughter been kidnapped follows trail across city".split()} | {
+    "traffickers": 3}  # "traffickers": fewer than RARE_PLOT plots use it
+WORDS = Vocabulary(frozenset(), frozenset(), COUNTS)
+
+
+def test_a_description_retells_the_plot_without_names_rare_words_or_the_title():
+    guard = LeakGuard("Taken (2008)", frozenset(), telling=rare_plot_words(PLOT, WORDS))
+    parts = describe_plot(PLOT, WORDS, guard)
+    assert parts == ("retired agent must rescue his daughter, who has been kidnapped by in",
+                     "he follows the trail across the city")
+    said = " ".join(parts)
+    assert not {"bryan", "mills", "paris", "traffickers"} & set(said.split()) and not guard.leaks(said)
+    assert guard.leaks("kidnapped by traffickers")  # the plot's rare word gives the movie away
+
+
+def test_a_long_sentence_is_told_in_two_parts_and_a_gutted_one_is_left_out():
+    long = "A young agent and his old friend travel across the city at night, and they rescue the daughter of a friend."
+    counts = {w: 50 for w in "young agent friend travel across city night rescue daughter".split()}
+    assert len(describe_plot(long, Vocabulary(frozenset(), frozenset(), counts), LeakGuard("X", frozenset()))) == 2
+    gutted = "Zorblax and Quixa fight Vrell on Mog with a glimmerstaff."  # names and rare words only
+    assert describe_plot(gutted, WORDS, LeakGuard("X", frozenset())) == ()
+
+
+def test_the_description_user_tells_a_part_each_round_and_turns_cards_down_unnamed():
+    doc = KBDocument("7", "Taken", 2008, {"genre": ["action"]}, plot=PLOT)
+    guard = LeakGuard("Taken (2008)", frozenset(), telling=rare_plot_words(PLOT, WORDS))
+    profile = description_profile(doc, guard, WORDS)
+    assert [a.kind for a in profile.attributes] == ["description", "description"]  # no genre, actor, ...
+    user = KBSimulator(seed=0)
+    opener = user.answer(profile, 1, (), (), guard)
+    assert "rescue his daughter" in opener.text and opener.items == ()
+    second = user.answer(profile, 2, ["Heat (1995)"], ["1"], guard, name_shown=False)
+    assert second.text.startswith(REJECT_UNNAMED) and "follows the trail" in second.text and second.items == ()
+    assert user.answer(profile, 3, ["Heat (1995)"], ["1"], guard, name_shown=False).text.endswith(NOTHING_NEW)
+
+
+def test_a_retelling_is_faithful_with_half_its_words_and_nothing_from_the_example():
+    told = Attribute("description", "an agent must rescue his daughter")
+    assert faithful("A spy has to save his kid, his daughter, and he is an agent.", told)
+    assert not faithful("A spy has to save his kid.", told)  # none of agent, rescue, daughter
+    assert not faithful("An agent must rescue his daughter from a wizard school.", told)  # the prompt's example

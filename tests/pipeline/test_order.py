@@ -78,3 +78,20 @@ def test_a_refinement_outranks_the_request_it_refines():
     state = TurnState(turns, ("1",), preferences, "")
     assert [str(p) for p in state.request] == ["genre sport", "genre horror"]
     assert RequestFilter(facts)(["1", "2", "3"], state, 1) == ["1", "3", "2"]  # Rocky was shown: it keeps its place
+
+
+def test_a_seeker_who_only_describes_gets_the_matching_plots_first(stages, monkeypatch):
+    """Issue 32: no title, no linked fact, but a description: the plots that match it come first, then the ranking."""
+    from llmkb.kb.documents import KBDocument
+    from llmkb.kb.plots import PlotIndex
+
+    plots = PlotIndex([KBDocument("1007", "", None, {}, plot="A giant shark terrorises a beach town."),
+                       KBDocument("1003", "", None, {}, plot="A town mayor hides a secret."),
+                       KBDocument("1005", "", None, {}, plot="A crew in space meets a monster.")])
+    monkeypatch.setattr(stages.candidates, "plots", plots)
+    state = state_of(stages, "one where a shark scares a beach town")
+    assert state.described and not state.small_talk
+    assert order(RANKED, state, stages, 4, exclude_mentioned=True) == ["1007", "1003", "1011", "1004"]
+    told = state_of(stages, "I liked Heat (1995), one where a shark scares a beach town")
+    assert not told.described
+    assert order(RANKED, told, stages, 2, exclude_mentioned=True) == ["1011", "1005"]

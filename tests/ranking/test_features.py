@@ -17,8 +17,9 @@ FACTS = FactIndex({("genre", "western"): frozenset({"a", "c"})}, {("genre", "wes
 TURNS = (Turn(SEEKER, "I liked b and a"), Turn(RECOMMENDER, "ok"), Turn(SEEKER, "a western?"))
 STATE = TurnState(TURNS, ("b", "a"), (Preference("movie", "b", turn=0), Preference("genre", "western", turn=2)), "")
 PRIORS = TrainingPriors(popularity={"a": 0.25, "c": 1.0}, co_mentions={"b": {"c": 3}})
-FOUND = Candidates(["a", "b", "c"], [0.1, 0.9, 0.5], [None] * 3, kb_match=[1.0, 0.0, 0.5], sources={
-    "retriever": ["b", "c", "a"], "co_mention": ["c"], "kb": ["c", "a"], "mentioned": ["b", "a"]})
+FOUND = Candidates(["a", "b", "c"], [0.1, 0.9, 0.5], [None] * 3, kb_match=[1.0, 0.0, 0.5], plot_match=[0, 0.2, 1],
+                   sources={"retriever": ["b", "c", "a"], "co_mention": ["c"], "kb": ["c", "a"],
+                            "mentioned": ["b", "a"]})
 
 
 def column(matrix: np.ndarray, name: str) -> list[float]:
@@ -37,6 +38,8 @@ def test_every_feature_sits_in_its_named_column():
     assert column(matrix, "popularity") == [0.25, 0.0, 1.0]
     assert column(matrix, "co_mention") == pytest.approx([0.0, 0.0, np.log1p(3)])
     assert column(matrix, "kb_match") == [1.0, 0.0, 0.5]
+    assert column(matrix, "plot_match") == pytest.approx([0.0, 0.2, 1.0])
+    assert column(feature_matrix(Candidates(["a"], [0.1], [None]), STATE, PRIORS, FACTS), "plot_match") == [0.0]
     assert column(matrix, "year") == [1990.0, 2000.0, 2010.0]
     assert column(matrix, "years_from_mentioned") == [5.0, 5.0, 15.0]  # from their mean year, 1995
     assert column(matrix, "dialogue_movies") == [2.0] * 3
