@@ -37,7 +37,8 @@ def add(commands) -> None:
     about = ("talk to a system with a simulated user who hides a target movie (PROTOCOLS.md, Interactive "
              "evaluation): up to --rounds rounds; each round the user reads the top 5, accepts the target or turns "
              "them down and reveals one attribute (genre, lead actor, director, decade, plot keyword), never the "
-             "title. Writes transcripts (JSONL) and a report with success@1/5/10/50 and 95% intervals")
+             "title; in the descriptions setting it only retells the target's plot, a part per round, without names "
+             "or rare words. Writes transcripts (JSONL) and a report with success@1/5/10/50 and 95% intervals")
     simulate = add_command(commands, "simulate", about)
     simulate.add_argument("--dataset", choices=DATASETS, required=True)
     simulate.add_argument("--system", choices=[name for name, entry in SYSTEMS.items() if entry.conversational],

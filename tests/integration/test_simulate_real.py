@@ -3,6 +3,7 @@ here independently of the guard's own verdict), the kb user is deterministic, an
 faithful to the attribute they reveal."""
 
 import json
+import re
 import warnings
 
 import pytest
@@ -59,3 +60,28 @@ def test_llm_user_on_real_targets(mirror, tmp_path):
             if r.get("source") == "llm":  # the phrasing states the value it reveals
                 value = attribute.split(" ", 1)[1]
                 assert normalize_title(value) in normalize_title(r["user"]), (value, r["user"])
+
+
+@pytest.mark.parametrize("name", ["redial", "inspired"])
+def test_description_user_on_real_targets_names_nothing_and_copies_no_rare_plot_word(mirror, tmp_path, name):
+    """Issue 32: the user who only retells the plot never says the title, a rare word of the plot, or a KB name."""
+    from llmkb.evaluation.simulator import RARE_PLOT, Vocabulary
+    from llmkb.kb import build_kb, load_kb
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dataset = load_dataset(name, mirror)
+        result, rows = _simulate(dataset, KBSimulator(0), tmp_path, 300, "descriptions")
+    documents = {doc.item_id: doc for doc in load_kb(build_kb(dataset)[0])}
+    counts = Vocabulary.from_documents(documents.values()).plot_counts
+    assert result["rounds"] == 5 and result["metrics"]["leaks"]["scored"] == 0 and result["eligible_samples"] >= 50
+    for row in rows:
+        doc = documents[row["target"]]
+        title = normalize_title(row["target_title"].rsplit(" (", 1)[0])
+        rare = {w for w in re.findall(r"\b[a-z]{4,}\b", doc.plot) if counts.get(w, 0) < RARE_PLOT}
+        names = {w for fact in ("starring", "director") for value in doc.facts.get(fact, [])
+                 for w in re.findall(r"[a-z]{4,}", value.lower()) if counts.get(w, 0) < RARE_PLOT}  # not English
+        for text in _user_turns(row):
+            said = set(re.findall(r"[a-z]+", text.lower()))
+            assert f" {title} " not in f" {normalize_title(text)} " and not rare & said and not names & said, text
+        assert all(turn["items"] == [] for turn in row["turns"] if turn["role"] == "seeker")
