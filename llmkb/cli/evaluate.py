@@ -199,7 +199,7 @@ def cmd_simulate(args) -> None:
 
     from llmkb.evaluation.interactive import ROUNDS
 
-    args.rounds = args.rounds or ROUNDS[args.setting]
+    args.rounds = ROUNDS[args.setting] if args.rounds is None else args.rounds
     if args.rounds < 1 or args.targets < 1:
         raise LLMKBError("--rounds and --targets must be at least 1")
     dataset = dataset_of(args)

@@ -34,7 +34,12 @@ NEGATIVE = re.compile(r"\b(didn'?t|did not|don'?t|do not|not a fan|hate[ds]?|dis
 POSITIVE = re.compile(r"\b(lov(e|ed|es)|lik(e|ed|es)|enjoy(ed)?|great|favou?rite|awesome|amazing|good|fun|best)\b", re.I)
 MAX_PREFERENCES = 12
 DESCRIPTION_TURNS = 3  # seeker turns whose words describe what is wanted (``TurnState.description``)
-DESCRIBED_WORDS = 3  # words beyond small talk and stop words that make a description (``TurnState.described``)
+DESCRIBED_WORDS = 3  # words beyond small talk, taste and stop words that make a description (``TurnState.described``)
+# words that say how much the seeker likes something, not what: "I like all kinds" describes nothing
+TASTE_WORDS = frozenset("""
+    like likes liked love loves loved enjoy enjoys enjoyed prefer all kinds kind sorts genres ones stuff really much
+    lot lots favorite favourite favorites seen watched good great fun cool awesome amazing best
+""".split())
 # words that ask for a movie without saying which kind: a seeker who says only these has told nothing yet
 SMALL_TALK = frozenset("""
     hi hello hey heya hiya howdy yo there good morning afternoon evening great nice cool fine well ok okay yes yeah sure
@@ -76,14 +81,14 @@ class TurnState:
     @property
     def described(self) -> bool:
         """The seeker only describes what they want: no movie, no preference linked, but ``DESCRIBED_WORDS`` words
-        or more beyond small talk and stop words ("A heist that goes wrong?"), so the plots that match those words
-        are the best guess.
+        or more beyond small talk, taste and stop words ("A heist that goes wrong?"), so the plots that match those
+        words are the best guess.
 
         >>> said = lambda text: TurnState((Turn(SEEKER, text),), (), (), "")
         >>> said("Hi! A heist that goes wrong?").described, said("I like all kinds").described
         (True, False)
         """
-        words = [w for w in self.description.split() if w not in STOPWORDS_EN]
+        words = [w for w in self.description.split() if w not in STOPWORDS_EN and w not in TASTE_WORDS]
         return not self.mentioned and not self.preferences and len(words) >= DESCRIBED_WORDS
 
     @property
