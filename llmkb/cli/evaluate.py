@@ -195,9 +195,7 @@ def variant_suffix(args) -> str:
 
 
 def cmd_simulate(args) -> None:
-    from llmkb.evaluation.interactive import Simulation, simulate, simulation_paths
-
-    from llmkb.evaluation.interactive import ROUNDS
+    from llmkb.evaluation.interactive import ROUNDS, Simulation, simulate, simulation_paths
 
     args.rounds = ROUNDS[args.setting] if args.rounds is None else args.rounds
     if args.rounds < 1 or args.targets < 1:

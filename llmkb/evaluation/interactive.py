@@ -261,8 +261,6 @@ def simulate(dataset: Dataset, system, simulator: KBSimulator, run: Simulation, 
     return result
 
 
-
-
 def _answer(conversation: Conversation, ranked: list[str], round_: int, run: Simulation, simulator: KBSimulator,
             guard: LeakGuard, catalog) -> None:
     """Record round ``round_``'s list; add the recommender's turn and the user's answer."""

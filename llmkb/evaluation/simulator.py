@@ -256,7 +256,7 @@ class KBSimulator:
         rejections = [("", ())]
         if shown:
             named = rng_for(self.seed, profile.item_id, round_).choice(REJECT).format(listing(shown))
-            rejections = [(named, tuple(shown_ids))] * name_shown + [(REJECT_UNNAMED, ()), *rejections]
+            rejections = [*([(named, tuple(shown_ids))] if name_shown else []), (REJECT_UNNAMED, ()), *rejections]
         def options() -> Iterator[tuple[str, str, Attribute | None]]:  # text, source, the attribute it must state
             if round_ <= len(profile.attributes):
                 attribute = profile.attributes[round_ - 1]

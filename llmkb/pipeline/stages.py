@@ -100,12 +100,11 @@ class CandidateFinder:
         rows = self.retriever.index.search(embeddings, RETRIEVED)
         return [self._join(state, row, embedding) for state, row, embedding in zip(states, rows, embeddings)]
 
-    def sources(self, state: TurnState, row: list[tuple[str, float]], plots: Mapping[str, float] | None = None
+    def sources(self, state: TurnState, row: list[tuple[str, float]], plots: Mapping[str, float]
                 ) -> dict[str, list[str]]:
-        """Each source's candidates for one dialogue, best first (catalogue items only); ``plots``: the plots'
-        match to the seeker's words, when already computed."""
+        """Each source's candidates for one dialogue, best first (catalogue items only); ``row``: the retriever's,
+        ``plots``: how well each plot matches the seeker's words (``PlotIndex.match``)."""
         mentioned = [item for item in state.mentioned if item in self.catalog]
-        plots = self.plots.match(state.description) if plots is None else plots
         found = {"retriever": [item for item, _ in row],
                  "co_mention": [item for item in self.priors.co_mention(mentioned) if item in self.catalog][:CO_MENTIONED]}
         if self.kb_candidates:
