@@ -44,7 +44,7 @@ def order(ranked: Sequence[str], state: TurnState, stages: Stages, k: int,
     if state.small_talk:
         ranked = stages.dataset.popularity
     elif state.described:
-        ranked = [*list(stages.candidates.plots.match(state.description))[:PLOT_FIRST], *ranked]
+        ranked = list(stages.candidates.plots.match(state.description))[:PLOT_FIRST] + list(ranked)
     ranked = constrained(ranked)
     usable = {item for item in ranked if item in catalog} - excluded
     fallback = constrained(stages.dataset.popularity) if len(usable) < k else []  # read only when the fill is needed

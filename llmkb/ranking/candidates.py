@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-SOURCES = ("retriever", "co_mention", "kb", "plot", "item2vec", "graph", "movielens", "mentioned")  # where candidates come from
+# where candidates come from
+SOURCES = ("retriever", "co_mention", "kb", "plot", "item2vec", "graph", "movielens", "mentioned")
 
 
 @dataclass

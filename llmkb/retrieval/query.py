@@ -38,8 +38,8 @@ DESCRIBED_WORDS = 3  # words beyond small talk, taste and stop words that make a
 # words that say how much the seeker likes something, not what: "I like all kinds" describes nothing
 TASTE_WORDS = frozenset("""
     like likes liked love loves loved enjoy enjoys enjoyed prefer all kinds kind sorts genres ones stuff really much
-    lot lots favorite favourite favorites seen watched good great fun cool awesome amazing best
-""".split())
+    lot lots favorite favourite favorites seen watched fun awesome amazing best
+""".split())  # beside SMALL_TALK, which ``description`` has already left out
 # words that ask for a movie without saying which kind: a seeker who says only these has told nothing yet
 SMALL_TALK = frozenset("""
     hi hello hey heya hiya howdy yo there good morning afternoon evening great nice cool fine well ok okay yes yeah sure
@@ -75,8 +75,7 @@ class TurnState:
         >>> TurnState((Turn(SEEKER, "Hi! A heist that goes wrong?"),), (), (), "").small_talk
         False
         """
-        words = (w for turn in self.turns if turn.role == SEEKER for w in re.findall(r"[a-z']+", turn.text.lower()))
-        return not self.mentioned and not self.preferences and all(word in SMALL_TALK for word in words)
+        return not self.mentioned and not self.preferences and not self._beyond_small_talk(None)
 
     @property
     def described(self) -> bool:
@@ -99,9 +98,13 @@ class TurnState:
         >>> TurnState((Turn(SEEKER, "Hi! A heist that goes wrong?"),), (), (), "").description
         'heist goes wrong'
         """
-        seeker = [turn for turn in self.turns if turn.role == SEEKER][-DESCRIPTION_TURNS:]
-        return " ".join(w for turn in reversed(seeker) for w in re.findall(r"[a-z']+", turn.text.lower())
-                        if w not in SMALL_TALK)
+        return " ".join(self._beyond_small_talk(DESCRIPTION_TURNS))
+
+    def _beyond_small_talk(self, turns: int | None) -> list[str]:
+        """The words of the last ``turns`` seeker turns (None: all of them), newest turn first, less small talk."""
+        seeker = [turn for turn in self.turns if turn.role == SEEKER][-turns if turns else None:]
+        return [w for turn in reversed(seeker) for w in re.findall(r"[a-z']+", turn.text.lower())
+                if w not in SMALL_TALK]
 
     @property
     def request(self) -> list[Preference]:
