@@ -1,7 +1,7 @@
 """The KB's facts as mapping dictionaries: (relation, value) → the catalogue items that hold it, and back.
 
 :class:`FactIndex` is built from the KB documents, so it knows exactly what the KB says: the people of each role,
-genres, studios, countries, languages, series, and each item's year. Linked preferences (:class:`Preference`) are
+genres, studios, countries, languages, the series titles name, and each item's year. Linked preferences are
 checked against it, so a card never claims a fact its KB document lacks.
 
 >>> from llmkb.kb.documents import KBDocument
@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from llmkb.kb.documents import KBDocument
+from llmkb.kb.series import title_series
 
 CACHED_PREFERENCES = 4096
 PEOPLE = ("director", "starring", "writer", "music composer", "producer")
@@ -48,7 +49,7 @@ PHRASES = {"director": "directed by {}", "starring": "stars {}", "writer": "writ
            "music composer": "music by {}", "producer": "produced by {}", "genre": "{} film",
            "year": "from {}", "production company": "made by {}", "distributor": "released by {}",
            "previous work": "follows {}", "subsequent work": "followed by {}", "author": "based on the work of {}",
-           "narrator": "narrated by {}", "studio": "a {} film"}
+           "narrator": "narrated by {}", "studio": "a {} film", "series": "part of the {} series"}
 
 
 @dataclass(frozen=True)
@@ -131,13 +132,17 @@ class FactIndex:
 
     @classmethod
     def from_documents(cls, documents: Iterable[KBDocument]) -> FactIndex:
+        """The documents' facts, each company's studio (:func:`studio`) and the series their titles name
+        (:func:`~llmkb.kb.series.title_series`)."""
+        documents = list(documents)
+        series = title_series({doc.item_id: doc.title for doc in documents})
         postings: dict[tuple[str, str], set[str]] = {}
         spellings: dict[tuple[str, str], Counter] = {}
         years: dict[str, int] = {}
         for doc in documents:
             if doc.year:
                 years[doc.item_id] = int(doc.year)
-            for relation, values in doc.facts.items():
+            for relation, values in [*doc.facts.items(), ("series", series.get(doc.item_id, []))]:
                 relation = RELATION_ALIASES.get(relation, relation)
                 facts = [(relation, value) for value in values]
                 facts += [("studio", studio(value)) for value in values] if relation in COMPANIES else []
