@@ -3,7 +3,8 @@
 ``llmkb evaluate-requests --dataset D`` runs :func:`evaluate_requests`. :func:`generate_requests` writes requests
 from the KB alone (never from dialogues): a director, an actor, a genre or a decade ("movies from the 90s"); two of
 them ("a scary movie with Sigourney Weaver"); a negation ("a comedy that is not animated"); "something like Heat
-(1995) but from the 2000s". What a request means (``wanted``, ``unwanted``, ``like``) is fixed when it is written,
+(1995) but from the 2000s"; a studio or a series, wanted or ruled out ("a comedy, nothing from the Scary Movie
+franchise"). Studio and series names are typed as the KB writes them, even under ``noise``. What a request means (``wanted``, ``unwanted``, ``like``) is fixed when it is written,
 whatever the linker later reads in its text. Each system answers it as a one-message dialogue, and an item of its
 top 5 satisfies the request when its KB facts hold every wanted fact, none of the unwanted ones, and it is not the
 ``like`` movie. The report keeps every request with each system's top 5, so :func:`rescore` recomputes the numbers.
@@ -47,7 +48,8 @@ TOP = 5  # the list a request is judged on: precision@5 and hit@5
 MIN_ITEMS = 5  # a value (or combination) is drawn when at least this many catalogue items satisfy it
 GROUPS = {"single": ("director", "actor", "genre", "decade"),
           "two-attribute": ("genre+actor", "genre+decade", "director+actor"),
-          "negated": ("negated",), "like-but": ("like-but",)}
+          "negated": ("negated",), "like-but": ("like-but",),
+          "studio/series": ("studio", "series", "negated-studio", "negated-series")}
 KINDS = tuple(kind for kinds in GROUPS.values() for kind in kinds)
 VARIANTS = ("full", "no-kb-candidates", "no-kb-signal", "no-constraints", "no-kb", "dense-only")
 PEOPLE_POOL = 3  # single-person requests draw from the PEOPLE_POOL × per_type most popular eligible people
@@ -71,7 +73,8 @@ GREETINGS = ("", "", "", "", "Hi! ", "Hey there! ", "Hello. ")
 DECADE_WORDS = {1920: "twenties", 1930: "thirties", 1940: "forties", 1950: "fifties", 1960: "sixties",
                 1970: "seventies", 1980: "eighties", 1990: "nineties"}
 PARTICLES = {"de", "del", "della", "di", "da", "van", "von", "der", "den", "la", "le", "du", "st"}
-TEMPLATES = {  # {p}, {q}: people; {g}, {g2}: genre words; {ag}, {ag2}: with "a"/"an"; {d}: a decade; {m}: a movie
+TEMPLATES = {  # {p}, {q}: people; {g}, {g2}: genre words; {ag}, {ag2}: with "a"/"an"; {d}: a decade; {m}: a movie;
+    # {s}: a studio or a series
     "director": ("Any good movies directed by {p}?", "I'd like something by {p}", "movies by {p} please",
                  "What are the best films by director {p}?", "Can you recommend a movie directed by {p}?"),
     "actor": ("I want a movie with {p}", "Any films starring {p}?", "Something with {p} in it, please",
@@ -95,6 +98,14 @@ TEMPLATES = {  # {p}, {q}: people; {g}, {g2}: genre words; {ag}, {ag2}: with "a"
                     "Movies like {m}, but made in the {d}"),
     "like-genre": ("Something like {m}, but {ag} movie", "I loved {m}. Is there {ag} movie like it?",
                    "Movies like {m}, but {g} ones"),
+    "studio": ("Any good movies from {s}?", "I'd like a {s} film", "Something made by {s}, please",
+               "What's the best {s} movie?"),
+    "series": ("Any {s} movies?", "I'd like to watch one of the {s} films", "Which {s} movie should I see?",
+               "Anything from the {s} franchise?"),
+    "negated-studio": ("{ag} movie that is not from {s}", "{g} films, but nothing from {s}",
+                       "I want {ag} movie, no {s} please"),
+    "negated-series": ("{ag} movie, but not one of the {s} films", "{g} movies, nothing from the {s} franchise",
+                       "I want {ag} film that isn't a {s} movie"),
 }
 
 
@@ -301,6 +312,14 @@ def generate_requests(facts: FactIndex, documents: Mapping[str, KBDocument], pop
                                      (per_type - per_type // 2, per_type // 2)):
         for chosen in _varied(rng, _satisfiable_first(options, n, min_items), n):
             requests.append(writer.write("like-but", chosen, variant, documents[chosen[0]].display))
+    for relation in ("studio", "series"):  # drawn last, so the requests above stay those of earlier versions
+        values = popular(relation)[:PAIR_POOL]
+        items.update((p, holders(p)) for p in values)
+        for chosen in _varied(rng, _satisfiable_first([(len(items[p]), (p,)) for p in values], per_type, min_items),
+                              per_type):
+            requests.append(writer.write(relation, chosen))
+        for chosen in _varied(rng, _satisfiable_first(negations(genres, values), per_type, min_items), per_type):
+            requests.append(writer.write(f"negated-{relation}", chosen))
     return requests
 
 
@@ -348,7 +367,7 @@ class _Writer:
         template = self.rng.choice(TEMPLATES[f"{kind.split('-')[0]}-{variant}" if variant else kind])
         fill: dict[str, str] = {"m": movie}
         wanted, unwanted, like = list(values), [], None
-        if kind == "negated":
+        if kind.startswith("negated"):
             ruled_out = Preference("person", values[1].value) if variant == "person" else values[1]  # any role
             wanted, unwanted = [values[0]], [dataclasses.replace(ruled_out, polarity=-1)]
         elif kind == "like-but":
@@ -359,6 +378,8 @@ class _Writer:
                 fill.update({f"g{second}": word, f"ag{second}": f"{_article(word)} {word}"})
             elif p.relation == "year":
                 fill["d"] = self._decade(p.years[0])
+            elif p.relation in ("studio", "series"):
+                fill["s"] = re.sub(r"^the\s+", "", p.value, flags=re.I)  # "the Hunger Games films"
             else:
                 fill["q" if "p" in fill else "p"] = self._person(p.value)
         if self.typos is not None:  # names and titles typed with typos ("(1995)" stays as written)

@@ -8,7 +8,9 @@ It finds, with the KB's own names (:class:`~llmkb.kb.facts.FactIndex`):
 - genres, with their everyday words ("sci-fi", "rom-com", "scary", "funny", "cartoon");
 - years and decades ("the 90s", "from 2010", "since 2015", "recent", "an old classic");
 - studios by the name people use ("Marvel", "Disney", "pixar": every company whose name starts so, see
-  ``facts.studio``), and other KG values the KB holds (company, country, language, series) by their full name;
+  ``facts.studio``), and other KG values the KB holds (company, country, language) by their full name;
+- series the titles name (``kb.series``): "harry potter", or, where the name is a common word or a title said as a
+  movie, with an article before and a word like "movies" after ("not a Saw movie", "the Toy Story films");
 - movies the turn names (``Turn.items``), so that "I hated Heat" is a dislike.
 A negation earlier in the clause ("not", "no", "nothing", "I hate", "don't like") makes a preference negative,
 until a contrast ("but", "instead") or a fresh "I like/want" starts a new clause.
@@ -108,8 +110,11 @@ FUZZY_NAME_EDITS = ((6, 1), (8, 2))  # a full name ("leonardo dicarpio", "kevn s
 WORD_EDITS = ((4, 1), (10, 2))  # one word of a full name: none under 4 letters ("ted" is not "lee"), one, then two
 ENGLISH_WORDS = 30_000  # the most frequent English words (wordfreq): typed as such, they are not typos of a name
 EVERYDAY_WORDS = 10_000  # one edit from one of these, a word is taken for its typo ("mistery"), not a title's
+SERIES_BEFORE = frozenset("a an any another the no those these all other which every".split())  # "not a Saw film"
+SERIES_AFTER = re.compile(r"\s*(?:movies?|films?|series|franchise|saga|trilogy|sequels?|prequels?)\b")
 TITLE_STUDIO_ITEMS = 10  # a studio named by a title's word ("Endgame", "Darko") needs this many items alone
 COMMON_WORDS = 3_000  # a studio's short name among these ("American", "Hollywood") is no studio on its own
+EVERYDAY_STUDIO = 1_000  # ... not even capitalised, among these ("American", "One", "China")
 FUZZY_NGRAMS = (3, 2)  # word n-grams read as a misspelt full name ("leonardo dicarpio"), longest first
 SURNAME_ITEMS = 2  # a surname alone names someone with at least this many items (3 if it is also a word)
 RARE_GENRE = 5  # genre values the KB gives fewer items are noise ("Racing video game"), unless all genres are rare
@@ -159,12 +164,15 @@ class EntityLinker:
         for word, keys in GENRE_WORDS.items():  # the everyday word means these genres, even where the KB has it
             if any(k in genres for k in keys):
                 self.phrases[fold(word)] = [("genre", genres[k]) for k in keys if k in genres]
+        self.capitalised_studios: dict[str, str] = {}  # studios named by common words: linked when capitalised
         self._add_studios(people, other, common_words)
+        self.cued_series = self._add_series(people, common_words)
+        self.series = {key for key, targets in self.phrases.items() if targets[0][0] == "series"} | set(self.cued_series)
         cue_words = {fold(cue) for cues in ROLE_CUES.values() for cue in cues}
         self.common = blocked = set(common_words) | set(self.phrases) | cue_words
         for name in sorted(people, key=lambda n: (-people[n], n)):
             key = fold(name)
-            if len(key) >= 4:
+            if len(key) >= 4 and (key not in self.series or key in self.cued_series):  # a series may win (Underworld)
                 self.phrases.setdefault(key, []).append(("person", name))
             last = key.split()[-1] if key else ""
             if len(last) >= 4 and " " in key and last not in self.phrases and last not in cue_words and \
@@ -185,7 +193,9 @@ class EntityLinker:
                      common_words: frozenset[str]) -> None:
         """Phrases for studios: the short name of a studio that holds more items than the one company (or the person
         with that surname) of the name, where it can stand alone (:func:`_studio_name`; a title's word needs
-        ``TITLE_STUDIO_ITEMS``), and each company typed in full."""
+        ``TITLE_STUDIO_ITEMS``), and each company typed in full. A studio of ``TITLE_STUDIO_ITEMS`` items whose name
+        is common words links when capitalised inside a sentence ("a Universal film", "from Castle Rock"), unless it
+        is one of the ``EVERYDAY_STUDIO`` most frequent words ("American movies" are no studio's)."""
         surnames: dict[str, int] = {}  # a last word → the most items of a person of that name ("disney": Walt's)
         for name, count in people.items():
             words = fold(name).split()
@@ -202,15 +212,44 @@ class EntityLinker:
             if _studio_name(key, common_words) and (items >= TITLE_STUDIO_ITEMS or not in_titles):
                 genre_words = [t for t in self.phrases.get(key, []) if t[0] == "genre"]  # "pixar": animation too
                 self.phrases[key] = [*genre_words, ("studio", name)]
+            elif items >= TITLE_STUDIO_ITEMS and len(key) >= 3 and key not in english_words(EVERYDAY_STUDIO):
+                self.capitalised_studios[key] = name  # "a Universal film", not "a universal story"
         for key, (_, relation, name) in companies.items():  # a company typed in full means its studio
             brand = fold(studio(name))
             if relation in COMPANIES and brand in studios and key != brand:
                 self.phrases[key] = [("studio", studios[brand])]
 
+    def _add_series(self, people: Mapping[str, int], common_words: frozenset[str]) -> dict[str, str]:
+        """Phrases for the series whose name can stand alone: a word of it is neither a common word nor one the
+        plots write in lower case ("harry potter", "jaws"). Returns the others (name key → name), which need an
+        article and a cue (:meth:`_cued`): "the toy story films", "a scary movie one". A name is also read without
+        its leading "the" ("a Hunger Games movie"); a person of the name wins only with as many items."""
+        cued, items = {}, {fold(name): count for name, count in people.items()}
+        for key, name in self.index.values("series").items():
+            size = len(self.index.postings[("series", key)])
+            for said in dict.fromkeys([key, key.removeprefix("the ")]):
+                if items.get(said, 0) >= size or (said in self.phrases and said not in items) or \
+                        said.replace(" ", "").isdigit():
+                    continue  # "Kevin Hart" is the comedian; "2012" a year; "Pixar" a studio
+                if any(_studio_name(word, common_words) for word in said.split()):
+                    self.phrases[said] = [("series", name)]
+                else:
+                    cued[said] = name
+        return cued
+
+    def _cued(self, text: str, span: tuple[int, int]) -> bool:
+        """Whether the name at ``span`` is said as a series: "a/the/any ... movie(s)/films/franchise". A name that is
+        one everyday word must be capitalised too ("the Red movies", not "any red movies")."""
+        before = text[:span[0]].lower().split()[-1:]
+        everyday = fold(text[span[0]:span[1]]) in english_words(COMMON_WORDS)
+        return bool(before) and before[0] in SERIES_BEFORE and SERIES_AFTER.match(text.lower(), span[1]) is not None \
+            and (not everyday or _named(text, span[0]))
+
     def link(self, text: str, turn: int = -1, skip: Sequence[tuple[int, int]] = ()) -> list[Preference]:
         """The preferences ``text`` states, in reading order. ``skip``: spans to ignore (matched movie titles)."""
         lowered = text.lower()
-        found = self._names(text, turn, skip) + self._years(lowered, turn, skip)
+        names = self._names(text, turn, skip)
+        found = names + self._years(lowered, turn, [*skip, *(p.span for p in names)])  # "Fox 2000" is a studio
         found.sort(key=lambda p: p.span)
         studios = {p.span for p in found if p.relation == "studio"}
         read = [p if self._positive(lowered, p.span[0]) else _negated(p) for p in found]
@@ -235,7 +274,9 @@ class EntityLinker:
         if key not in self._turns:
             if len(self._turns) >= CACHED_TURNS:
                 self._turns.clear()
-            titles = self._title_spans(turn)
+            series = self.series_spans(turn.text)  # "not a Harry Potter movie": the series, not that movie
+            titles = [(item, span) for item, span in self._title_spans(turn)
+                      if span == (0, 0) or not any(a < span[1] - 7 and span[0] < b for a, b in series)]
             relative = self.refinements(turn.text, shown, number)
             years = {p.span for p in relative if p.relation == "year"}
             said = [p for p in self.link(turn.text, number, [span for _, span in titles])
@@ -292,6 +333,18 @@ class EntityLinker:
         positive = self._positive(turn.text.lower(), span[0]) if span != (0, 0) else True
         return Preference("movie", item, 1 if positive else -1, number, span)
 
+    def series_spans(self, text: str) -> list[tuple[int, int]]:
+        """Where ``text`` names a series as one ("the Toy Story movies", "any of the Pirates of the Caribbean films"):
+        a title inside is the series, not that movie."""
+        words, spans = _words(text), []
+        for i in range(len(words)):
+            for n in range(min(MAX_NGRAM, len(words) - i), 0, -1):
+                span = (words[i][1], words[i + n - 1][2])
+                if " ".join(w for w, _, _ in words[i:i + n]) in self.series and self._cued(text, span):
+                    spans.append(span)
+                    break
+        return spans
+
     def _title_spans(self, turn: Turn) -> list[tuple[str, tuple[int, int]]]:
         lowered, spans = turn.text.lower(), []
         for item in turn.items:
@@ -307,7 +360,12 @@ class EntityLinker:
             for n in range(min(MAX_NGRAM, len(words) - i), 0, -1):
                 key = " ".join(w for w, _, _ in words[i:i + n])
                 span = (words[i][1], words[i + n - 1][2])
-                targets = self.phrases.get(key) or ([("person", self.surnames[key])] if key in self.surnames else [])
+                if key in self.cued_series and self._cued(text, span):
+                    targets = [("series", self.cued_series[key])]  # "any Saw movies?", "the Underworld films"
+                elif key in self.capitalised_studios and _named(text, span[0]) and key not in self.phrases:
+                    targets = [("studio", self.capitalised_studios[key])]
+                else:
+                    targets = self.phrases.get(key) or ([("person", self.surnames[key])] if key in self.surnames else [])
                 if not targets and key in self.word_surnames and (
                         _named(text, span[0]) or self._role(text[:span[0]].lower())):
                     targets = [("person", self.word_surnames[key])]  # "a Cruise movie", "starring bale"

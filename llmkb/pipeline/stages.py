@@ -67,7 +67,8 @@ class MessageReader:
     """The user's message as a seeker turn, read through the guards (``llmkb.pipeline.guards``: whitespace collapsed,
     cut to ``MAX_MESSAGE_CHARS``; an empty or non-English message raises), with the catalogue titles it names, the
     titles it names that are not in the catalogue, and the notes the reply starts with. A title without a year
-    inside a person's name ("Wilson" in "Owen Wilson") is the person, not the movie."""
+    inside a person's name ("Wilson" in "Owen Wilson") is the person, not the movie; one inside a series said as one
+    ("any of the Toy Story films") is the series."""
 
     def __init__(self, matcher: TitleMatcher, linker: EntityLinker | None = None, catalogue: str = "movie"):
         self.matcher, self.linker, self.catalogue = matcher, linker, catalogue
@@ -77,6 +78,7 @@ class MessageReader:
         matches = self.matcher.match(text, typed=True)
         if self.linker:
             matches = outside_names(matches, self.linker.person_spans(text))
+            matches = outside_names(matches, self.linker.series_spans(text), any_length=True)
         unknown = list(matches.dropped)
         notes += [unknown_titles_note(unknown, self.catalogue)] if unknown else []
         return Read([*history, Turn(SEEKER, text, tuple(matches.item_ids))], unknown, notes)

@@ -296,11 +296,13 @@ def canonical_titles(text: str, items: Sequence[CatalogItem]) -> str:
     return pattern.sub(lambda m: by_title[m.group(1).lower()].display, text)
 
 
-def outside_names(matches: TitleMatches, names: Sequence[tuple[int, int]]) -> TitleMatches:
-    """``matches`` without the yearless titles inside a longer person's name (``names``: their spans), such as
-    "Marshall" in "Rawson Marshall Thurber"."""
+def outside_names(matches: TitleMatches, names: Sequence[tuple[int, int]], any_length: bool = False
+                  ) -> TitleMatches:
+    """``matches`` without the yearless titles inside a longer name (``names``: their spans), such as "Marshall" in
+    the person "Rawson Marshall Thurber"; with ``any_length``, without any yearless title a name overlaps (a series
+    said as one: "The Avengers" in "one of the Avengers films")."""
     return TitleMatches(tuple(m for m in matches.mentions if m.year is not None or not any(
-        a < m.end and m.start < b and b - a > m.end - m.start for a, b in names)))
+        a < m.end and m.start < b and (any_length or b - a > m.end - m.start) for a, b in names)))
 
 
 def match_titles(text: str, catalog: Iterable[CatalogItem] | TitleMatcher) -> TitleMatches:

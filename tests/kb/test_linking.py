@@ -186,8 +186,41 @@ def test_studios_by_the_name_people_use_link_and_negate():
     assert linked(linker, "pixar stuff") == ["genre animation", "studio Pixar"]
     assert linked(linker, "nothing from Pixar") == ["not studio Pixar"]  # other animation is fine
     assert linked(linker, "a universal story") == []  # a plot word: only the full name links
+    assert linked(linker, "an Iron Man sequel from Universal") == []  # ... or capitalised with 10 items or more
     assert linked(linker, "Universal Pictures films") == ["studio Universal"]
     assert linked(linker, "no one else") == []  # "Entertainment One" gives no studio "One"
+
+
+def test_a_big_studio_named_by_common_words_links_when_capitalised():
+    from llmkb.kb import KBDocument
+
+    documents = [KBDocument(str(i), f"Film {chr(65 + i)}", 2000, {"distributor": ["Universal Pictures"]})
+                 for i in range(10)]
+    linker = EntityLinker(FactIndex.from_documents(documents), common_words=frozenset({"universal"}), surname_items=1)
+    assert linked(linker, "I'd like a Universal film") == ["studio Universal"]
+    assert linked(linker, "a universal story") == linked(linker, "Universal is fine") == []  # lower case; first word
+
+
+def test_series_the_titles_name_link_and_negate():
+    """Issue 32: "not a Harry Potter movie" and "the Toy Story films" name a series the KG does not hold."""
+    from llmkb.data.records import CatalogItem
+    from llmkb.kb import KBDocument
+
+    titles = {"1": "Harry Potter and the Goblet of Fire", "2": "Harry Potter and the Chamber of Secrets",
+              "3": "Toy Story", "4": "Toy Story 2", "5": "Red", "6": "Red 2", "7": "Heat"}
+    documents = [KBDocument(item, title, 2000 + int(item)) for item, title in titles.items()]
+    catalog = {item: CatalogItem(item, title, 2000 + int(item)) for item, title in titles.items()}
+    facts = FactIndex.from_documents(documents)
+    linker = EntityLinker(facts, catalog, common_words=frozenset({"toy", "story"}), surname_items=1)
+    assert sorted(facts.items_for(Preference("series", "Harry Potter"))) == ["1", "2"]
+    assert linked(linker, "not a harry potter movie please") == ["not series Harry Potter"]
+    assert linked(linker, "any of the toy story films?") == ["series Toy Story"]
+    assert linked(linker, "a toy story") == []  # everyday words: a series only when said as one
+    assert linked(linker, "any Red movies?") == ["series Red"]
+    assert linked(linker, "any red movies?") == []  # one everyday word: capitalised only
+    said_as_movie = linker.dialogue([Turn(SEEKER, "I loved Toy Story", ("3",))])
+    said_as_series = linker.dialogue([Turn(SEEKER, "I loved the Toy Story movies", ("3",))])
+    assert [str(p) for p in said_as_movie] == ["movie 3"] and [str(p) for p in said_as_series] == ["series Toy Story"]
 
 
 def test_refinements_read_against_the_movies_just_shown(world):
