@@ -111,7 +111,7 @@ WORD_EDITS = ((4, 1), (10, 2))  # one word of a full name: none under 4 letters 
 ENGLISH_WORDS = 30_000  # the most frequent English words (wordfreq): typed as such, they are not typos of a name
 EVERYDAY_WORDS = 10_000  # one edit from one of these, a word is taken for its typo ("mistery"), not a title's
 SERIES_BEFORE = frozenset("a an any another the no those these all other which every".split())  # "not a Saw film"
-SERIES_AFTER = re.compile(r"\s*(?:movies?|films?|series|franchise|saga|trilogy|sequels?|prequels?)\b")
+SERIES_AFTER = re.compile(r"\s*(?:movies?|films?|ones?|series|franchise|saga|trilogy|sequels?|prequels?)\b")
 TITLE_STUDIO_ITEMS = 10  # a studio named by a title's word ("Endgame", "Darko") needs this many items alone
 COMMON_WORDS = 3_000  # a studio's short name among these ("American", "Hollywood") is no studio on its own
 EVERYDAY_STUDIO = 1_000  # ... not even capitalised, among these ("American", "One", "China")
@@ -159,8 +159,8 @@ class EntityLinker:
         sizes = {key: len(index.postings[("genre", key)]) for key in index.values("genre")}
         least = min(RARE_GENRE, 0.01 * max(sizes.values(), default=0))
         genres = {key: name for key, name in index.values("genre").items() if sizes[key] >= least}
-        for key, name in genres.items():
-            self.phrases.setdefault(key, []).append(("genre", name))
+        for key, name in genres.items():  # a genre word is the genre, not a company of that name ("Fantasy Films")
+            self.phrases[key] = [t for t in self.phrases.get(key, []) if t[0] not in COMPANIES] + [("genre", name)]
         for word, keys in GENRE_WORDS.items():  # the everyday word means these genres, even where the KB has it
             if any(k in genres for k in keys):
                 self.phrases[fold(word)] = [("genre", genres[k]) for k in keys if k in genres]

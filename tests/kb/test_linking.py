@@ -201,6 +201,15 @@ def test_a_big_studio_named_by_common_words_links_when_capitalised():
     assert linked(linker, "a universal story") == linked(linker, "Universal is fine") == []  # lower case; first word
 
 
+def test_a_genre_word_is_the_genre_not_a_company_of_that_name():
+    from llmkb.kb import KBDocument
+
+    documents = [KBDocument("1", "Willow", 1988, {"genre": ["fantasy"], "production company": ["Fantasy Films"]}),
+                 KBDocument("2", "Legend", 1985, {"genre": ["fantasy"]})]
+    linker = EntityLinker(FactIndex.from_documents(documents), surname_items=1)
+    assert linked(linker, "a fantasy movie") == ["genre fantasy"]
+
+
 def test_series_the_titles_name_link_and_negate():
     """Issue 32: "not a Harry Potter movie" and "the Toy Story films" name a series the KG does not hold."""
     from llmkb.data.records import CatalogItem
@@ -218,6 +227,7 @@ def test_series_the_titles_name_link_and_negate():
     assert linked(linker, "a toy story") == []  # everyday words: a series only when said as one
     assert linked(linker, "any Red movies?") == ["series Red"]
     assert linked(linker, "any red movies?") == []  # one everyday word: capitalised only
+    assert linked(linker, "a film, but not a Toy Story one") == ["not series Toy Story"]
     said_as_movie = linker.dialogue([Turn(SEEKER, "I loved Toy Story", ("3",))])
     said_as_series = linker.dialogue([Turn(SEEKER, "I loved the Toy Story movies", ("3",))])
     assert [str(p) for p in said_as_movie] == ["movie 3"] and [str(p) for p in said_as_series] == ["series Toy Story"]
