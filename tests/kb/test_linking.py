@@ -228,6 +228,12 @@ def test_series_the_titles_name_link_and_negate():
     assert linked(linker, "any Red movies?") == ["series Red"]
     assert linked(linker, "any red movies?") == []  # one everyday word: capitalised only
     assert linked(linker, "a film, but not a Toy Story one") == ["not series Toy Story"]
+    from llmkb.pipeline.stages import MessageReader
+    from llmkb.postprocess import TitleMatcher
+
+    reader = MessageReader(TitleMatcher(catalog.values()), linker)
+    assert reader([], "I loved the Toy Story movies")[0][-1].items == ()  # the series, not the first film
+    assert reader([], "I loved Toy Story")[0][-1].items == ("3",)
     said_as_movie = linker.dialogue([Turn(SEEKER, "I loved Toy Story", ("3",))])
     said_as_series = linker.dialogue([Turn(SEEKER, "I loved the Toy Story movies", ("3",))])
     assert [str(p) for p in said_as_movie] == ["movie 3"] and [str(p) for p in said_as_series] == ["series Toy Story"]
