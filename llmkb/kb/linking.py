@@ -119,6 +119,7 @@ FUZZY_NGRAMS = (3, 2)  # word n-grams read as a misspelt full name ("leonardo di
 SURNAME_ITEMS = 2  # a surname alone names someone with at least this many items (3 if it is also a word)
 RARE_GENRE = 5  # genre values the KB gives fewer items are noise ("Racing video game"), unless all genres are rare
 _NAME_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")  # "gordon-levitt", "zoë"
+TITLE_YEAR = len(" (1995)")  # a title's span reaches over the year written after it
 CACHED_TURNS = 4096  # linked turns kept, so a growing chat history is not linked again every turn
 
 
@@ -276,7 +277,7 @@ class EntityLinker:
                 self._turns.clear()
             series = self.series_spans(turn.text)  # "not a Harry Potter movie": the series, not that movie
             titles = [(item, span) for item, span in self._title_spans(turn)
-                      if span == (0, 0) or not any(a < span[1] - 7 and span[0] < b for a, b in series)]
+                      if span == (0, 0) or not any(a < span[1] - TITLE_YEAR and span[0] < b for a, b in series)]
             relative = self.refinements(turn.text, shown, number)
             years = {p.span for p in relative if p.relation == "year"}
             said = [p for p in self.link(turn.text, number, [span for _, span in titles])
@@ -350,7 +351,7 @@ class EntityLinker:
         for item in turn.items:
             title = self.catalog[item].title.lower() if item in self.catalog else ""
             at = lowered.find(title) if title else -1
-            spans.append((item, (at, at + len(title) + 7) if at >= 0 else (0, 0)))  # + " (1995)"
+            spans.append((item, (at, at + len(title) + TITLE_YEAR) if at >= 0 else (0, 0)))
         return spans
 
     def _names(self, text: str, turn: int, skip: Sequence[tuple[int, int]]) -> list[Preference]:
