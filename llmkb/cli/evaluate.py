@@ -74,8 +74,9 @@ def add(commands) -> None:
     compare.add_argument("b", type=Path, help="predictions JSONL of the same samples")
     compare.set_defaults(run=cmd_compare)
     about = ("the request benchmark: explicit requests written from the KB (a director, an actor, a genre, a decade, "
-             "two of them, a negation, 'like X but Y', a studio or series wanted or ruled out), answered as one-message dialogues; each variant's top 5 is "
-             "checked against the KB's facts (precision@5, hit@5); the report keeps every request and list")
+             "two of them, a negation, 'like X but Y', a studio or series wanted or ruled out), answered as "
+             "one-message dialogues; each variant's top 5 is checked against the KB's facts (precision@5, hit@5); "
+             "the report keeps every request and list")
     bench = add_command(commands, "evaluate-requests", about)
     bench.add_argument("--dataset", choices=DATASETS, required=True)
     bench.add_argument("--variants", default="all",
@@ -86,8 +87,8 @@ def add(commands) -> None:
     bench.add_argument("--noise", type=float, default=0.0,
                        help="type the requests as people do: all lower case, and this share of the name and title "
                             "words (4+ letters) with one typo (a swap, a neighbouring key, a dropped or doubled "
-                            "letter; studio and series names stay as written); 0 writes them cleanly. The same seed gives "
-                            "the same requests either way")
+                            "letter; studio and series names stay as written); 0 writes them cleanly. The same "
+                            "seed gives the same requests either way")
     bench.add_argument("--min-items", type=int, default=5,
                        help="draw values that at least this many catalogue items satisfy; the headline numbers "
                             "count the requests that many items satisfy")

@@ -4,8 +4,8 @@
 from the KB alone (never from dialogues): a director, an actor, a genre or a decade ("movies from the 90s"); two of
 them ("a scary movie with Sigourney Weaver"); a negation ("a comedy that is not animated"); "something like Heat
 (1995) but from the 2000s"; a studio or a series, wanted or ruled out ("a comedy, nothing from the Scary Movie
-franchise"). Studio and series names are typed as the KB writes them, even under ``noise``. What a request means (``wanted``, ``unwanted``, ``like``) is fixed when it is written,
-whatever the linker later reads in its text. Each system answers it as a one-message dialogue, and an item of its
+franchise"). Studio and series names are typed as the KB writes them, even under ``noise``. What a request means
+(``wanted``, ``unwanted``, ``like``) is fixed when it is written, whatever the linker later reads in its text. Each system answers it as a one-message dialogue, and an item of its
 top 5 satisfies the request when its KB facts hold every wanted fact, none of the unwanted ones, and it is not the
 ``like`` movie. The report keeps every request with each system's top 5, so :func:`rescore` recomputes the numbers.
 ``noise`` types the requests as people do: lower case, and names and titles with seeded typos (:func:`misspell`).

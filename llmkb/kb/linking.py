@@ -168,7 +168,8 @@ class EntityLinker:
         self.capitalised_studios: dict[str, str] = {}  # studios named by common words: linked when capitalised
         self._add_studios(people, other, common_words)
         self.cued_series = self._add_series(people, common_words)
-        self.series = {key for key, targets in self.phrases.items() if targets[0][0] == "series"} | set(self.cued_series)
+        self.series = {key for key, targets in self.phrases.items() if targets[0][0] == "series"}
+        self.series |= set(self.cued_series)  # every series name the linker reads, alone or cued
         cue_words = {fold(cue) for cues in ROLE_CUES.values() for cue in cues}
         self.common = blocked = set(common_words) | set(self.phrases) | cue_words
         for name in sorted(people, key=lambda n: (-people[n], n)):
@@ -366,7 +367,8 @@ class EntityLinker:
                 elif key in self.capitalised_studios and _named(text, span[0]) and key not in self.phrases:
                     targets = [("studio", self.capitalised_studios[key])]
                 else:
-                    targets = self.phrases.get(key) or ([("person", self.surnames[key])] if key in self.surnames else [])
+                    surname = [("person", self.surnames[key])] if key in self.surnames else []
+                    targets = self.phrases.get(key) or surname
                 if not targets and key in self.word_surnames and (
                         _named(text, span[0]) or self._role(text[:span[0]].lower())):
                     targets = [("person", self.word_surnames[key])]  # "a Cruise movie", "starring bale"
