@@ -48,7 +48,7 @@ def title_series(titles: Mapping[str, str]) -> dict[str, list[str]]:
             holders.setdefault(name.casefold(), set()).add(item)
     series = {name for name, carried in titled.items() if len(carried) >= 2}
     longest: dict[frozenset[str], str] = {}  # the items of a series → its longest name
-    for name in sorted(series, key=len):
+    for name in sorted(series, key=lambda name: (len(name), name)):  # a tie goes the same way every run
         longest[frozenset(holders[name])] = name
     kept = set(longest.values())
     found = {item: [name for name in candidates if name.casefold() in kept] for item, candidates in names.items()}
