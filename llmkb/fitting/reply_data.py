@@ -3,8 +3,11 @@
 Each pair is the reply prompt exactly as the recommender writes it (the dialogue so far, the movies the human
 recommended with why they fit and their KB documents) → the human reply, its movies written as the catalogue writes
 them (``canonical_titles``). Only turns whose human reply says why are kept: it names a catalogue movie, states at least one KB fact
-about each movie it names, and states nothing the KB does not hold (``llmkb.postprocess.grounding``). So the
-writer learns the dialogues' voice and to give grounded reasons, which the checks then require.
+about each movie it names, and states nothing the KB does not hold (``llmkb.postprocess.grounding``). A reply in
+the seeker's voice is left out: one that says it has seen or likes a movie and never turns to the seeker or
+recommends ("Yes that one was interesting. I liked One Hour Photo (2002) as well.";
+``llmkb.postprocess.fluency.reacts_without_recommending``), 8.6% of ReDial's recommender turns that name a movie. So the writer learns the dialogues' voice and to give
+grounded reasons, which the checks then require.
 
 The adapter is keyed by what it is trained from (base model, data files, KB and this module's version, settings),
 under ``<artifacts>/reply-writer/<key>``; training saves checkpoints and resumes from the last one.
@@ -30,11 +33,12 @@ from llmkb.paths import artifacts_dir
 from llmkb.pipeline.config import RecommenderConfig
 from llmkb.pipeline.reply import reply_prompt
 from llmkb.pipeline.stages import Stages
+from llmkb.postprocess.fluency import reacts_without_recommending
 from llmkb.postprocess.titles import canonical_titles
 from llmkb.retrieval.index import model_fingerprint
 
-REPLY_DATA_VERSION = 3  # 2: reasons are the linkable facts, sentences without a movie speak of the next ones;
-# 3: human replies keep their words (only their titles are written as the catalogue writes them)
+REPLY_DATA_VERSION = 4  # 2: reasons are the linkable facts, sentences without a movie speak of the next ones;
+# 3: human replies keep their words (only their titles are written as the catalogue writes them); 4: no seeker's voice
 DATASETS = ("redial", "inspired")
 SETTINGS = LoraSettings(r=16, alpha=32, target_modules=("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
                                                         "up_proj", "down_proj"), learning_rate=5e-4, batch_size=8)
@@ -51,6 +55,8 @@ def reply_pairs(stages: Stages, progress: bool = True) -> list[tuple[str, str]]:
         if not gold:
             continue
         human = canonical_titles(sample.gold_turn.text, gold)
+        if reacts_without_recommending(human):
+            continue
         grounding = writer.checker(human, gold)
         if grounding.grounded and grounding.says_why:
             kept.append((sample, human))

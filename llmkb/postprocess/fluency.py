@@ -7,7 +7,9 @@
 - ``bolted_reason``: a sentence that is only a listed title, a dash and a reason ("Platoon (1986) — war film.");
 - ``titles_only``: a sentence that is only listed titles, with no word of its own ("Heat (1995), Platoon (1986).");
 - ``run_on_titles``: two listed titles with nothing but a space between them ("Try Heat (1995) Platoon (1986).");
-  :func:`join_titles` writes the commas and the "and".
+  :func:`join_titles` writes the commas and the "and";
+- ``seeker_voice``: it speaks as the seeker: each sentence says it has seen or likes movies, and none turns to the
+  seeker or recommends ("I've seen Heat (1995) and Platoon (1986). I've seen those movies too.").
 
 >>> from llmkb.data.records import CatalogItem
 >>> listed = [CatalogItem("1", "Heat", 1995), CatalogItem("2", "Platoon", 1986)]
@@ -15,6 +17,8 @@
 []
 >>> fluency_problems("Heat (1995) is a. Platoon (1986) — war film. Heat (1995) (1994", listed)
 ['cut_off', 'inexact_title', 'named_twice', 'bolted_reason', 'titles_only']
+>>> [fluency_problems(text, listed) for text in ("I like Heat (1995).", "I loved Heat (1995); so will you.")]
+[['seeker_voice'], []]
 >>> join_titles("Try Heat (1995) Platoon (1986) tonight.", listed)
 'Try Heat (1995) and Platoon (1986) tonight.'
 >>> trim_fragment("Heat (1995) is great. Platoon (1986) is a", listed)
@@ -28,7 +32,7 @@ from collections.abc import Sequence
 
 from llmkb.data.records import CatalogItem
 
-PROBLEMS = ("cut_off", "inexact_title", "named_twice", "bolted_reason", "titles_only", "run_on_titles")
+PROBLEMS = ("cut_off", "inexact_title", "named_twice", "bolted_reason", "titles_only", "run_on_titles", "seeker_voice")
 SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)]*(?=\s|$)")  # a full stop, "!", "?" or "…" (and a closing quote)
 _DANGLING = re.compile(r"(?:\b(?:is|are|was|were|a|an|the|and|or|but|with|of|to|for|as|by|in|on|its|their|so|than)"
                        r"|\b(?:a|an)\s+(?:great|good|nice|really|very|real|fantastic|wonderful|perfect|bit|little)"
@@ -42,6 +46,39 @@ def _masked(text: str, listed: Sequence[CatalogItem]) -> str:
     for item in sorted(listed, key=lambda i: -len(i.display)):
         text = text.replace(item.display, "#" * len(item.display))
     return text
+
+
+# the seeker's words: having seen or liking movies ("I've seen", "I really liked", "I haven't seen"); not "I'd like"
+_SEEN_OR_LIKED = re.compile(r"\bI(?:'ve|\s+have|\s+had)?(?:\s+(?:also|already|just|really|never|not|haven't|didn't|"
+                            r"have\s+not|did\s+not))*\s+(?:seen|watched|saw|watch|like|liked|love|loved|enjoy|enjoyed)\b",
+                            re.IGNORECASE)
+# what a recommender says: it turns to the seeker or recommends ("you", "try", "I would suggest", "how about")
+_RECOMMENDS = re.compile(r"\b(?:you|your|recommend\w*|suggest\w*|try|check\s+out|how\s+about|what\s+about)\b",
+                         re.IGNORECASE)
+
+
+def reacts_without_recommending(text: str) -> bool:
+    """``text`` says the writer has seen or likes a movie, and nowhere turns to the seeker or recommends ("Yes, that
+    one was fun. I liked Heat too."): a reaction, which the reply writer does not learn from.
+
+    >>> reacts_without_recommending("It was fun. I liked Heat too."), reacts_without_recommending("I liked Heat. Try it!")
+    (True, False)
+    """
+    return bool(_SEEN_OR_LIKED.search(text)) and not _RECOMMENDS.search(text)
+
+
+def seeker_voice(text: str) -> bool:
+    """Each sentence of ``text`` says the writer has seen or likes movies, and none turns to the seeker or
+    recommends: the seeker's words, not the recommender's.
+
+    >>> seeker_voice("I've seen Heat. I've seen those movies too."), seeker_voice("I've seen Heat. You'd like it.")
+    (True, False)
+    >>> seeker_voice("I'd like to suggest Heat."), seeker_voice("Heat is a great crime film. I love it.")
+    (False, False)
+    """
+    starts = [0, *(m.end() for m in SENTENCE_END.finditer(text))]
+    sentences = [part for part in (text[a:b] for a, b in zip(starts, [*starts[1:], len(text)])) if part.strip()]
+    return bool(sentences) and all(map(_SEEN_OR_LIKED.search, sentences)) and not _RECOMMENDS.search(text)
 
 
 def trim_fragment(text: str, listed: Sequence[CatalogItem] = ()) -> str:
@@ -71,6 +108,8 @@ def fluency_problems(text: str, listed: Sequence[CatalogItem]) -> list[str]:
         problems.append("titles_only")
     if _runs(text, listed):
         problems.append("run_on_titles")
+    if seeker_voice(_masked(text, listed)):  # a title's own words ("Love Actually") are not the writer's
+        problems.append("seeker_voice")
     return problems
 
 

@@ -19,6 +19,13 @@ def test_pairs_are_reply_prompts_to_human_replies_that_give_grounded_reasons(mak
     assert len(kept) < len(humans)  # replies without a reason are left out
 
 
+def test_replies_in_the_seekers_voice_are_left_out(make_stages, monkeypatch):
+    stages = make_stages(dataset="inspired", llm_scoring=False)
+    assert reply_pairs(stages, progress=False), "the tiny world's training split has a reply that says why"
+    monkeypatch.setattr("llmkb.fitting.reply_data.reacts_without_recommending", lambda text: "Aliens" in text)  # read as the seeker's
+    assert not reply_pairs(stages, progress=False)
+
+
 def test_the_trained_writer_is_found_for_its_inputs_only_when_fully_trained(tiny_root, tiny_models, tmp_path,
                                                                             monkeypatch):
     monkeypatch.setenv("LLMKB_ARTIFACTS", str(tmp_path))

@@ -24,6 +24,13 @@ LISTED = [CatalogItem("1", "The Shining", 1980), CatalogItem("2", "Thor: Ragnaro
      ["named_twice", "bolted_reason"]),
     ("The Shining (1980) is a classic. Mr. Deeds (2002) is lighter!", []),
     ("If you liked Heat, try Platoon (1986), Oliver Stone's war film.", []),
+    # the served writer speaking as the seeker on the demo's example openers (2026-12-07)
+    ("I've seen The Shining (1980) and Platoon (1986). I've seen those movies too.", ["seeker_voice"]),
+    ("I like Cinderella (1950) and Pocahontas (1995).", ["seeker_voice"]),
+    ("I haven't seen Platoon (1986) yet.", ["seeker_voice"]),
+    ("I've seen Platoon (1986) twice. You would like it too.", []),
+    ("I loved The Shining (1980), a real classic. How about that one?", []),
+    ("I'd like to suggest Platoon (1986), a tense war film.", []),
 ])
 def test_the_quoted_defects_are_caught_and_good_replies_pass(reply, problems):
     assert fluency_problems(reply, LISTED) == problems
