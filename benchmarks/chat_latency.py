@@ -6,7 +6,8 @@
 Runs the opening seeker turns of validation dialogues through the served recommender (``llmkb.app.build``: the
 calibrated retriever and the learned ranker once built, ranking without LLM scores, the reply streamed from the
 trained reply writer in float32 once trained) and, in the same run and turn by turn, through the same recommender
-writing its replies as it did before issue 19 (the base LLM's int8 copy). Two warm-up turns each are not timed.
+writing its replies as it did before issue 19 (the base LLM's int8 copy), and through the served one decoding one
+token a step (no prompt lookup: the same replies). Two warm-up turns each are not timed.
 Prints p50/p95 of the three times per build and the ratios, as JSON (also written to
 artifacts/benchmarks/chat-latency-DATASET.json).
 """
@@ -55,7 +56,8 @@ def main() -> None:
     warnings.simplefilter("ignore")
     torch.set_num_threads(args.threads)
     served = served_config(args.dataset)
-    builds = {"served": served, "before": dataclasses.replace(served, reply_lora=None, reply_int8=True)}
+    builds = {"served": served, "before": dataclasses.replace(served, reply_lora=None, reply_int8=True),
+              "served, one token a step": dataclasses.replace(served, reply_lookup=0)}
     recommenders = {name: Recommender(config, progress=False) for name, config in builds.items()}
     openers = [turn.text for d in recommenders["served"].stages.dataset.valid for turn in d.turns[:1]
                if turn.role == SEEKER]
@@ -78,14 +80,17 @@ def main() -> None:
             "ranker": str(recommenders[name].config.ranker),
             "llm_scoring": recommenders[name].stages.uses_llm, "setup": recommenders[name].config.setup,
             "reply_lora": str(recommenders[name].config.reply_lora), "reply_int8": recommenders[name].config.reply_int8,
+            "reply_lookup": recommenders[name].config.reply_lookup,
         } for name, rows in runs.items()},
         "threads": args.threads,
         "machine": f"{cpu_name()}, {os.cpu_count()} cores", "load_average": os.getloadavg(),
         "date": time.strftime("%Y-%m-%d"),
     }
-    served, before = result["builds"]["served"], result["builds"]["before"]
-    result["speed-up (before / served, p50)"] = {t: round(before[f"{t}_p50_s"] / served[f"{t}_p50_s"], 2)
-                                                for t in TIMES}
+    served = result["builds"]["served"]
+    for name in builds.keys() - {"served"}:
+        other = result["builds"][name]
+        result[f"speed-up ({name} / served, p50)"] = {t: round(other[f"{t}_p50_s"] / served[f"{t}_p50_s"], 2)
+                                                     for t in TIMES}
     atomic_write_json(artifacts_dir() / "benchmarks" / f"chat-latency-{args.dataset}.json", result)
     print(json.dumps(result, indent=2))
 

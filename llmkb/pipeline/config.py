@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llmkb.data.movielens import movielens_fingerprint
-from llmkb.generation.generate import MAX_NEW_TOKENS
+from llmkb.generation.generate import MAX_NEW_TOKENS, PROMPT_LOOKUP
 from llmkb.kb.build import KB_VERSION
 from llmkb.models import default_llm_path
 from llmkb.retrieval.index import model_fingerprint
@@ -55,6 +55,7 @@ class RecommenderConfig:
     kb_documents: int = 3  # KB documents of the top candidates shown to the LLM
     prompt_tokens: int = 384  # the prompt's forward pass dominates the cost of a turn on a CPU
     reply_tokens: int = MAX_NEW_TOKENS
+    reply_lookup: int = PROMPT_LOOKUP  # a streamed reply drafts this many tokens from its prompt a step; 0: one a step
     reply_prompt_tokens: int = 320  # the reply's prompt: the dialogue and the items' reasons (no plots)
     reply_int8: bool = True  # write replies with an int8 copy of the LLM (~3x faster on a CPU); scoring stays float32
     exclude_mentioned: bool = True

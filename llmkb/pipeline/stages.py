@@ -275,9 +275,10 @@ class ReplyWriter:
     template (with reasons) without an LLM."""
 
     def __init__(self, model, tokenizer, matcher: TitleMatcher, checker: GroundingChecker, max_new_tokens: int,
-                 prompt_tokens: int):
+                 prompt_tokens: int, lookup: int = 0):
         self.model, self.tokenizer, self.matcher, self.checker = model, tokenizer, matcher, checker
         self.max_new_tokens, self.budget = max_new_tokens, PromptBudget(max_tokens=prompt_tokens)
+        self.lookup = lookup  # tokens a streamed reply drafts from its prompt a step (0: one token a step)
 
     def stream(self, request: ReplyRequest) -> Iterator[str | Reply]:
         """Drafts as the LLM writes them, then the checked :class:`Reply` (only the template without an LLM)."""
@@ -285,7 +286,7 @@ class ReplyWriter:
             yield templated(request)
             return
         yield from stream_reply(self.model, self.tokenizer, request, self.matcher, self.checker,
-                                self.max_new_tokens, self.budget)
+                                self.max_new_tokens, self.budget, self.lookup)
 
     def __call__(self, requests: Sequence[ReplyRequest], progress: bool = False) -> list[Reply]:
         """The replies to many requests (batched generation, for evaluation)."""
@@ -355,7 +356,7 @@ class Stages:
             TitleWriter(model, tokenizer, prompts, retriever, config.kb_documents) if llm else None,
             RequestFilter(facts), Explainer(catalog, documents, facts),
             ReplyWriter(reply_model, tokenizer, matcher, GroundingChecker(retriever.query_builder.linker, facts),
-                        config.reply_tokens, config.reply_prompt_tokens),
+                        config.reply_tokens, config.reply_prompt_tokens, config.reply_lookup),
             {i: ids for ids in by_title.values() for i in ids})
 
     @property
