@@ -36,7 +36,8 @@ PROBLEMS = ("cut_off", "inexact_title", "named_twice", "bolted_reason", "titles_
 SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)]*(?=\s|$)")  # a full stop, "!", "?" or "…" (and a closing quote)
 _DANGLING = re.compile(r"(?:\b(?:is|are|was|were|a|an|the|and|or|but|with|of|to|for|as|by|in|on|its|their|so|than)"
                        r"|\b(?:a|an)\s+(?:great|good|nice|really|very|real|fantastic|wonderful|perfect|bit|little)"
-                       r"|\ba\s+(?:bit|little|lot)\s+more)\s*[.!?…]+[\"'”’)]*$", re.IGNORECASE)  # "is a great."
+                       r"|\ba\s+(?:bit|little|lot)\s+more"
+                       r"|(?<![\w.'])(?-i:[A-HJ-Z]))\s*[.!?…]+[\"'”’)]*$", re.IGNORECASE)  # "is a great.", "I think J."
 _YEAR = re.compile(r"\(\s*\d{4}")
 _JOINING = {"and", "or", "&", "also"}  # words that only join titles: "Heat (1995) and Alien (1979)." says nothing
 

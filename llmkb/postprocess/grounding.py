@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 from llmkb.data.records import CatalogItem
 from llmkb.kb.facts import PEOPLE, FactIndex, Preference
-from llmkb.kb.linking import EntityLinker
+from llmkb.kb.linking import EntityLinker, english_words
 from llmkb.postprocess.titles import Mention, TitleMatcher, outside_names
 
 INITIAL = re.compile(r"(?:^|\s)[A-Z]\.$")  # a sentence end that is a name's initial
@@ -111,7 +111,8 @@ class GroundingChecker:
             sentence = text[start:end]
             for a, b in skip:  # a title's words say nothing ("You Don't Mess with the Zohan" negates nothing)
                 sentence = sentence[:a] + " " * (b - a) + sentence[b:]
-            found = [self._stated_role(p, sentence) for p in self.linker.link(sentence, skip=skip)]
+            found = [self._stated_role(p, sentence) for p in self.linker.link(sentence, skip=skip)
+                     if not self._everyday_word(p, sentence)]
             readings: dict[tuple[int, int], list[Preference]] = {}  # "fantasy film": the genre, or Fantasy Films
             for preference in found:
                 if preference.relation == "genre" and text[start + preference.span[1]:].startswith(" by "):
@@ -146,6 +147,12 @@ class GroundingChecker:
             found += [m for m in outside_names(catalog.match(text), names).mentions
                       if all(m.end <= f.start or m.start >= f.end for f in found)]
         return sorted(found, key=lambda m: m.start)
+
+    def _everyday_word(self, preference: Preference, sentence: str) -> bool:
+        """A surname alone that is an English word, written in lower case: the writer's word, not a name ("with a dark
+        tone" is not Franchot Tone, "a strong female lead" not Mark Strong); the writer capitalises names."""
+        said = sentence[preference.span[0] : preference.span[1]]
+        return preference.relation in (*PEOPLE, "person") and said.islower() and said in english_words()
 
     def _stated_role(self, preference: Preference, sentence: str) -> Preference:
         """A person in the role the words before the name give ("written by Fred Wolf"), which the linker, reading

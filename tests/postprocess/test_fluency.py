@@ -31,6 +31,7 @@ LISTED = [CatalogItem("1", "The Shining", 1980), CatalogItem("2", "Thor: Ragnaro
     ("I've seen Platoon (1986) twice. You would like it too.", []),
     ("I loved The Shining (1980), a real classic. How about that one?", []),
     ("I'd like to suggest Platoon (1986), a tense war film.", []),
+    ("The Shining (1980) and Platoon (1986) are both great. I think J.", ["cut_off"]),  # the demo, 2026-12-07
 ])
 def test_the_quoted_defects_are_caught_and_good_replies_pass(reply, problems):
     assert fluency_problems(reply, LISTED) == problems

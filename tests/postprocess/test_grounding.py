@@ -124,3 +124,12 @@ def test_a_claim_said_of_both_movies_must_hold_for_each(checker):
     assert checker("Heat (1995) and Alien (1979) are both thrillers? Alien (1979) stars Sigourney Weaver.",
                    ITEMS).false_claims  # Alien is not a thriller in the KB
     assert checker("Heat (1995) or Alien (1979), with Sigourney Weaver?", ITEMS).grounded  # one of them is enough
+
+
+def test_a_surname_that_is_an_everyday_word_is_a_name_only_when_capitalised():
+    tone = [KBDocument(f"t{k}", f"Old Film {k}", 1935, {"starring": ["Franchot Tone"]}) for k in range(3)]
+    checker = checker_of(DOCS + tone)
+    assert checker.linker.surnames["tone"] == "Franchot Tone"  # the linker reads a seeker's "tone" as the name
+    # the served writer on the demo's horror opener (2026-12-07): templated for "starring Franchot Tone"
+    assert checker("Alien (1979) is a horror movie with a dark tone.", ITEMS).grounded
+    assert not checker("Alien (1979) is a horror movie with Franchot Tone.", ITEMS).grounded
