@@ -8,6 +8,8 @@
 - ``titles_only``: a sentence that is only listed titles, with no word of its own ("Heat (1995), Platoon (1986).");
 - ``run_on_titles``: two listed titles with nothing but a space between them ("Try Heat (1995) Platoon (1986).");
   :func:`join_titles` writes the commas and the "and";
+- ``headless``: a sentence that starts in lower case, its head lost ("It (2017) is great. was a horror movie.", where
+  a movie named twice was taken out);
 - ``seeker_voice``: it speaks as the seeker: each sentence says it has seen or likes movies, and none turns to the
   seeker or recommends ("I've seen Heat (1995) and Platoon (1986). I've seen those movies too.").
 
@@ -32,7 +34,8 @@ from collections.abc import Sequence
 
 from llmkb.data.records import CatalogItem
 
-PROBLEMS = ("cut_off", "inexact_title", "named_twice", "bolted_reason", "titles_only", "run_on_titles", "seeker_voice")
+PROBLEMS = ("cut_off", "inexact_title", "named_twice", "bolted_reason", "titles_only", "run_on_titles", "headless",
+            "seeker_voice")
 SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)]*(?=\s|$)")  # a full stop, "!", "?" or "…" (and a closing quote)
 _DANGLING = re.compile(r"(?:\b(?:is|are|was|were|a|an|the|and|or|but|with|of|to|for|as|by|in|on|its|their|so|than)"
                        r"|\b(?:a|an)\s+(?:great|good|nice|really|very|real|fantastic|wonderful|perfect|bit|little)"
@@ -77,9 +80,14 @@ def seeker_voice(text: str) -> bool:
     >>> seeker_voice("I'd like to suggest Heat."), seeker_voice("Heat is a great crime film. I love it.")
     (False, False)
     """
-    starts = [0, *(m.end() for m in SENTENCE_END.finditer(text))]
-    sentences = [part for part in (text[a:b] for a, b in zip(starts, [*starts[1:], len(text)])) if part.strip()]
+    sentences = _sentences(text)
     return bool(sentences) and all(map(_SEEN_OR_LIKED.search, sentences)) and not _RECOMMENDS.search(text)
+
+
+def _sentences(text: str) -> list[str]:
+    """``text`` cut after each sentence end, each part stripped, empty ones left out."""
+    starts = [0, *(m.end() for m in SENTENCE_END.finditer(text))]
+    return [part.strip() for part in (text[a:b] for a, b in zip(starts, [*starts[1:], len(text)])) if part.strip()]
 
 
 def trim_fragment(text: str, listed: Sequence[CatalogItem] = ()) -> str:
@@ -109,6 +117,8 @@ def fluency_problems(text: str, listed: Sequence[CatalogItem]) -> list[str]:
         problems.append("titles_only")
     if _runs(text, listed):
         problems.append("run_on_titles")
+    if any(re.match(r"[^\w#]*[a-z]", part) for part in _sentences(masked)):
+        problems.append("headless")
     if seeker_voice(_masked(text, listed)):  # a title's own words ("Love Actually") are not the writer's
         problems.append("seeker_voice")
     return problems

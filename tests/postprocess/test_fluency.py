@@ -12,7 +12,7 @@ LISTED = [CatalogItem("1", "The Shining", 1980), CatalogItem("2", "Thor: Ragnaro
 
 
 @pytest.mark.parametrize("reply, problems", [
-    ("Alien and Heat are both really cool sci-fi movies. is a", ["cut_off"]),
+    ("Alien and Heat are both really cool sci-fi movies. is a", ["cut_off", "headless"]),
     ("The Shining (1980) is a great.", ["cut_off"]),
     ("Thor: Ragnarok (2017) is a bit more.", ["cut_off"]),
     ("Cinderella (1950) (1994.", ["inexact_title", "titles_only"]),
@@ -32,6 +32,8 @@ LISTED = [CatalogItem("1", "The Shining", 1980), CatalogItem("2", "Thor: Ragnaro
     ("I loved The Shining (1980), a real classic. How about that one?", []),
     ("I'd like to suggest Platoon (1986), a tense war film.", []),
     ("The Shining (1980) and Platoon (1986) are both great. I think J.", ["cut_off"]),  # the demo, 2026-12-07
+    ("The Shining (1980) is a horror movie with a dark tone. has a dark tone.", ["headless"]),  # the demo too
+    ("Platoon (1986) is great. \"Full Metal Jacket (1987)\" is too.", []),
 ])
 def test_the_quoted_defects_are_caught_and_good_replies_pass(reply, problems):
     assert fluency_problems(reply, LISTED) == problems
