@@ -26,8 +26,8 @@ NO_REPEAT_NGRAM = 3  # greedy decoding of a small model loops ("I'm sorry. I'm s
 # greedy decoding slower here, not faster (SmolLM2-135M int8, 40 tokens, Xeon 2 cores: 3.0 s with 2, 2.1 s with 1).
 STREAM_THREADS = 1
 # Prompt lookup decoding: a streamed reply drafts this many tokens from the prompt (titles, reasons) and checks them
-# in one step; greedy output is unchanged. A reply 3.09 → 2.43 s p50 with 5 (3: 2.52, 10: 2.49; trained writer, float32,
-# 12 validation openers, AMD EPYC 2 cores; benchmarks/chat_latency.py measures it). Batched generation cannot use it.
+# in one step; greedy output is unchanged. A reply 3.09 → 2.43 s p50 with 5 (3: 2.52, 10: 2.49; trained writer,
+# float32, 12 validation openers, AMD EPYC 2 cores; benchmarks/chat_latency.py measures it). Batches cannot use it.
 PROMPT_LOOKUP = 5
 _SPEAKER_LABEL = re.compile(r"^[ \t]*\**(?:the\s+)?(?:seeker|recommender|assistant|user|system)\**[ \t]*:\**[ \t]*", re.I | re.M)
 

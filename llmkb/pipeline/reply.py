@@ -178,7 +178,8 @@ def stream_reply(model, tokenizer, request: ReplyRequest, catalog: Iterable[Cata
                  budget: PromptBudget = PromptBudget(), lookup: int = 0) -> Iterator[str | Reply]:
     """:func:`write_reply` as it is written (greedy): the cleaned draft after each token, then the checked
     :class:`Reply` (which may differ from the last draft: titles outside the list replaced, or the template).
-    ``lookup``: tokens drafted from the prompt a step (:func:`llmkb.generation.generate.stream_text`); the same reply."""
+    ``lookup``: tokens drafted from the prompt a step (:func:`llmkb.generation.generate.stream_text`); the same
+    reply."""
     prompt = _prompt(tokenizer, request, budget)
     if isinstance(prompt, Reply):
         yield prompt
@@ -187,7 +188,8 @@ def stream_reply(model, tokenizer, request: ReplyRequest, catalog: Iterable[Cata
     reply, tokens, shown = None, 0, None
     for lead in ("", retry_lead(request)):
         raw = lead
-        for raw in stream_text(model, tokenizer, prompt.text, max_new_tokens, reply_done, titles, lead, lookup or None):
+        for raw in stream_text(model, tokenizer, prompt.text, max_new_tokens, reply_done, titles, lead,
+                               lookup or None):
             if (draft := clean_generation(raw)) != shown:  # a token that changes nothing shown is not a new draft
                 yield (shown := draft)
         spent, finished = _spent(tokenizer, prompt, raw, max_new_tokens)

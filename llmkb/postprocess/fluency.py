@@ -40,7 +40,8 @@ SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)]*(?=\s|$)")  # a full stop, "!"
 _DANGLING = re.compile(r"(?:\b(?:is|are|was|were|a|an|the|and|or|but|with|of|to|for|as|by|in|on|its|their|so|than)"
                        r"|\b(?:a|an)\s+(?:great|good|nice|really|very|real|fantastic|wonderful|perfect|bit|little)"
                        r"|\ba\s+(?:bit|little|lot)\s+more"
-                       r"|(?<![\w.'])(?-i:[A-HJ-Z]))\s*[.!?…]+[\"'”’)]*$", re.IGNORECASE)  # "is a great.", "I think J."
+                       r"|(?<![\w.'])(?-i:[A-HJ-Z]))\s*[.!?…]+[\"'”’)]*$",  # a lone capital: "I think J."
+                       re.IGNORECASE)  # "is a great."
 _YEAR = re.compile(r"\(\s*\d{4}")
 _JOINING = {"and", "or", "&", "also"}  # words that only join titles: "Heat (1995) and Alien (1979)." says nothing
 
@@ -54,7 +55,8 @@ def _masked(text: str, listed: Sequence[CatalogItem]) -> str:
 
 # the seeker's words: having seen or liking movies ("I've seen", "I really liked", "I haven't seen"); not "I'd like"
 _SEEN_OR_LIKED = re.compile(r"\bI(?:'ve|\s+have|\s+had)?(?:\s+(?:also|already|just|really|never|not|haven't|didn't|"
-                            r"have\s+not|did\s+not))*\s+(?:seen|watched|saw|watch|like|liked|love|loved|enjoy|enjoyed)\b",
+                            r"have\s+not|did\s+not))*"
+                            r"\s+(?:seen|watched|saw|watch|like|liked|love|loved|enjoy|enjoyed)\b",
                             re.IGNORECASE)
 # what a recommender says: it turns to the seeker or recommends ("you", "try", "I would suggest", "how about")
 _RECOMMENDS = re.compile(r"\b(?:you|your|recommend\w*|suggest\w*|try|check\s+out|how\s+about|what\s+about)\b",
@@ -65,8 +67,8 @@ def reacts_without_recommending(text: str) -> bool:
     """``text`` says the writer has seen or likes a movie, and nowhere turns to the seeker or recommends ("Yes, that
     one was fun. I liked Heat too."): a reaction, which the reply writer does not learn from.
 
-    >>> reacts_without_recommending("It was fun. I liked Heat too."), reacts_without_recommending("I liked Heat. Try it!")
-    (True, False)
+    >>> [reacts_without_recommending(text) for text in ("It was fun. I liked Heat too.", "I liked Heat. Try it!")]
+    [True, False]
     """
     return bool(_SEEN_OR_LIKED.search(text)) and not _RECOMMENDS.search(text)
 

@@ -149,8 +149,8 @@ class GroundingChecker:
         return sorted(found, key=lambda m: m.start)
 
     def _everyday_word(self, preference: Preference, sentence: str) -> bool:
-        """A surname alone that is an English word, written in lower case: the writer's word, not a name ("with a dark
-        tone" is not Franchot Tone, "a strong female lead" not Mark Strong); the writer capitalises names."""
+        """A surname alone that is an English word, written in lower case: the writer's word, not a name ("with a
+        dark tone" is not Franchot Tone, "a strong female lead" not Mark Strong); the writer capitalises names."""
         said = sentence[preference.span[0] : preference.span[1]]
         return preference.relation in (*PEOPLE, "person") and said.islower() and said in english_words()
 

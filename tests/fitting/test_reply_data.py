@@ -22,7 +22,8 @@ def test_pairs_are_reply_prompts_to_human_replies_that_give_grounded_reasons(mak
 def test_replies_in_the_seekers_voice_are_left_out(make_stages, monkeypatch):
     stages = make_stages(dataset="inspired", llm_scoring=False)
     assert reply_pairs(stages, progress=False), "the tiny world's training split has a reply that says why"
-    monkeypatch.setattr("llmkb.fitting.reply_data.reacts_without_recommending", lambda text: "Aliens" in text)  # read as the seeker's
+    reads_as_a_reaction = lambda text: "Aliens" in text  # noqa: E731
+    monkeypatch.setattr("llmkb.fitting.reply_data.reacts_without_recommending", reads_as_a_reaction)
     assert not reply_pairs(stages, progress=False)
 
 

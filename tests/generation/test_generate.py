@@ -94,7 +94,8 @@ def test_a_lead_opens_the_continuation_and_batches_like_one_at_a_time(model, tok
 
 
 def test_drafting_from_the_prompt_writes_the_same_greedy_text(model, tokenizer):
-    prompt = "<|im_start|>user\nHeat (1995) or Alien (1979)? Heat (1995) or Alien (1979)?<|im_end|>\n<|im_start|>assistant\n"
+    question = "Heat (1995) or Alien (1979)? Heat (1995) or Alien (1979)?"
+    prompt = f"<|im_start|>user\n{question}<|im_end|>\n<|im_start|>assistant\n"
     *_, one_a_step = stream_text(model, tokenizer, prompt, max_new_tokens=12)
     *_, drafted = stream_text(model, tokenizer, prompt, max_new_tokens=12, lookup=5)
     assert drafted == one_a_step
