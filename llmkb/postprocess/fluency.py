@@ -155,7 +155,5 @@ def join_titles(text: str, listed: Sequence[CatalogItem]) -> str:
 
 def titles_only(text: str, listed: Sequence[CatalogItem]) -> bool:
     """A sentence of ``text`` is listed titles and nothing else ("Heat (1995), Alien (1979) and Up (2009).")."""
-    masked = _masked(text, listed)
-    starts = [0, *(m.end() for m in SENTENCE_END.finditer(masked))]
     return any("#" in part and {w.lower() for w in re.findall(r"[A-Za-z']+", part)} <= _JOINING
-               for part in (masked[a:b] for a, b in zip(starts, [*starts[1:], len(masked)])))
+               for part in _sentences(_masked(text, listed)))
