@@ -11,8 +11,9 @@ Its reply must then pass three checks:
 - no sentence is only titles ("Heat (1995), Alien (1979).") and it passes the other fluency checks
   (``llmkb.postprocess.fluency``: no stray year as in "It (2017) is (2017)", no movie named twice);
 - every fact it states about a movie is in that movie's KB document (``llmkb.postprocess.grounding``).
-A reply that fails them keeps its largest set of sentences that passes ("Heat (1995) is a crime classic. It's a
-comedy." loses its second sentence); with none, the LLM writes once more, its reply now opening with the top
+A reply that fails them loses the people it wrongly names in a "with ..." list ("a thriller with Al Pacino and Tom
+Cruise" keeps Al Pacino), then keeps its largest set of sentences that passes ("Heat (1995) is a crime classic.
+It's a comedy." loses its second sentence); with none, the LLM writes once more, its reply now opening with the top
 movie's title, and that reply is checked the same way. When both fail, the template answers. Nothing is appended to
 a reply: each card beside it gives its movie's reasons. The template names the top items, each with its first
 reason, so it passes the same checks.
@@ -74,7 +75,7 @@ class Reply(AlignedReply):
     tokens: int = 0  # tokens the LLM processed: its prompt and what it generated
     fallback: str = ""  # why the template replaced the LLM's reply ("" when it did not, or there is no LLM)
     draft: str = ""  # what the LLM wrote, before the checks (on its second attempt, when there was one)
-    dropped: tuple[str, ...] = ()  # the draft's sentences left out because they failed a check
+    dropped: tuple[str, ...] = ()  # the draft's sentences, or names in a "with ..." list, left out: they failed a check
     retried: bool = False  # the first attempt failed the checks; this is the second's outcome
 
 
@@ -120,12 +121,19 @@ def check_reply(text: str, request: ReplyRequest, catalog: Iterable[CatalogItem]
     if not failure:
         return Reply(**vars(aligned), tokens=tokens, draft=text)
     if not aligned.templated and checker is not None:
+        fewer, struck = checker.strike_false_names(aligned.text, items, as_matcher(catalog))
+        if struck and trim_fragment(fewer, items) == fewer and not fluency_problems(fewer, items):
+            aligned = align(fewer)
+            if not (failure := _failure(aligned, items, catalog, checker)):
+                return Reply(**vars(aligned), tokens=tokens, draft=text, dropped=struck)
+        else:
+            struck = ()
         spans = sentence_spans(aligned.text, [(m.start, m.end) for m in checker.movies(aligned.text, items)])
         sentences = [aligned.text[a:b].strip() for a, b in spans if aligned.text[a:b].strip()]
         for kept in _subsets(len(sentences)):
             part = align(" ".join(sentences[k] for k in kept))
             if trim_fragment(part.text, items) == part.text and not _failure(part, items, catalog, checker):
-                dropped = tuple(sentence for k, sentence in enumerate(sentences) if k not in kept)
+                dropped = struck + tuple(sentence for k, sentence in enumerate(sentences) if k not in kept)
                 return Reply(**vars(part), tokens=tokens, draft=text, dropped=dropped)
     return templated(request, failure, removed=aligned.removed, tokens=tokens, draft=text)
 

@@ -40,16 +40,18 @@ from llmkb.kb.facts import PEOPLE, FactIndex, Preference
 from llmkb.kb.linking import EntityLinker, english_words
 from llmkb.postprocess.titles import Mention, TitleMatcher, outside_names
 
-INITIAL = re.compile(r"(?:^|\s)[A-Z]\.$")  # a sentence end that is a name's initial
-SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'“])|\n+")
-# a capitalised name given a role: a claim even when the KB does not know the name (then it cannot hold)
+INITIAL = re.compile(r"(?:^|\s)(?:[A-Z]|vs|etc|e\.g|i\.e)\.$")  # a dot that ends no sentence: an initial, "vs."
+SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Za-z\"'“])|\n+")  # before a lower-case start too: a headless sentence
 EVERY = re.compile(r"\b(?:both|all|each|every one)\b", re.IGNORECASE)  # a claim said of each movie named
 # words of feeling that name a genre only when they describe a movie ("a funny movie"), not as a reaction ("it's funny")
 FEELINGS = frozenset({"funny", "hilarious", "scary", "spooky", "creepy", "suspenseful", "dramatic"})
 DESCRIBED = re.compile(r"^(?:[\s,]+(?:and\s+)?[a-z-]+){0,2}?\s+(?:movie|film|flick|one|comed(?:y|ie)|horror|thriller|"
                        r"drama|story|storie|romance|action)s?\b", re.IGNORECASE)
+# a capitalised name given a role: a claim even when the KB does not know the name (then it cannot hold)
 ROLE_NAME = re.compile(r"\b(?:directed by|starring|stars|featuring|written by|music by|produced by)\s+"
-                       r"((?:[A-Z][\w'.-]+)(?:\s+[A-Z][\w'.-]+)+)")
+                       r"((?:[A-Z](?:\.|[\w'.-]*[\w'-]))(?:\s+[A-Z](?:\.|[\w'.-]*[\w'-]))+)")  # no full stop after
+COMPANY = re.compile(r"\s*\b(?:with|starring|featuring)\s+$")  # what opens a list of people: "a comedy with |A and B|"
+NAME_GAP = re.compile(r",?\s+and\s+|,\s*")  # what joins two names of such a list
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Claim:
     preference: Preference  # the fact as stated (relation, value; polarity -1 for "not ...")
     items: tuple[str, ...]  # the movies it is about
     holds: bool
+    at: tuple[int, int] = (0, 0)  # where its words are in the reply
 
     def __str__(self) -> str:
         return f"{','.join(self.items) or '-'}: {self.preference}"
@@ -127,13 +130,29 @@ class GroundingChecker:
                 preference = (holding or alternatives)[0]
                 said = {(c.preference.key, c.items) for c in claims}  # "a hilarious comedy" states one fact
                 if (preference.key, about) not in said:
-                    claims.append(Claim(preference, about, bool(holding)))
+                    claims.append(Claim(preference, about, bool(holding), (start + span[0], start + span[1])))
             linked = [p.span for p in found]
             for match in ROLE_NAME.finditer(text[start:end]):
                 span = match.span(1)
                 if not any(s < span[1] and span[0] < e for s, e in [*linked, *skip]):
-                    claims.append(Claim(Preference("person", match.group(1), span=span), about, False))
+                    claims.append(Claim(Preference("person", match.group(1), span=span), about, False,
+                                        (start + span[0], start + span[1])))
         return Grounding(tuple(named), tuple(claims))
+
+    def strike_false_names(self, text: str, items: Sequence[CatalogItem],
+                           catalog: TitleMatcher | None = None) -> tuple[str, tuple[str, ...]]:
+        """``text`` without the people it names in a list of a movie's company ("a comedy with Bill Murray and
+        Tom Cruise") who are not in that movie, and the names taken out; other false claims stay for the caller."""
+        struck: list[str] = []
+        while True:
+            people = [c.at for c in self(text, items, catalog).false_claims if c.preference.relation in (*PEOPLE, "person")]
+            for at in people:
+                if (shorter := strike_name(text, at, self.linker.person_spans(text))) is not None:
+                    struck.append(text[at[0] : at[1]])
+                    text = shorter
+                    break
+            else:
+                return text, tuple(struck)
 
     def movies(self, text: str, items: Sequence[CatalogItem], catalog: TitleMatcher | None = None) -> list[Mention]:
         """The titles ``text`` names, in text order: ``items`` first, then other ``catalog`` titles where no item is
@@ -176,6 +195,38 @@ def _a_feeling(sentence: str, span: tuple[int, int]) -> bool:
     """The words at ``span`` are a feeling ("it's funny", "funny and scary"), not a movie's genre ("a funny movie",
     "funny, clever comedies")."""
     return sentence[span[0] : span[1]].lower() in FEELINGS and not DESCRIBED.match(sentence[span[1] :])
+
+
+def strike_name(text: str, name: tuple[int, int], people: Sequence[tuple[int, int]]) -> str | None:
+    """``text`` without the person at ``name``, who is one of a list of names opened by "with", "starring" or
+    "featuring" (``people``: where ``text`` names people); the whole "with ..." when it was the only one; None when
+    the name is in no such list.
+
+    >>> text = "Heat (1995) is a thriller with Al Pacino and Tom Cruise."
+    >>> strike_name(text, (45, 55), [(31, 40)]), strike_name(text, (31, 40), [(45, 55)])
+    ('Heat (1995) is a thriller with Al Pacino.', 'Heat (1995) is a thriller with Tom Cruise.')
+    >>> strike_name("Heat (1995) is a thriller with Tom Cruise.", (31, 41), [])
+    'Heat (1995) is a thriller.'
+    >>> strike_name("I like Tom Cruise.", (7, 17), []), strike_name("With Tom Cruise and Jo Bloggs.", (5, 15), [])
+    (None, None)
+    """
+    spans = sorted({*people, name})
+    at = spans.index(name)
+    first = last = at
+    while first > 0 and NAME_GAP.fullmatch(text, spans[first - 1][1], spans[first][0]):
+        first -= 1
+    while last + 1 < len(spans) and NAME_GAP.fullmatch(text, spans[last][1], spans[last + 1][0]):
+        last += 1
+    opening = COMPANY.search(text, 0, spans[first][0])
+    after = NAME_GAP.match(text, spans[last][1])
+    if opening is None or (after and text[after.end() : after.end() + 1].isupper()):  # "… and Abigail Bremner"
+        return None  # not a list, or one that goes on with a name nobody knows
+    kept = [text[a:b] for a, b in spans[first : last + 1] if (a, b) != name]
+    start, end = spans[first][0], spans[last][1]
+    if not kept:
+        return text[: opening.start()] + text[end:]
+    listed = kept[0] if len(kept) == 1 else ", ".join(kept[:-1]) + " and " + kept[-1]
+    return text[:start] + listed + text[end:]
 
 
 def sentence_spans(text: str, titles: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -52,11 +52,33 @@ def test_a_false_fact_or_no_movie_falls_back_to_the_template_with_reasons(checke
     ("I like horror. Heat (1995) stars Al Pacino.", "Heat (1995) stars Al Pacino.", ("I like horror.",)),
     ("Heat (1995) stars Al Pacino. Alien (1979) is by Michael Mann. Up (2009) is animated!",
      "Heat (1995) stars Al Pacino. Up (2009) is animated!", ("Alien (1979) is by Michael Mann.",)),
+    # the movie named twice: the alignment takes out the second, which leaves that sentence headless
+    ("Heat (1995) is a crime classic. Heat (1995) was a great film.", "Heat (1995) is a crime classic.",
+     ("was a great film.",)),
 ])
 def test_a_sentence_that_fails_a_check_is_left_out_when_the_rest_passes(checker, text, shown, dropped):
     reply = check_reply(text, request(), ITEMS, checker)
     assert (reply.text, reply.dropped) == (shown, dropped) and not reply.templated and reply.draft == text
     assert checker(reply.text, list(ITEMS)).grounded
+
+
+@pytest.mark.parametrize("text, shown, dropped", [
+    ("Heat (1995) is a crime film with Al Pacino and Ridley Scott.", "Heat (1995) is a crime film with Al Pacino.",
+     ("Ridley Scott",)),
+    ("Heat (1995) is a crime film with Ridley Scott and Pete Docter.", "Heat (1995) is a crime film.",
+     ("Ridley Scott", "Pete Docter")),
+    ("Heat (1995) is a crime film starring John Smith. It's a horror film.", "Heat (1995) is a crime film.",
+     ("John Smith", "It's a horror film.")),
+])
+def test_people_wrongly_named_in_a_with_list_are_taken_out_of_it(checker, text, shown, dropped):
+    reply = check_reply(text, request(), ITEMS, checker)
+    assert (reply.text, reply.dropped) == (shown, dropped) and not reply.templated
+    assert checker(reply.text, list(ITEMS)).grounded
+
+
+def test_a_person_wrongly_named_outside_a_list_still_fails(checker):
+    reply = check_reply("Heat (1995) was directed by Ridley Scott.", request(), ITEMS, checker)
+    assert reply.templated
 
 
 def test_a_reply_is_templated_when_no_sentence_that_passes_names_a_movie(checker):

@@ -4,7 +4,7 @@ from llmkb.data.records import CatalogItem
 from llmkb.kb.documents import KBDocument
 from llmkb.kb.facts import FactIndex
 from llmkb.kb.linking import EntityLinker
-from llmkb.postprocess.grounding import GroundingChecker
+from llmkb.postprocess.grounding import GroundingChecker, sentence_spans
 
 DOCS = [
     KBDocument("heat", "Heat", 1995, {"director": ["Michael Mann"], "starring": ["Al Pacino", "Robert De Niro"],
@@ -133,3 +133,14 @@ def test_a_surname_that_is_an_everyday_word_is_a_name_only_when_capitalised():
     # the served writer on the demo's horror opener (2026-12-07): templated for "starring Franchot Tone"
     assert checker("Alien (1979) is a horror movie with a dark tone.", ITEMS).grounded
     assert not checker("Alien (1979) is a horror movie with Franchot Tone.", ITEMS).grounded
+
+
+@pytest.mark.parametrize("text, sentences", [
+    ("Heat (1995) is tense. was a great film.", ["Heat (1995) is tense.", "was a great film."]),  # headless
+    ("Films by J. J. Abrams are fun. Heat vs. the rest.", ["Films by J. J. Abrams are fun.", "Heat vs. the rest."]),
+    ("Go! (1999) is fun, e.g. the rave.", ["Go! (1999) is fun, e.g. the rave."]),
+])
+def test_sentences_are_cut_before_any_start_but_not_after_an_initial_an_abbreviation_or_inside_a_title(text, sentences):
+    title = text.find("Go! (1999)")
+    titles = [(title, title + len("Go! (1999)"))] if title >= 0 else []
+    assert [text[a:b] for a, b in sentence_spans(text, titles)] == sentences
