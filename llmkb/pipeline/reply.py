@@ -121,8 +121,8 @@ def check_reply(text: str, request: ReplyRequest, catalog: Iterable[CatalogItem]
     if not failure:
         return Reply(**vars(aligned), tokens=tokens, draft=text)
     if not aligned.templated and checker is not None:
-        fewer, struck = checker.strike_false_names(aligned.text, items, as_matcher(catalog))
-        if struck and trim_fragment(fewer, items) == fewer and not fluency_problems(fewer, items):
+        fewer, struck = checker.strike_false_claims(aligned.text, items, as_matcher(catalog))
+        if struck and trim_fragment(fewer, items) == fewer:  # its sentences are tried next when it does not pass
             aligned = align(fewer)
             if not (failure := _failure(aligned, items, catalog, checker)):
                 return Reply(**vars(aligned), tokens=tokens, draft=text, dropped=struck)

@@ -10,6 +10,8 @@
   :func:`join_titles` writes the commas and the "and";
 - ``headless``: a sentence that starts in lower case, its head lost ("It (2017) is great. was a horror movie.", where
   a movie named twice was taken out);
+- ``repeated``: a sentence that names no movie says again what an earlier one said ("Heat (1995) is a great movie.
+  It's also a great movie.");
 - ``seeker_voice``: it speaks as the seeker: each sentence says it has seen or likes movies, and none turns to the
   seeker or recommends ("I've seen Heat (1995) and Platoon (1986). I've seen those movies too.").
 
@@ -35,7 +37,8 @@ from collections.abc import Sequence
 from llmkb.data.records import CatalogItem
 
 PROBLEMS = ("cut_off", "inexact_title", "named_twice", "bolted_reason", "titles_only", "run_on_titles", "headless",
-            "seeker_voice")
+            "repeated", "seeker_voice")
+_FILLER = frozenset("it it's its is was are were also too another a an the and so very really".split())
 SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)]*(?=\s|$)")  # a full stop, "!", "?" or "…" (and a closing quote)
 _DANGLING = re.compile(r"(?:\b(?:is|are|was|were|a|an|the|and|or|but|with|of|to|for|as|by|in|on|its|their|so|than)"
                        r"|\b(?:a|an)\s+(?:great|good|nice|really|very|real|fantastic|wonderful|perfect|bit|little)"
@@ -86,6 +89,22 @@ def seeker_voice(text: str) -> bool:
     return bool(sentences) and all(map(_SEEN_OR_LIKED.search, sentences)) and not _RECOMMENDS.search(text)
 
 
+def repeated(text: str) -> bool:
+    """A sentence without a title ("#" where ``_masked`` blanked one) says what an earlier one said, filler words
+    ("it's", "also", "a") aside.
+
+    >>> repeated("#### is a great movie. It's also a great movie."), repeated("#### is great. #### is great.")
+    (True, False)
+    """
+    said: set[tuple[str, ...]] = set()
+    for sentence in _sentences(text):
+        gist = tuple(w for w in re.findall(r"[a-z']+", sentence.lower()) if w not in _FILLER)
+        if gist and "#" not in sentence and gist in said:
+            return True
+        said.add(gist)
+    return False
+
+
 def _sentences(text: str) -> list[str]:
     """``text`` cut after each sentence end, each part stripped, empty ones left out."""
     starts = [0, *(m.end() for m in SENTENCE_END.finditer(text))]
@@ -121,6 +140,8 @@ def fluency_problems(text: str, listed: Sequence[CatalogItem]) -> list[str]:
         problems.append("run_on_titles")
     if any(re.match(r"[^\w#]*[a-z]", part) for part in _sentences(masked)):
         problems.append("headless")
+    if repeated(masked):
+        problems.append("repeated")
     if seeker_voice(_masked(text, listed)):  # a title's own words ("Love Actually") are not the writer's
         problems.append("seeker_voice")
     return problems

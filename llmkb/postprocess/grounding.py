@@ -51,6 +51,7 @@ DESCRIBED = re.compile(r"^(?:[\s,]+(?:and\s+)?[a-z-]+){0,2}?\s+(?:movie|film|fli
 ROLE_NAME = re.compile(r"\b(?:directed by|starring|stars|featuring|written by|music by|produced by)\s+"
                        r"((?:[A-Z](?:\.|[\w'.-]*[\w'-]))(?:\s+[A-Z](?:\.|[\w'.-]*[\w'-]))+)")  # no full stop after
 COMPANY = re.compile(r"\s*\b(?:with|starring|featuring)\s+$")  # what opens a list of people: "a comedy with |A and B|"
+DESCRIBING = re.compile(r"((?:\s+[a-z][\w-]*){0,2}?)\s+(?:movie|film|flick)s?\b")  # after a genre word: "… (action) film"
 NAME_GAP = re.compile(r",?\s+and\s+|,\s*")  # what joins two names of such a list
 
 
@@ -139,15 +140,21 @@ class GroundingChecker:
                                         (start + span[0], start + span[1])))
         return Grounding(tuple(named), tuple(claims))
 
-    def strike_false_names(self, text: str, items: Sequence[CatalogItem],
-                           catalog: TitleMatcher | None = None) -> tuple[str, tuple[str, ...]]:
-        """``text`` without the people it names in a list of a movie's company ("a comedy with Bill Murray and
-        Tom Cruise") who are not in that movie, and the names taken out; other false claims stay for the caller."""
+    def strike_false_claims(self, text: str, items: Sequence[CatalogItem],
+                            catalog: TitleMatcher | None = None) -> tuple[str, tuple[str, ...]]:
+        """``text`` without the words of its false claims that can go while the sentence still reads: people in a
+        list of a movie's company ("a comedy with Bill Murray and Tom Cruise", :func:`strike_name`) and a genre
+        said of a movie ("a great horror movie", :func:`strike_genre`); with the words taken out. Other false claims
+        stay for the caller."""
         struck: list[str] = []
         while True:
-            people = [c.at for c in self(text, items, catalog).false_claims if c.preference.relation in (*PEOPLE, "person")]
-            for at in people:
-                if (shorter := strike_name(text, at, self.linker.person_spans(text))) is not None:
+            for claim in self(text, items, catalog).false_claims:
+                at, relation = claim.at, claim.preference.relation
+                if relation in (*PEOPLE, "person"):
+                    shorter = strike_name(text, at, self.linker.person_spans(text))
+                else:
+                    shorter = strike_genre(text, at) if relation == "genre" and claim.preference.polarity > 0 else None
+                if shorter is not None:
                     struck.append(text[at[0] : at[1]])
                     text = shorter
                     break
@@ -195,6 +202,32 @@ def _a_feeling(sentence: str, span: tuple[int, int]) -> bool:
     """The words at ``span`` are a feeling ("it's funny", "funny and scary"), not a movie's genre ("a funny movie",
     "funny, clever comedies")."""
     return sentence[span[0] : span[1]].lower() in FEELINGS and not DESCRIBED.match(sentence[span[1] :])
+
+
+def strike_genre(text: str, genre: tuple[int, int]) -> str | None:
+    """``text`` without the genre word at ``genre`` that describes a movie ("a great horror movie" → "a great
+    movie", "a sci-fi action film" → "an action film"); None where the sentence would not read without it ("a horror
+    movie", "a comedy").
+
+    >>> text = "Heat (1995) is a great horror movie and a sci-fi action film."
+    >>> strike_genre(text, (23, 29)), strike_genre(text, (42, 48))
+    ('Heat (1995) is a great movie and a sci-fi action film.', 'Heat (1995) is a great horror movie and an action film.')
+    >>> strike_genre("Heat (1995) is a horror movie.", (17, 23)), strike_genre("It is a great comedy.", (14, 20))
+    (None, None)
+    """
+    before = re.search(r"\b([A-Za-z']+)\s+$", text[: genre[0]])
+    after = DESCRIBING.match(text, genre[1])
+    if before is None or after is None:
+        return None
+    article = before.group(1).lower()
+    if article in ("a", "an", "the"):
+        if not after.group(1):  # nothing but the noun would be left: "a movie"
+            return None
+        if article != "the":
+            article = "an" if after.group(1).lstrip()[0].lower() in "aeiou" else "a"
+            article = article.capitalize() if before.group(1)[0].isupper() else article
+        return text[: before.start(1)] + article + text[genre[1] :]
+    return text[: before.end(1)] + text[genre[1] :]
 
 
 def strike_name(text: str, name: tuple[int, int], people: Sequence[tuple[int, int]]) -> str | None:

@@ -76,6 +76,16 @@ def test_people_wrongly_named_in_a_with_list_are_taken_out_of_it(checker, text, 
     assert checker(reply.text, list(ITEMS)).grounded
 
 
+@pytest.mark.parametrize("text, shown, dropped", [
+    ("Heat (1995) is a great horror movie with Al Pacino.", "Heat (1995) is a great movie with Al Pacino.", ("horror",)),
+    ("Alien (1979) is a great crime movie. It's also a great animation movie.", "Alien (1979) is a great movie.",
+     ("crime", "animation", "It's also a great movie.")),
+])
+def test_a_genre_wrongly_said_of_a_movie_is_taken_out_where_the_sentence_still_reads(checker, text, shown, dropped):
+    reply = check_reply(text, request(), ITEMS, checker)
+    assert (reply.text, reply.dropped) == (shown, dropped) and not reply.templated
+
+
 def test_a_person_wrongly_named_outside_a_list_still_fails(checker):
     reply = check_reply("Heat (1995) was directed by Ridley Scott.", request(), ITEMS, checker)
     assert reply.templated

@@ -34,6 +34,10 @@ LISTED = [CatalogItem("1", "The Shining", 1980), CatalogItem("2", "Thor: Ragnaro
     ("The Shining (1980) and Platoon (1986) are both great. I think J.", ["cut_off"]),  # the demo, 2026-12-07
     ("The Shining (1980) is a horror movie with a dark tone. has a dark tone.", ["headless"]),  # the demo too
     ("Platoon (1986) is great. \"Full Metal Jacket (1987)\" is too.", []),
+    # a false genre struck from both sentences ("a great action movie. It's also a great horror movie.")
+    ("Platoon (1986) is a great movie. It's also a great movie.", ["repeated"]),
+    ("Platoon (1986) is a great movie. The Shining (1980) is a great movie.", []),
+    ("Platoon (1986) is a great movie. It's also a tense one.", []),
 ])
 def test_the_quoted_defects_are_caught_and_good_replies_pass(reply, problems):
     assert fluency_problems(reply, LISTED) == problems
