@@ -10,8 +10,8 @@
   :func:`join_titles` writes the commas and the "and";
 - ``headless``: a sentence that starts in lower case, its head lost ("It (2017) is great. was a horror movie.", where
   a movie named twice was taken out);
-- ``repeated``: a sentence that names no movie says again what an earlier one said ("Heat (1995) is a great movie.
-  It's also a great movie.");
+- ``repeated``: a sentence that names no movie says nothing an earlier one did not ("Heat (1995) is a great action
+  movie. It's also a great one.");
 - ``seeker_voice``: it speaks as the seeker: each sentence says it has seen or likes movies, and none turns to the
   seeker or recommends ("I've seen Heat (1995) and Platoon (1986). I've seen those movies too.").
 
@@ -38,6 +38,7 @@ from llmkb.data.records import CatalogItem
 
 PROBLEMS = ("cut_off", "inexact_title", "named_twice", "bolted_reason", "titles_only", "run_on_titles", "headless",
             "repeated", "seeker_voice")
+_NOUNS = {"one": "movie", "film": "movie", "flick": "movie", "movies": "movie", "films": "movie", "ones": "movie"}
 _FILLER = frozenset("it it's its is was are were also too another a an the and so very really".split())
 SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)]*(?=\s|$)")  # a full stop, "!", "?" or "…" (and a closing quote)
 _DANGLING = re.compile(r"(?:\b(?:is|are|was|were|a|an|the|and|or|but|with|of|to|for|as|by|in|on|its|their|so|than)"
@@ -90,18 +91,20 @@ def seeker_voice(text: str) -> bool:
 
 
 def repeated(text: str) -> bool:
-    """A sentence without a title ("#" where ``_masked`` blanked one) says what an earlier one said, filler words
-    ("it's", "also", "a") aside.
+    """A sentence without a title ("#" where ``_masked`` blanked one) says nothing an earlier one did not: its words,
+    filler ("it's", "also", "a") aside and "one" or "film" read as "movie", are among that sentence's words.
 
-    >>> repeated("#### is a great movie. It's also a great movie."), repeated("#### is great. #### is great.")
+    >>> repeated("#### is a great movie. It's also a great one."), repeated("#### is great. #### is great.")
+    (True, False)
+    >>> repeated("#### is a great action movie. It's a great movie."), repeated("#### is great. It's tense.")
     (True, False)
     """
-    said: set[tuple[str, ...]] = set()
+    said: list[set[str]] = []
     for sentence in _sentences(text):
-        gist = tuple(w for w in re.findall(r"[a-z']+", sentence.lower()) if w not in _FILLER)
-        if gist and "#" not in sentence and gist in said:
+        words = {_NOUNS.get(w, w) for w in re.findall(r"[a-z']+", sentence.lower()) if w not in _FILLER}
+        if words and "#" not in sentence and any(words <= earlier for earlier in said):
             return True
-        said.add(gist)
+        said.append(words)
     return False
 
 
