@@ -47,7 +47,7 @@ from llmkb.generation.generate import (MAX_NEW_TOKENS, clean_generation, generat
                                        stream_text)
 from llmkb.generation.prompt import Prompt, PromptBudget, build_prompt
 from llmkb.postprocess import AlignedReply, TitleMatcher, align_reply
-from llmkb.postprocess.fluency import SENTENCE_END, fluency_problems, join_titles, trim_fragment
+from llmkb.postprocess.fluency import SENTENCE_END, fluency_problems, join_titles, mend_slips, trim_fragment
 from llmkb.postprocess.titles import as_matcher
 from llmkb.postprocess.grounding import GroundingChecker, sentence_spans
 from llmkb.postprocess.reply import TEMPLATE_ITEMS, template_reply
@@ -102,7 +102,7 @@ def check_reply(text: str, request: ReplyRequest, catalog: Iterable[CatalogItem]
     """The LLM's ``text`` aligned with the list, or the template when it fails a check (see module docstring).
     ``finished``: the LLM ended the text itself (not cut by the token budget), so its last sentence is whole."""
     items = list(request.recommended)
-    said = text.rstrip()
+    said = mend_slips(text).rstrip()
     if said and (finished or any(said.endswith(item.display) for item in items)) and not SENTENCE_END.search(said[-3:]):
         said += "."  # people end a chat line without a full stop; a reply that stops on a title ends there too
     whole = trim_fragment(said, items)

@@ -38,6 +38,7 @@ from llmkb.data.records import CatalogItem
 
 PROBLEMS = ("cut_off", "inexact_title", "named_twice", "bolted_reason", "titles_only", "run_on_titles", "headless",
             "repeated", "seeker_voice")
+_SLIP = re.compile(r"\bsci-fic(?:tional)?\b", re.IGNORECASE)  # the writer's "sci-fi", misspelt
 _NOUNS = {"one": "movie", "film": "movie", "flick": "movie", "movies": "movie", "films": "movie", "ones": "movie"}
 _FILLER = frozenset("it it's its is was are were also too another a an the and so very really".split())
 SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)]*(?=\s|$)")  # a full stop, "!", "?" or "…" (and a closing quote)
@@ -112,6 +113,15 @@ def _sentences(text: str) -> list[str]:
     """``text`` cut after each sentence end, each part stripped, empty ones left out."""
     starts = [0, *(m.end() for m in SENTENCE_END.finditer(text))]
     return [part.strip() for part in (text[a:b] for a, b in zip(starts, [*starts[1:], len(text)])) if part.strip()]
+
+
+def mend_slips(text: str) -> str:
+    """``text`` with the writer's known misspellings mended (in 4 of its 527 test replies, 2026-12-07).
+
+    >>> mend_slips("It's a great sci-fic. A sci-fictional film.")
+    "It's a great sci-fi. A sci-fi film."
+    """
+    return _SLIP.sub("sci-fi", text)
 
 
 def trim_fragment(text: str, listed: Sequence[CatalogItem] = ()) -> str:

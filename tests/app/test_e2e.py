@@ -1,6 +1,7 @@
 """End to end in a real browser: start ``app.py`` on the real data, wait for the first-run build to switch the page
 to the full system, chat in headless Chromium, check the reply and the recommendation cards, and save the
-screenshot the README shows (docs/demo.png).
+screenshot the README shows (docs/demo.png). With the reply writer trained, the demo's openers must get replies
+that pass the fluency checks (issue 34).
 
 Skips with the reason when Playwright, the browser or the data are missing. The browser is Debian's ``chromium``
 (``make check-first-run`` installs it when it may), or Playwright's own when ``playwright install chromium`` was run.
@@ -19,6 +20,9 @@ from pathlib import Path
 import pytest
 
 from llmkb.app.session import WRITING
+from llmkb.data.records import CatalogItem
+from llmkb.fitting.reply_data import trained_reply_writer
+from llmkb.postprocess.fluency import fluency_problems
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.first_run]
 
@@ -26,6 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO / "docs" / "demo.png"
 START_TIMEOUT = 1200  # s; a first run builds the KB, the index and the LLM cache before serving
 BUILD_TIMEOUT = 1200  # s; then the calibrated retriever and the learned ranker, in the background
+BOT_MESSAGE = "#chat .message.bot"  # Gradio's chatbot: one per reply
 MESSAGE = "Any good crime dramas directed by Martin Scorsese?"  # the demo's own opener; the README shows its answer
 
 
@@ -45,14 +50,27 @@ def browser():
 
 @pytest.fixture(scope="module")
 def server(browser, mirror, tmp_path_factory):
+    yield from serving(mirror, tmp_path_factory.mktemp("app") / "app.log", "--no-reply-writer")
+
+
+@pytest.fixture(scope="module")
+def writer_server(browser, mirror, tmp_path_factory):
+    """The demo as `make demo` serves it once the first run has trained the reply writer."""
+    if trained_reply_writer() is None:
+        pytest.skip("the reply writer is not trained: run `llmkb train-replies` (about 25 min on 2 cores) or let "
+                    "`make demo` finish its first run")
+    yield from serving(mirror, tmp_path_factory.mktemp("app") / "app.log")
+
+
+def serving(mirror: Path, log: Path, *flags: str):
+    """Run ``app.py`` on a free port (``flags`` added) until it serves; yield its URL, then stop it."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    log = tmp_path_factory.mktemp("app") / "app.log"
     env = {**os.environ, "LLMKB_DATA_SOURCE": str(mirror)}  # both cores, as `make demo` builds
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--no-warmup", "--no-reply-writer"], cwd=REPO, env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--no-warmup", *flags], cwd=REPO,
+                                env=env, stdout=out, stderr=subprocess.STDOUT)
     url, deadline = f"http://127.0.0.1:{port}/", time.time() + START_TIMEOUT
     try:
         while True:
@@ -123,6 +141,25 @@ def test_a_misspelt_lower_case_name_still_finds_the_person(browser, server):
     page.locator("#status").get_by_text(re.compile(r"^Ready · ReDial")).wait_for(timeout=BUILD_TIMEOUT * 1000)
     cards = send(page, "movies with leonardo dicarpio")
     assert cards.count("stars Leonardo DiCaprio, as you asked") == 5, cards
+    page.close()
+
+
+def test_the_served_writer_answers_the_demo_openers_in_sentences_a_person_would_write(browser, writer_server):
+    """Issue 34: each opener of the demo gets a reply that passes the fluency checks, on the cards it shows."""
+    from app import EXAMPLES
+
+    page = browser.new_page(viewport={"width": 1440, "height": 1100})
+    page.goto(writer_server)
+    page.locator("#status").get_by_text(re.compile(r"^Ready · ReDial.*trained reply writer")).wait_for(
+        timeout=BUILD_TIMEOUT * 1000)
+    for opener in EXAMPLES:
+        page.locator("#reset").click()
+        send(page, opener)
+        shown = [re.fullmatch(r"(.+?)(?: \((\d{4})\))?", title) for title in titles(page)]
+        listed = [CatalogItem(str(k), m[1], int(m[2]) if m[2] else None) for k, m in enumerate(shown)]
+        settled(page, "#chat")  # the streamed reply, once written
+        reply = page.locator(BOT_MESSAGE).last.inner_text().strip()
+        assert reply and fluency_problems(reply, listed) == [], (opener, reply, titles(page))
     page.close()
 
 

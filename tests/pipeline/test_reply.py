@@ -86,6 +86,11 @@ def test_a_genre_wrongly_said_of_a_movie_is_taken_out_where_the_sentence_still_r
     assert (reply.text, reply.dropped) == (shown, dropped) and not reply.templated
 
 
+def test_the_writers_known_misspelling_is_mended():
+    reply = check_reply("Alien (1979) is a sci-fic film. It's a great sci-fic.", request(), ITEMS)
+    assert reply.text == "Alien (1979) is a sci-fi film. It's a great sci-fi."
+
+
 def test_a_person_wrongly_named_outside_a_list_still_fails(checker):
     reply = check_reply("Heat (1995) was directed by Ridley Scott.", request(), ITEMS, checker)
     assert reply.templated
