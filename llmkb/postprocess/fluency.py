@@ -38,6 +38,7 @@ from llmkb.data.records import CatalogItem
 
 PROBLEMS = ("cut_off", "inexact_title", "named_twice", "bolted_reason", "titles_only", "run_on_titles", "headless",
             "repeated", "seeker_voice")
+_ABBREVIATION = re.compile(r"\b(?:[A-Z]|St|Dr|Mr|Mrs|Ms|Jr|Sr|vs)\.(?=\s)")  # "J. J. Abrams", "St. Vincent"
 _SLIP = re.compile(r"\bsci-fic(?:tional)?\b", re.IGNORECASE)  # the writer's "sci-fi", misspelt
 _NOUNS = {"one": "movie", "film": "movie", "flick": "movie", "movies": "movie", "films": "movie", "ones": "movie"}
 _FILLER = frozenset("it it's its is was are were also too another a an the and so very really".split())
@@ -93,15 +94,18 @@ def seeker_voice(text: str) -> bool:
 
 def repeated(text: str) -> bool:
     """A sentence without a title ("#" where ``_masked`` blanked one) says nothing an earlier one did not: its words,
-    filler ("it's", "also", "a") aside and "one" or "film" read as "movie", are among that sentence's words.
+    filler ("it's", "also", "a") aside and "one" or "film" read as "movie", are among that sentence's words. A dot
+    after an initial or "St." ends no sentence.
 
     >>> repeated("#### is a great movie. It's also a great one."), repeated("#### is great. #### is great.")
     (True, False)
     >>> repeated("#### is a great action movie. It's a great movie."), repeated("#### is great. It's tense.")
     (True, False)
+    >>> repeated("#### by J. J. Abrams; #### by St. Elmo, St. Clair.")  # initials and "St." say nothing
+    False
     """
     said: list[set[str]] = []
-    for sentence in _sentences(text):
+    for sentence in _sentences(_ABBREVIATION.sub(lambda m: m[0][:-1] + "_", text)):
         words = {_NOUNS.get(w, w) for w in re.findall(r"[a-z']+", sentence.lower()) if w not in _FILLER}
         if words and "#" not in sentence and any(words <= earlier for earlier in said):
             return True
