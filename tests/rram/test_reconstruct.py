@@ -40,7 +40,6 @@ def brute_force(q, cfg, importance):
 
 def test_scale_search_matches_brute_force():
     g = torch.Generator().manual_seed(1)
-    cfg = ReconstructConfig(key_bits=3, group_size=16)
     q = torch.randint(-127, 128, (12, 16), generator=g).float()
     imp = torch.rand(16, generator=g)
     for mode in ("integer", "pow2"):
