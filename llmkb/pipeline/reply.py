@@ -13,10 +13,10 @@ Its reply must then pass three checks:
 - every fact it states about a movie is in that movie's KB document (``llmkb.postprocess.grounding``).
 A reply that fails them loses the people it wrongly names in a "with ..." list ("a thriller with Al Pacino and Tom
 Cruise" keeps Al Pacino), then keeps its largest set of sentences that passes ("Heat (1995) is a crime classic.
-It's a comedy." loses its second sentence); with none, the LLM writes once more, its reply now opening with the top
-movie's title, and that reply is checked the same way. When both fail, the template answers. Nothing is appended to
-a reply: each card beside it gives its movie's reasons. The template names the top items, each with its first
-reason, so it passes the same checks.
+It's a comedy." loses its second sentence); with none, the LLM writes once more, its reply now opening with the
+top movie's title and "is", and that reply is checked the same way. When both fail, the template answers. Nothing
+is appended to a reply: each card beside it gives its movie's reasons. The template names the top items, each with
+its first reason, so it passes the same checks.
 
 >>> from llmkb.data.records import SEEKER, CatalogItem, Turn
 >>> items = (CatalogItem("1", "Heat", 1995), CatalogItem("2", "Alien", 1979))
@@ -169,8 +169,9 @@ def _subsets(n: int, most: int = 4) -> Iterator[tuple[int, ...]]:
 
 
 def retry_lead(request: ReplyRequest) -> str:
-    """How the second attempt at a reply begins: with the top movie's title."""
-    return request.recommended[0].display
+    """How the second attempt at a reply begins: with the top movie's title and "is", so that it says something of
+    the movie ("Heat (1995) is …"); a title alone led into bare lists of titles (5 of the 17 fallbacks at 7064909)."""
+    return f"{request.recommended[0].display} is"
 
 
 def write_reply(model, tokenizer, request: ReplyRequest, catalog: Iterable[CatalogItem] | TitleMatcher,
