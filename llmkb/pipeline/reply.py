@@ -11,9 +11,9 @@ Its reply must then pass three checks:
 - no sentence is only titles ("Heat (1995), Alien (1979).") and it passes the other fluency checks
   (``llmkb.postprocess.fluency``: no stray year as in "It (2017) is (2017)", no movie named twice);
 - every fact it states about a movie is in that movie's KB document (``llmkb.postprocess.grounding``).
-A reply that fails them loses the people it wrongly names in a "with ..." list ("a thriller with Al Pacino and Tom
-Cruise" keeps Al Pacino), then keeps its largest set of sentences that passes ("Heat (1995) is a crime classic.
-It's a comedy." loses its second sentence); with none, the LLM writes once more, its reply now opening with the
+A reply that fails them loses the people and genres the KB does not give its movies, where the sentence still reads
+("a great horror movie with Al Pacino and Tom Cruise" keeps "a great movie with Al Pacino"), then keeps its largest
+set of sentences that passes ("Heat (1995) is a crime classic. It's a comedy." loses its second sentence); with none, the LLM writes once more, its reply now opening with the
 top movie's title and "is", and that reply is checked the same way. When both fail, the template answers. Nothing
 is appended to a reply: each card beside it gives its movie's reasons. The template names the top items, each with
 its first reason, so it passes the same checks.
@@ -75,7 +75,7 @@ class Reply(AlignedReply):
     tokens: int = 0  # tokens the LLM processed: its prompt and what it generated
     fallback: str = ""  # why the template replaced the LLM's reply ("" when it did not, or there is no LLM)
     draft: str = ""  # what the LLM wrote, before the checks (on its second attempt, when there was one)
-    dropped: tuple[str, ...] = ()  # the draft's sentences, or names in a "with ..." list, left out: they failed a check
+    dropped: tuple[str, ...] = ()  # the draft's sentences, names and genres left out: they failed a check
     retried: bool = False  # the first attempt failed the checks; this is the second's outcome
 
 

@@ -52,9 +52,9 @@ ROLE_NAME = re.compile(r"\b(?:directed by|starring|stars|featuring|written by|mu
                        r"((?:[A-Z](?:\.|[\w'.-]*[\w'-]))(?:\s+[A-Z](?:\.|[\w'.-]*[\w'-]))+)")  # no full stop after
 COMPANY = re.compile(r"\s*\b(?:with|starring|featuring)\s+$")  # what opens a list of people: "a comedy with |A and B|"
 DESCRIBING = re.compile(r"((?:\s+[a-z][\w-]*){0,2}?)\s+(?:movie|film|flick)s?\b")  # after a genre word: "… (action) film"
-_NO_DESCRIPTION = frozenset("both all two three these those some many other more another and or is are was were of "
-                            "its their for to with about like likes love loves enjoy enjoys in on".split())
-# words before a genre that do not describe the movie: "both (funny) movies", "for (action) movies"
+# words before a genre that do not describe the movie: "a (horror) movie", "both (funny) movies", "for (action) movies"
+_NO_DESCRIPTION = frozenset("a an the both all two three these those some many other more another and or is are was "
+                            "were of its their for to with about like likes love loves enjoy enjoys in on".split())
 NAME_GAP = re.compile(r",?\s+and\s+|,\s*")  # what joins two names of such a list
 
 
@@ -225,9 +225,8 @@ def strike_genre(text: str, genre: tuple[int, int]) -> str | None:
     if before is None or after is None:
         return None
     article = before.group(1).lower()
-    if article in ("a", "an", "the") or article in _NO_DESCRIPTION:
-        if not after.group(1):  # nothing but the noun would be left: "a movie", "both movies"
-            return None
+    if article in _NO_DESCRIPTION and not after.group(1):  # nothing but the noun would be left: "a movie"
+        return None
     if article in ("a", "an", "the"):
         if article != "the":
             article = "an" if after.group(1).lstrip()[0].lower() in "aeiou" else "a"
