@@ -13,10 +13,10 @@ Its reply must then pass three checks:
 - every fact it states about a movie is in that movie's KB document (``llmkb.postprocess.grounding``).
 A reply that fails them loses the people and genres the KB does not give its movies, where the sentence still reads
 ("a great horror movie with Al Pacino and Tom Cruise" keeps "a great movie with Al Pacino"), then keeps its largest
-set of sentences that passes ("Heat (1995) is a crime classic. It's a comedy." loses its second sentence); with none, the LLM writes once more, its reply now opening with the
-top movie's title and "is", and that reply is checked the same way. When both fail, the template answers. Nothing
-is appended to a reply: each card beside it gives its movie's reasons. The template names the top items, each with
-its first reason, so it passes the same checks.
+set of sentences that passes ("Heat (1995) is a crime classic. It's a comedy." loses its second sentence); with none,
+the LLM writes once more, its reply now opening with the top movie's title and "is", and that reply is checked the
+same way. When both fail, the template answers. Nothing is appended to a reply: each card beside it gives its
+movie's reasons. The template names the top items, each with its first reason, so it passes the same checks.
 
 >>> from llmkb.data.records import SEEKER, CatalogItem, Turn
 >>> items = (CatalogItem("1", "Heat", 1995), CatalogItem("2", "Alien", 1979))
