@@ -51,7 +51,8 @@ DESCRIBED = re.compile(r"^(?:[\s,]+(?:and\s+)?[a-z-]+){0,2}?\s+(?:movie|film|fli
 ROLE_NAME = re.compile(r"\b(?:directed by|starring|stars|featuring|written by|music by|produced by)\s+"
                        r"((?:[A-Z](?:\.|[\w'.-]*[\w'-]))(?:\s+[A-Z](?:\.|[\w'.-]*[\w'-]))+)")  # no full stop after
 COMPANY = re.compile(r"\s*\b(?:with|starring|featuring)\s+$")  # what opens a list of people: "a comedy with |A and B|"
-DESCRIBING = re.compile(r"((?:\s+[a-z][\w-]*){0,2}?)\s+(?:movie|film|flick)s?\b")  # after a genre word: "… (action) film"
+# what follows a genre word that describes a movie: "(horror) movie", "(sci-fi) action film"
+DESCRIBING = re.compile(r"((?:\s+[a-z][\w-]*){0,2}?)\s+(?:movie|film|flick)s?\b")
 # words before a genre that do not describe the movie: "a (horror) movie", "both (funny) movies", "for (action) movies"
 _NO_DESCRIPTION = frozenset("a an the both all two three these those some many other more another and or is are was "
                             "were of its their for to with about like likes love loves enjoy enjoys in on".split())
