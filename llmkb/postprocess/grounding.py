@@ -152,10 +152,11 @@ class GroundingChecker:
         stay for the caller."""
         struck: list[str] = []
         while True:
+            people = self.linker.person_spans(text)
             for claim in self(text, items, catalog).false_claims:
                 at, relation = claim.at, claim.preference.relation
                 if relation in (*PEOPLE, "person"):
-                    shorter = strike_name(text, at, self.linker.person_spans(text))
+                    shorter = strike_name(text, at, people)
                 else:
                     shorter = strike_genre(text, at) if relation == "genre" and claim.preference.polarity > 0 else None
                 if shorter is not None:
