@@ -1,8 +1,9 @@
 """Entity linking (LLMKB's mapping step, applied to the user): the seeker's words → typed :class:`Preference`s.
 
 It finds, with the KB's own names (:class:`~llmkb.kb.facts.FactIndex`):
-- people, by full name, by surname alone ("Scorsese", "Spielberg's") or with an informal first name ("Leo
-  DiCaprio"), typed in any case and with typos (one or two edits, a swap of two letters counting as one: "leonardo
+- people, by full name, by surname alone ("Scorsese", "Spielberg's"; one the dictionary writes in lower case, such
+  as "Tone" or "Gore", only capitalised or after a role cue) or with an informal first name ("Leo DiCaprio"), typed
+  in any case and with typos (one or two edits, a swap of two letters counting as one: "leonardo
   dicarpio", "scarlet johannson", "Spielbreg"), caught by rapidfuzz over the names of people with several items;
   the role comes from the words before ("directed by", "with") or, failing that, is any role the person has ("person");
 - genres, with their everyday words ("sci-fi", "rom-com", "scary", "funny", "cartoon");
@@ -39,6 +40,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
+from english_words import get_english_words_set
 from wordfreq import top_n_list
 
 from llmkb.data.records import SEEKER, CatalogItem, Turn
@@ -171,7 +173,8 @@ class EntityLinker:
         self.series = {key for key, targets in self.phrases.items() if targets[0][0] == "series"}
         self.series |= set(self.cued_series)  # every series name the linker reads, alone or cued
         cue_words = {fold(cue) for cues in ROLE_CUES.values() for cue in cues}
-        self.common = blocked = set(common_words) | set(self.phrases) | cue_words
+        self.common = set(common_words) | set(self.phrases) | cue_words
+        blocked = self.common | dictionary_words()  # "a dark tone" is not Franchot Tone: a cue or a capital, please
         for name in sorted(people, key=lambda n: (-people[n], n)):
             key = fold(name)
             if len(key) >= 4 and (key not in self.series or key in self.cued_series):  # a series may win (Underworld)
@@ -466,6 +469,14 @@ class EntityLinker:
 
 
 @functools.cache
+@functools.cache
+def dictionary_words() -> frozenset[str]:
+    """The words an English dictionary writes in lower case (Webster's Second, 1934, as packaged by
+    ``english-words``): "tone", "cruise" and "stone", not "hanks" or "pitt". Unlike word frequencies, it tells a word
+    from a name that is common because of a film star."""
+    return frozenset(word for word in get_english_words_set(["web2"]) if word.islower())
+
+
 def english_words(count: int = ENGLISH_WORDS) -> frozenset[str]:
     """The ``count`` most frequent English words (wordfreq, Speer 2022), lower case."""
     return frozenset(top_n_list("en", count))

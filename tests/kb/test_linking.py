@@ -98,6 +98,18 @@ def test_a_surname_that_is_a_word_needs_a_capital_or_a_role_cue():
     assert linked(linker, "anything with Bale?") == linked(linker, "starring bale") == ["starring Christian Bale"]
 
 
+def test_a_surname_the_dictionary_writes_in_lower_case_is_a_word_unless_capitalised_or_cued():
+    from llmkb.kb import KBDocument
+
+    facts = FactIndex.from_documents([KBDocument(str(i), "Mutiny on the Bounty", 1935,
+                                                 {"starring": ["Franchot Tone", "Charles Laughton"]})
+                                      for i in range(3)])
+    linker = EntityLinker(facts, surname_items=1)  # no plot writes "tone": the dictionary knows it is a word
+    assert linked(linker, "a comedy with a light tone") == linked(linker, "a dark tone please") == []
+    assert linked(linker, "anything with Tone?") == linked(linker, "starring tone") == ["starring Franchot Tone"]
+    assert linked(linker, "something with laughton") == ["starring Charles Laughton"]  # a name, not a word
+
+
 def test_a_title_inside_a_persons_name_is_the_person():
     from llmkb.data.records import CatalogItem
     from llmkb.kb import KBDocument
