@@ -174,7 +174,7 @@ class EntityLinker:
         self.series |= set(self.cued_series)  # every series name the linker reads, alone or cued
         cue_words = {fold(cue) for cues in ROLE_CUES.values() for cue in cues}
         self.common = set(common_words) | set(self.phrases) | cue_words
-        blocked = self.common | dictionary_words()  # "a dark tone" is not Franchot Tone: a cue or a capital, please
+        blocked = self.common | (dictionary_words() & english_words())  # "a dark tone" is no Franchot Tone, alone
         for name in sorted(people, key=lambda n: (-people[n], n)):
             key = fold(name)
             if len(key) >= 4 and (key not in self.series or key in self.cued_series):  # a series may win (Underworld)
@@ -186,7 +186,9 @@ class EntityLinker:
                     self.surnames.setdefault(last, name)
                 elif last in blocked and people[name] > surname_items:
                     self.word_surnames.setdefault(last, name)
-        self.surname_list, self.word_surname_list = list(self.surnames), list(self.word_surnames)
+        self.surname_list = list(self.surnames)
+        everyone = {**self.surnames, **self.word_surnames}  # after a role cue, a typo may be of either (most items first)
+        self.cued_surname_list = sorted(everyone, key=lambda last: -people[everyone[last]])
         self.full_names = {fold(name): name for name in sorted(people, key=lambda n: (-people[n], n))
                            if people[name] >= surname_items and " " in fold(name)}  # most items first: ties go there
         self.full_name_list = list(self.full_names)
@@ -415,11 +417,11 @@ class EntityLinker:
         surname that is also a word. Most words leave at the first checks, before the cue is looked for."""
         if not _NAME_WORD.fullmatch(word) or word in self.common or word in self.title_words or word in english_words():
             return []
-        cued = self._role(before.lower()) is not None
-        if name := _closest(word, self.surname_list, FUZZY_CUED_EDITS if cued else FUZZY_EDITS):
-            return [("person", self.surnames[name])]
-        name = _closest(word, self.word_surname_list, FUZZY_CUED_EDITS) if cued else None
-        return [("person", self.word_surnames[name])] if name else []
+        if self._role(before.lower()) is None:
+            name = _closest(word, self.surname_list, FUZZY_EDITS)
+            return [("person", self.surnames[name])] if name else []
+        name = _closest(word, self.cued_surname_list, FUZZY_CUED_EDITS)  # "with murhy": Eddie Murphy, not R. Murthy
+        return [("person", self.surnames.get(name) or self.word_surnames[name])] if name else []
 
     def _person_relation(self, name: str, cue: str | None) -> str:
         roles = self.index.roles.get(fold(name), [])
@@ -472,8 +474,10 @@ class EntityLinker:
 @functools.cache
 def dictionary_words() -> frozenset[str]:
     """The words an English dictionary writes in lower case (Webster's Second, 1934, as packaged by
-    ``english-words``): "tone", "cruise" and "stone", not "hanks" or "pitt". Unlike word frequencies, it tells a word
-    from a name that is common because of a film star."""
+    ``english-words``): "tone", "cruise" and "stone", not "hanks" or "pitt". Word frequencies alone cannot tell a word
+    from a name that is frequent because of a film star; among the ``ENGLISH_WORDS`` most frequent, a dictionary word
+    is one people write ("tone", "gore"), and a rarer one ("stiller") may stand for the name.
+    """
     return frozenset(word for word in get_english_words_set(["web2"]) if word.islower())
 
 

@@ -101,13 +101,15 @@ def test_a_surname_that_is_a_word_needs_a_capital_or_a_role_cue():
 def test_a_surname_the_dictionary_writes_in_lower_case_is_a_word_unless_capitalised_or_cued():
     from llmkb.kb import KBDocument
 
-    facts = FactIndex.from_documents([KBDocument(str(i), "Mutiny on the Bounty", 1935,
-                                                 {"starring": ["Franchot Tone", "Charles Laughton"]})
-                                      for i in range(3)])
+    facts = FactIndex.from_documents([
+        *(KBDocument(str(i), "Mutiny on the Bounty", 1935, {"starring": ["Franchot Tone", "Charles Laughton",
+                                                                        "Eddie Murphy"]}) for i in range(3)),
+        *(KBDocument(str(i), "Sholay", 1975, {"starring": ["Rajesh Murthy"]}) for i in range(3, 5))])
     linker = EntityLinker(facts, surname_items=1)  # no plot writes "tone": the dictionary knows it is a word
     assert linked(linker, "a comedy with a light tone") == linked(linker, "a dark tone please") == []
     assert linked(linker, "anything with Tone?") == linked(linker, "starring tone") == ["starring Franchot Tone"]
     assert linked(linker, "something with laughton") == ["starring Charles Laughton"]  # a name, not a word
+    assert linked(linker, "something with murhy") == ["starring Eddie Murphy"]  # a typo: the one with more items
 
 
 def test_a_title_inside_a_persons_name_is_the_person():
