@@ -129,7 +129,7 @@ def test_a_claim_said_of_both_movies_must_hold_for_each(checker):
 def test_a_surname_that_is_an_everyday_word_is_a_name_only_when_capitalised():
     tone = [KBDocument(f"t{k}", f"Old Film {k}", 1935, {"starring": ["Franchot Tone"]}) for k in range(3)]
     checker = checker_of(DOCS + tone)
-    assert checker.linker.surnames["tone"] == "Franchot Tone"  # the linker reads a seeker's "tone" as the name
+    assert checker.linker.word_surnames["tone"] == "Franchot Tone"  # the linker reads "Tone", not "tone", as him
     # the served writer on the demo's horror opener (2026-12-07): templated for "starring Franchot Tone"
     assert checker("Alien (1979) is a horror movie with a dark tone.", ITEMS).grounded
     assert not checker("Alien (1979) is a horror movie with Franchot Tone.", ITEMS).grounded
