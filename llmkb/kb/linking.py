@@ -38,9 +38,9 @@ import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
+from english_words import get_english_words_set
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
-from english_words import get_english_words_set
 from wordfreq import top_n_list
 
 from llmkb.data.records import SEEKER, CatalogItem, Turn
@@ -471,7 +471,6 @@ class EntityLinker:
 
 
 @functools.cache
-@functools.cache
 def dictionary_words() -> frozenset[str]:
     """The words an English dictionary writes in lower case (Webster's Second, 1934, as packaged by
     ``english-words``): "tone", "cruise" and "stone", not "hanks" or "pitt". Word frequencies alone cannot tell a word
@@ -481,6 +480,7 @@ def dictionary_words() -> frozenset[str]:
     return frozenset(word for word in get_english_words_set(["web2"]) if word.islower())
 
 
+@functools.cache
 def english_words(count: int = ENGLISH_WORDS) -> frozenset[str]:
     """The ``count`` most frequent English words (wordfreq, Speer 2022), lower case."""
     return frozenset(top_n_list("en", count))
