@@ -3,9 +3,11 @@
 A training sample's own dialogue must not shape its features, or the ranker learns to trust signals that are far
 weaker on unseen dialogues. So the training dialogues are split into ``FOLDS`` folds (by a hash of the dialogue
 id), and each fold's samples get what the other folds alone give: popularity, co-mentions, item2vec and the graph
-embedding (``TrainingPriors.from_dialogues``), and, when the served retriever is a calibrated one, a calibration map
-trained on the other folds' samples (the calibrated map reaches Recall@50 .61 on the training queries it was fitted
-on and .39 on validation). Candidate generation is then the one test uses (``CandidateFinder``).
+embedding (``TrainingPriors.from_dialogues``); the KB documents' co-mention text ("Often mentioned with"), so that
+a sample's own dialogue does not bring its gold movie's document closer to its query; and, when the served retriever
+is a calibrated one, a calibration map trained on the other folds' samples (the calibrated map reaches Recall@50 .61
+on the training queries it was fitted on and .39 on validation). Candidate generation is then the one test uses
+(``CandidateFinder``).
 
 Each fold's matrices are cached under ``artifacts/ranker/DATASET/folds`` by their inputs, so an interrupted build
 resumes at the fold it was on.
@@ -16,6 +18,7 @@ resumes at the fold it was on.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import time
@@ -29,6 +32,7 @@ from tqdm.auto import tqdm
 
 from llmkb.data.io import atomic_write_json
 from llmkb.data.records import Sample
+from llmkb.kb.documents import KBDocument, build_documents
 from llmkb.models import default_retriever_path
 from llmkb.paths import artifacts_dir
 from llmkb.pipeline.stages import CandidateFinder, Stages
@@ -85,11 +89,14 @@ class SampleRows:
 
 class MappedRetriever:
     """A retriever made of the base encoder's cached query embeddings and a calibration map: what the calibrated
-    retriever would give had it been fitted on other samples. It offers what ``CandidateFinder`` uses."""
+    retriever would give had it been fitted on other samples. It offers what ``CandidateFinder`` uses.
+    ``documents``: the base encoder's document vectors to map (default: its index's)."""
 
-    def __init__(self, linear: torch.nn.Linear, base: DenseRetriever, embeddings: dict[str, np.ndarray]):
+    def __init__(self, linear: torch.nn.Linear, base: DenseRetriever, embeddings: dict[str, np.ndarray],
+                 documents: np.ndarray | None = None):
         self.linear, self.base, self.embeddings = linear, base, embeddings
-        self.index = DenseIndex.build(self._map(base.index.vectors()), base.index.item_ids)
+        vectors = base.index.vectors() if documents is None else documents
+        self.index = DenseIndex.build(self._map(vectors), base.index.item_ids)
 
     @torch.no_grad()
     def _map(self, vectors: np.ndarray) -> np.ndarray:
@@ -102,34 +109,71 @@ class MappedRetriever:
         return self._map(np.stack([self.embeddings[q] for q in queries]))
 
 
-def fold_retrievers(stages: Stages, progress: bool = True) -> tuple[list, str]:
-    """One retriever per fold, and how they were made. With a calibrated served retriever: the calibration trained
-    again without the fold's samples (same settings, best epoch on valid). Otherwise the served retriever itself
-    (in-sample when it was fine-tuned on the training dialogues: say so)."""
-    record = calibration_record(stages.config.retriever)
-    if not record:
-        trained = Path(stages.config.retriever) != default_retriever_path()
-        how = "the served retriever (in-sample: it was trained on these dialogues)" if trained else \
-            "the served retriever (not trained on the dialogues)"
-        return [stages.retriever] * FOLDS, how
-    config = CalibrationConfig(**record["config"])
-    base = DenseRetriever.for_dataset(stages.dataset, record["base"], progress=progress)
-    queries, embedded = query_embeddings(stages.dataset, base, config, progress)
-    train, valid = stages.dataset.samples("train", "std"), stages.dataset.samples("valid", "std")
-    documents = torch.from_numpy(base.index.vectors())
-    position = {item: n for n, item in enumerate(base.index.item_ids)}
-    golds = [{position[g] for g in s.gold if g in position} for s in valid]
-    by_text = dict(zip(queries, embedded))
-    retrievers = []
-    for fold in range(FOLDS):
+def document_vectors(retriever: DenseRetriever, documents: Sequence[KBDocument]) -> tuple[np.ndarray, int]:
+    """``retriever``'s document vectors had its KB read ``documents`` (the same items, in the same order), and how
+    many were encoded again: only those whose text differs within the encoder's window."""
+    if [doc.item_id for doc in documents] != retriever.index.item_ids:
+        raise ValueError("the documents are not the retriever's items in its order")
+    vectors = retriever.index.vectors().copy()
+    changed = [n for n, (old, new) in enumerate(zip(retriever.documents, documents)) if old.text != new.text]
+    if changed:
+        model = retriever.model
+
+        def window(texts: list[str]) -> list[list[int]]:
+            return model.tokenizer(texts, truncation=True, max_length=model.max_seq_length)["input_ids"]
+
+        before = window([retriever.documents[n].text for n in changed])
+        after = window([documents[n].text for n in changed])
+        changed = [n for n, old, new in zip(changed, before, after) if old != new]
+    if changed:
+        vectors[changed] = model.encode([documents[n].text for n in changed], batch_size=64, convert_to_numpy=True,
+                                        normalize_embeddings=True)
+    return vectors, len(changed)
+
+
+class FoldRetrievers:
+    """The served retriever as it would be had one fold's dialogues been left out: ``retrievers(fold, documents)``.
+
+    - Its KB documents are ``documents``, whose co-mention text ("Often mentioned with") the other folds give
+      (:func:`document_vectors`).
+    - With a calibrated served retriever, the calibration is trained again without the fold's samples (same
+      settings, best epoch on valid) against those documents.
+    - Otherwise it is the served encoder (in-sample when it was fine-tuned on the training dialogues: ``how`` says so).
+    """
+
+    def __init__(self, stages: Stages, progress: bool = True):
+        self.stages, self.encoded = stages, 0
+        self.record = calibration_record(stages.config.retriever)
+        if not self.record:
+            trained = Path(stages.config.retriever) != default_retriever_path()
+            self.how = "the served retriever (in-sample: it was trained on these dialogues)" if trained else \
+                "the served retriever (not trained on the dialogues)"
+            self.base = stages.retriever
+        else:
+            self.config = CalibrationConfig(**self.record["config"])
+            self.base = DenseRetriever.for_dataset(stages.dataset, self.record["base"], progress=progress)
+            queries, self.embedded = query_embeddings(stages.dataset, self.base, self.config, progress)
+            self.by_text = dict(zip(queries, self.embedded))
+            self.how = f"calibration maps trained without each fold ({FOLDS} folds, {self.record['config']})"
+        self.how += "; KB co-mention text from the other folds"
+
+    def __call__(self, fold: int, documents: Sequence[KBDocument]):
+        vectors, encoded = document_vectors(self.base, documents)
+        self.encoded += encoded
+        if not self.record:
+            retriever = copy.copy(self.base)
+            retriever.index = DenseIndex.build(vectors, self.base.index.item_ids, self.base.index_kind)
+            return retriever
+        train, valid = self.stages.dataset.samples("train", "std"), self.stages.dataset.samples("valid", "std")
+        position = {item: n for n, item in enumerate(self.base.index.item_ids)}
+        golds = [{position[g] for g in s.gold if g in position} for s in valid]
         kept = [n for n, s in enumerate(train) if fold_of(s.dialogue_id) != fold]
         rows = {n: row for row, n in enumerate(kept)}
         pairs = torch.tensor([(rows[n], position[g]) for n in kept for g in train[n].gold if g in position])
-        linear, curve = train_map(torch.from_numpy(embedded[kept]), torch.from_numpy(embedded[len(train):]),
-                                  documents, pairs, golds, config, progress=False)
+        linear, curve = train_map(torch.from_numpy(self.embedded[kept]), torch.from_numpy(self.embedded[len(train):]),
+                                  torch.from_numpy(vectors), pairs, golds, self.config, progress=False)
         best = max(curve, key=lambda point: (point["valid_recall@50"], -point["epoch"]))
-        retrievers.append(MappedRetriever(linear(best["epoch"]), base, by_text))
-    return retrievers, f"calibration maps trained without each fold ({FOLDS} folds, {record['config']})"
+        return MappedRetriever(linear(best["epoch"]), self.base, self.by_text, vectors)
 
 
 def training_rows(stages: Stages, report: Report | None = None, progress: bool = True) -> tuple[SampleRows, dict]:
@@ -146,7 +190,7 @@ def training_rows(stages: Stages, report: Report | None = None, progress: bool =
         return SampleRows.concat([SampleRows.load(path) for path in paths]), json.loads(record.read_text())
     made = {"folds": FOLDS, "key": key, "samples": len(train)}
     started = time.time()
-    retrievers, made["retriever"] = fold_retrievers(stages, progress)
+    retrievers = FoldRetrievers(stages, progress)
     by_dialogue = {d.dialogue_id: d for d in dataset.train}
     parts = []
     for fold in tqdm(range(FOLDS), desc="out-of-fold training data", unit="fold", disable=not progress):
@@ -156,13 +200,15 @@ def training_rows(stages: Stages, report: Report | None = None, progress: bool =
         others = [d for i, d in by_dialogue.items() if fold_of(i) != fold]
         priors = TrainingPriors.from_dialogues(others, list(catalog), facts, cache=items_cache(dataset.name),
                                                behaviour=stages.priors.vectors.get("movielens"))
-        finder = CandidateFinder(retrievers[fold], priors, catalog, facts, stages.candidates.plots,
+        documents = build_documents(dataset, others)  # co-mention text from the other folds alone
+        finder = CandidateFinder(retrievers(fold, documents), priors, catalog, facts, stages.candidates.plots,
                                  stages.config.kb_candidates)
         samples = [s for s in train if fold_of(s.dialogue_id) == fold]
         parts.append(sample_rows(stages, finder, priors, samples))
         parts[-1].save(paths[fold])
         if report:
             report((fold + 1) / FOLDS)
+    made["retriever"], made["documents_encoded"] = retrievers.how, retrievers.encoded
     made["seconds"] = round(time.time() - started, 1)
     atomic_write_json(record, made)  # last: the folds are complete
     return SampleRows.concat(parts), made

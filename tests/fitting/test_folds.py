@@ -6,7 +6,9 @@ import pytest
 
 from llmkb.fitting import folds as folds_module
 from llmkb.ranking.features import FEATURES
-from llmkb.fitting.folds import FOLDS, MappedRetriever, SampleRows, fold_of, training_rows
+from llmkb.fitting.folds import FOLDS, FoldRetrievers, MappedRetriever, SampleRows, document_vectors, fold_of, \
+    training_rows
+from llmkb.kb.documents import build_documents
 
 
 def test_fold_of_is_stable_and_spreads_the_dialogues():
@@ -45,6 +47,7 @@ def test_training_rows_cover_every_training_sample_out_of_fold(stages):
     rows, made = training_rows(stages, progress=False)
     assert sorted(rows.sample_ids) == sorted(s.sample_id for s in train) and len(train) > 0
     assert made["samples"] == len(train) and made["folds"] == FOLDS and "served retriever" in made["retriever"]
+    assert "co-mention text from the other folds" in made["retriever"] and made["documents_encoded"] > 0
     assert rows.features.shape == (sum(map(len, rows.ids)), len(FEATURES))
     for ids in rows.ids:
         assert len(ids) == len(set(ids)) > 0 and set(ids) <= set(stages.catalog)
@@ -61,18 +64,18 @@ def test_training_rows_cover_every_training_sample_out_of_fold(stages):
 
 def test_training_rows_are_reused_by_fold(stages, monkeypatch):
     first, made = training_rows(stages, progress=False)
-    fold_retrievers = folds_module.fold_retrievers
+    fold_retrievers = folds_module.FoldRetrievers
 
     def refuse(*args, **kwargs):
         raise AssertionError("computed again although cached")
 
-    monkeypatch.setattr(folds_module, "fold_retrievers", refuse)
+    monkeypatch.setattr(folds_module, "FoldRetrievers", refuse)
     again, reused = training_rows(stages, progress=False)
     assert again.sample_ids == first.sample_ids and again.ids == first.ids
     assert np.array_equal(again.features, first.features, equal_nan=True) and reused["key"] == made["key"]
 
     # an interrupted build resumes at the fold it was on: only the missing fold is computed again
-    monkeypatch.setattr(folds_module, "fold_retrievers", fold_retrievers)
+    monkeypatch.setattr(folds_module, "FoldRetrievers", fold_retrievers)
     fold = fold_of(stages.dataset.train[0].dialogue_id)  # the fold holding the samples
     missing = folds_module.artifacts_dir() / "ranker" / "inspired" / "folds" / f"{made['key']}-fold{fold}.npz"
     missing.unlink()
@@ -134,14 +137,37 @@ def test_with_a_calibrated_retriever_each_fold_gets_a_calibration_trained_withou
     monkeypatch.setattr(folds_module, "train_map", lambda train, valid, documents, pairs, *rest, **options: (
         trained_on.append((len(train), len(valid), len(pairs))) or train_map(train, valid, documents, pairs, *rest,
                                                                           **options)))
-    retrievers, how = folds_module.fold_retrievers(stages, progress=False)
+    fold_retrievers = FoldRetrievers(stages, progress=False)
+    dialogues = stages.dataset.train
+    retrievers = [fold_retrievers(fold, build_documents(stages.dataset, [d for d in dialogues
+                                                                         if fold_of(d.dialogue_id) != fold]))
+                  for fold in range(FOLDS)]
     train = stages.dataset.samples("train", "std")
     golds = sum(len(s.gold) for s in train)
     held = fold_of(train[0].dialogue_id)  # the fold of both tiny training dialogues: its map learns from neither
     assert trained_on == [(0, 1, 0) if fold == held else (len(train), 1, golds) for fold in range(FOLDS)]
     assert len(retrievers) == FOLDS and all(isinstance(r, MappedRetriever) for r in retrievers)
+    how = fold_retrievers.how
     assert how.startswith("calibration maps trained without each fold") and "'epochs': 2" in how
     rows, made = training_rows(stages, progress=False)
     assert made["retriever"] == how and sorted(rows.sample_ids) == sorted(
         s.sample_id for s in stages.dataset.samples("train", "std"))
     assert rows.features.shape[0] == sum(map(len, rows.ids)) > 0
+
+
+def test_document_vectors_encode_again_only_the_documents_whose_co_mention_text_changed(stages):
+    retriever, dataset = stages.retriever, stages.dataset
+    vectors, encoded = document_vectors(retriever, build_documents(dataset, dataset.train))
+    assert encoded == 0 and np.array_equal(vectors, retriever.index.vectors())  # the served KB's own texts
+
+    alone = build_documents(dataset, [])  # what a fold holding every training dialogue reads: no co-mentions
+    changed = [n for n, (a, b) in enumerate(zip(retriever.documents, alone)) if a.text != b.text]
+    assert changed and all("Often mentioned with" in retriever.documents[n].text for n in changed)
+    vectors, encoded = document_vectors(retriever, alone)
+    assert encoded == len(changed)  # the tiny world's documents are short: each change is within the window
+    fresh = retriever.model.encode([alone[n].text for n in changed], normalize_embeddings=True)
+    assert vectors[changed] == pytest.approx(fresh, abs=1e-5)
+    kept = [n for n in range(len(alone)) if n not in changed]
+    assert np.array_equal(vectors[kept], retriever.index.vectors()[kept])
+    with pytest.raises(ValueError, match="not the retriever's items"):
+        document_vectors(retriever, alone[::-1])
