@@ -83,9 +83,10 @@ NEGATION = re.compile(r"\b(not|no|nothing|never|without|except|avoid|hate[sd]?|d
                       r"couldn'?t stand|isn'?t|aren'?t|wasn'?t|don'?t|doesn'?t|didn'?t|do not|does not|did not|"
                       r"other than|anything but|tired of|sick of)\b")
 NOT_NEGATION = re.compile(r"\b(not sure|not certain|don'?t know|do not know|haven'?t seen|have not seen|never seen|"
-                          r"not seen|didn'?t see|no problem|doesn'?t matter|no matter|not yet|don'?t mind|"
+                          r"not seen|didn'?t see|did not see|no problem|doesn'?t matter|no matter|not yet|don'?t mind|"
                           r"not only|no worries|don'?t have a preference|(?:not|wasn'?t|isn'?t) (?:too |that )?bad)\b")
-CLAUSE = re.compile(r"[.;!?]+|\b(?:but|however|instead|though|although|rather|except that)\b")
+CLAUSE = re.compile(r"[.;!?]+|\b(?:but|however|instead|though|although|rather|except that|unless)\b|"
+                    r",(?=\s*(?:i|we)\b)")  # ", I watched it": a new clause; ", Heat or Ronin": the same one
 FRESH_WANT = re.compile(r"\b(?:i|we)(?: (?:really|do|would|'d|d))? (?:like|love|want|enjoy|prefer|need)\b|"
                         r"\blooking for\b")
 _THAN = r"(?:ones?|movies?|films?|classics?|stuff|please|than|\?)"
@@ -353,11 +354,21 @@ class EntityLinker:
         return spans
 
     def _title_spans(self, turn: Turn) -> list[tuple[str, tuple[int, int]]]:
-        lowered, spans = turn.text.lower(), []
+        """Where the text writes each of the turn's movies: as the catalogue does, else word for word whatever the
+        punctuation ("transformers dark of the moon"); (0, 0) when it does not."""
+        lowered, spans, words = turn.text.lower(), [], None
         for item in turn.items:
             title = self.catalog[item].title.lower() if item in self.catalog else ""
             at = lowered.find(title) if title else -1
-            spans.append((item, (at, at + len(title) + TITLE_YEAR) if at >= 0 else (0, 0)))
+            if at >= 0:
+                spans.append((item, (at, at + len(title) + TITLE_YEAR)))
+                continue
+            words = _words(turn.text) if words is None else words
+            wanted = [word for word, _, _ in _words(title)]
+            starts = [i for i in range(len(words) - len(wanted) + 1)
+                      if wanted and [word for word, _, _ in words[i:i + len(wanted)]] == wanted]
+            spans.append((item, (words[starts[0]][1], words[starts[0] + len(wanted) - 1][2] + TITLE_YEAR)
+                          if starts else (0, 0)))
         return spans
 
     def _names(self, text: str, turn: int, skip: Sequence[tuple[int, int]]) -> list[Preference]:

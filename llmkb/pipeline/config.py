@@ -29,13 +29,15 @@ from llmkb.models import default_llm_path
 from llmkb.retrieval.index import model_fingerprint
 from llmkb.retrieval.artifacts import best_available
 
-SCORES_VERSION = 14  # 3: preference detection independent of the hash seed; 4: co-mentioned candidates; 5: KB linking;
+SCORES_VERSION = 15  # 3: preference detection independent of the hash seed; 4: co-mentioned candidates; 5: KB linking;
 # 6: the request constraints choose the k shown among the items not mentioned (as chat shows them); 7: item2vec and
 # graph candidates, the retriever's cosine for every candidate; 8: names linked with typos, English words never as typos;
 # 9: MovieLens candidates (``behaviour``); 10: studios ("not from Marvel") and refinements of the movies shown;
 # 11: plot candidates and ``plot_match`` (descriptions, issue 32); 12: series the titles name ("the Toy Story movies");
 # 13: a surname that is a lower-case dictionary word ("a dark tone", "too much gore") needs a capital or a role cue;
-# 14: the learned ranker's out-of-fold rows read KB co-mention text from the other folds (``llmkb.fitting.folds``)
+# 14: the learned ranker's out-of-fold rows read KB co-mention text from the other folds (``llmkb.fitting.folds``);
+# 15: a title typed without its punctuation is the movie, not a series or a genre ("avengers endgame", "civil war");
+# a clause ends at "unless" and at ", I"; a film listed with and without its year is shown once (``without_twins``)
 
 
 BEHAVIOUR_DATASETS = ("redial",)  # MovieLens gained on ReDial's valid split, not on INSPIRED's (docs/results/ranking.md)

@@ -1,7 +1,7 @@
 """The final order of a turn's items, said once: the ranking under the explicit request and the dislikes, without
-the dialogue's movies where they are not shown, filled from popularity to k distinct catalogue ids. A seeker who has
-said nothing a ranking can use ("Hi! Any movie suggestions?", ``TurnState.small_talk``) gets the catalogue's most
-mentioned movies: in round one of cold-start simulations the ranker guessed worse than popularity (issue 32).
+the dialogue's movies where they are not shown, each film once (``without_twins``), filled from popularity to k
+distinct catalogue ids. A seeker who has said nothing a ranking can use ("Hi! Any movie suggestions?",
+``TurnState.small_talk``) gets the catalogue's most mentioned movies: in round one of cold-start simulations the ranker guessed worse than popularity (issue 32).
 
 Chat (``Recommender.rank``), the evaluation systems that rank with fusion weights or the learned ranker
 (``llmkb.evaluation.rag.Fused``, which the simulated user talks to as well), fusion tuning and the learned ranker's
@@ -14,13 +14,36 @@ never repeats. Chat asks for its k items without the mentioned movies::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from llmkb.data.records import CatalogItem
 from llmkb.pipeline.stages import Stages
 from llmkb.postprocess.ranking import finalize_ranking
 from llmkb.retrieval import TurnState
 
 PLOT_FIRST = 10  # a description's best-matching plots that come first (a page); the ranking follows
+
+
+def without_twins(ids: Sequence[str], same_title: Mapping[str, Sequence[str]], catalog: Mapping[str, CatalogItem],
+                  before: Sequence[str] = ()) -> list[str]:
+    """``ids`` less each item whose title an earlier item (or one of ``before``) has when either of the two has no
+    year: ReDial lists some films twice, with and without the year ("Transformers: Revenge of the Fallen (2009)" and
+    "Transformers: Revenge of the Fallen"), and a list should show such a film once. Remakes, both dated, stay.
+
+    >>> catalog = {i: CatalogItem(i, "Heat", y) for i, y in (("a", 1995), ("b", None), ("c", 1986))}
+    >>> without_twins(["a", "b", "c"], {i: ["a", "b", "c"] for i in catalog}, catalog)
+    ['a', 'c']
+    """
+    kept: list[str] = []
+    shown = set(before)
+    for item in ids:
+        twins = shown.intersection(same_title.get(item, ())) - {item}
+        if item in catalog and any(catalog[item].year is None or catalog[twin].year is None
+                                   for twin in twins if twin in catalog):
+            continue
+        kept.append(item)
+        shown.add(item)
+    return kept
 
 
 def order(ranked: Sequence[str], state: TurnState, stages: Stages, k: int,
@@ -45,8 +68,9 @@ def order(ranked: Sequence[str], state: TurnState, stages: Stages, k: int,
         ranked = stages.dataset.popularity
     elif state.described:
         ranked = list(stages.candidates.plots.match(state.description))[:PLOT_FIRST] + list(ranked)
-    ranked = constrained(ranked)
+    ranked = without_twins(constrained(ranked), stages.same_title, catalog)
     usable = {item for item in ranked if item in catalog} - excluded
-    fallback = constrained(stages.dataset.popularity) if len(usable) < k else []  # read only when the fill is needed
+    fallback = without_twins(constrained(stages.dataset.popularity), stages.same_title, catalog, ranked) \
+        if len(usable) < k else []  # read only when the fill is needed
     usable |= {item for item in fallback if item in catalog} - excluded
     return finalize_ranking(ranked, fallback, min(k, len(usable)), exclude=excluded, allowed=catalog)

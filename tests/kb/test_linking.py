@@ -251,6 +251,24 @@ def test_series_the_titles_name_link_and_negate():
     said_as_movie = linker.dialogue([Turn(SEEKER, "I loved Toy Story", ("3",))])
     said_as_series = linker.dialogue([Turn(SEEKER, "I loved the Toy Story movies", ("3",))])
     assert [str(p) for p in said_as_movie] == ["movie 3"] and [str(p) for p in said_as_series] == ["series Toy Story"]
+    # a title typed without its punctuation is still that movie, not its series ("transformers dark of the moon"
+    # read the series of the film and its junior novel, and the demo recommended the novel)
+    catalog["8"], catalog["9"] = CatalogItem("8", "Red: The Return", 2008), CatalogItem("9", "Red: Origins", 2009)
+    typed = linker.dialogue([Turn(SEEKER, "i loved red the return", ("8",))])
+    assert [str(p) for p in typed] == ["movie 8"]
+
+
+def test_a_clause_ends_at_unless_and_at_a_new_subject(world):
+    """A negation governs its clause only: "not my favorite unless …", "No, I haven't seen …", ", I watched …"."""
+    _, _, linker = world
+    heat = lambda text: [str(p) for p in linker.dialogue([Turn(SEEKER, text, ("1004",))])]  # noqa: E731
+    assert heat("I don't like horror unless it is offbeat like Heat (1995)") == [
+        "not genre Horror film", "movie 1004"]
+    assert heat("No, I haven't seen Heat (1995)") == ["movie 1004"]  # not seen is no dislike
+    assert heat("I did not see that trailer, I watched Heat (1995)") == ["movie 1004"]
+    assert heat("Did not see Heat (1995) but I want to.") == ["movie 1004"]
+    assert heat("I did not like Heat (1995), or horror") == ["not movie 1004", "not genre Horror film"]
+    assert heat("No, not Heat (1995)") == ["not movie 1004"]
 
 
 def test_refinements_read_against_the_movies_just_shown(world):

@@ -95,3 +95,17 @@ def test_a_seeker_who_only_describes_gets_the_matching_plots_first(stages, monke
     told = state_of(stages, "I liked Heat (1995), one where a shark scares a beach town")
     assert not told.described
     assert order(RANKED, told, stages, 2, exclude_mentioned=True) == ["1011", "1005"]
+
+
+def test_a_film_listed_with_and_without_its_year_is_shown_once(stages, monkeypatch):
+    """ReDial lists some films twice ("Transformers: Revenge of the Fallen (2009)" and the same title without a
+    year); the later of the two leaves the list and the next item takes its place. Remakes, both dated, stay."""
+    import dataclasses
+
+    state = state_of(stages, "something exciting")
+    assert {"1004", "1010"} <= set(order(RANKED, state, stages, 12))  # Heat (1995) and Heat (1986): a remake
+    monkeypatch.setitem(stages.catalog, "1010", dataclasses.replace(stages.catalog["1010"], year=None))
+    listed = order(RANKED, state, stages, 12)
+    assert "1004" in listed and "1010" not in listed and len(listed) == len(set(listed)) == 11
+    first = order(["1010", *[i for i in RANKED if i != "1010"]], state, stages, 12)
+    assert first[0] == "1010" and "1004" not in first
