@@ -68,9 +68,9 @@ def order(ranked: Sequence[str], state: TurnState, stages: Stages, k: int,
         ranked = stages.dataset.popularity
     elif state.described:
         ranked = list(stages.candidates.plots.match(state.description))[:PLOT_FIRST] + list(ranked)
-    ranked = without_twins(constrained(ranked), stages.same_title, catalog)
+    ranked = constrained(without_twins(ranked, stages.same_title, catalog))  # the request picks among films
     usable = {item for item in ranked if item in catalog} - excluded
-    fallback = without_twins(constrained(stages.dataset.popularity), stages.same_title, catalog, ranked) \
+    fallback = constrained(without_twins(stages.dataset.popularity, stages.same_title, catalog, ranked)) \
         if len(usable) < k else []  # read only when the fill is needed
     usable |= {item for item in fallback if item in catalog} - excluded
     return finalize_ranking(ranked, fallback, min(k, len(usable)), exclude=excluded, allowed=catalog)
