@@ -36,13 +36,14 @@ def without_twins(ids: Sequence[str], same_title: Mapping[str, Sequence[str]], c
     """
     kept: list[str] = []
     shown = set(before)
-    for item in ids:
-        twins = shown.intersection(same_title.get(item, ())) - {item}
-        if item in catalog and any(catalog[item].year is None or catalog[twin].year is None
-                                   for twin in twins if twin in catalog):
-            continue
+    for item in ids:  # the whole catalogue when filling: most titles are unique, so look no further for them
+        group = same_title.get(item, ())
+        if len(group) > 1:
+            if item in catalog and any(twin in shown and (catalog[item].year is None or catalog[twin].year is None)
+                                       for twin in group if twin != item and twin in catalog):
+                continue
+            shown.add(item)
         kept.append(item)
-        shown.add(item)
     return kept
 
 
