@@ -74,7 +74,8 @@ def main() -> None:
     for doc in documents:
         words = tags.get(links.get(doc.item_id), [])
         head = doc.display + "."
-        text = doc.text.replace(head, f"{head} Tagged by MovieLens users: {', '.join(words)}.", 1) if words else doc.text
+        tagged_text = doc.text.replace(head, f"{head} Tagged by MovieLens users: {', '.join(words)}.", 1)
+        text = tagged_text if words else doc.text
         tagged.append(dataclasses.replace(doc, text=text))
     model_path = default_retriever_path()
     model = load_encoder(model_path)
@@ -94,7 +95,8 @@ def main() -> None:
         "most_tags": args.most,
         **{f"{name} R@{k}": round(float(s[:, n].mean()), 4) for name, s in scores.items()
            for n, k in enumerate((10, 50))},
-        **{f"with - without R@{k}": f"{difference[:, n].mean():+.4f} ± {difference[:, n].std(ddof=1) / np.sqrt(len(samples)):.4f}"
+        **{f"with - without R@{k}": f"{difference[:, n].mean():+.4f} ± "
+                                     f"{difference[:, n].std(ddof=1) / np.sqrt(len(samples)):.4f}"
            for n, k in enumerate((10, 50))},
         "seconds": round(time.perf_counter() - started, 1), "cpu": cpu_name(),
         "date": time.strftime("%Y-%m-%d"),

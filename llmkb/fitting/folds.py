@@ -142,7 +142,7 @@ class FoldRetrievers:
     """
 
     def __init__(self, stages: Stages, progress: bool = True):
-        self.stages, self.encoded = stages, 0
+        self.encoded = 0
         self.record = calibration_record(stages.config.retriever)
         if not self.record:
             trained = Path(stages.config.retriever) != default_retriever_path()
@@ -154,6 +154,10 @@ class FoldRetrievers:
             self.base = DenseRetriever.for_dataset(stages.dataset, self.record["base"], progress=progress)
             queries, self.embedded = query_embeddings(stages.dataset, self.base, self.config, progress)
             self.by_text = dict(zip(queries, self.embedded))
+            self.train = stages.dataset.samples("train", "std")
+            self.position = {item: n for n, item in enumerate(self.base.index.item_ids)}
+            self.golds = [{self.position[g] for g in s.gold if g in self.position}
+                          for s in stages.dataset.samples("valid", "std")]
             self.how = f"calibration maps trained without each fold ({FOLDS} folds, {self.record['config']})"
         self.how += "; KB co-mention text from the other folds"
 
@@ -164,14 +168,12 @@ class FoldRetrievers:
             retriever = copy.copy(self.base)
             retriever.index = DenseIndex.build(vectors, self.base.index.item_ids, self.base.index_kind)
             return retriever
-        train, valid = self.stages.dataset.samples("train", "std"), self.stages.dataset.samples("valid", "std")
-        position = {item: n for n, item in enumerate(self.base.index.item_ids)}
-        golds = [{position[g] for g in s.gold if g in position} for s in valid]
+        train, position = self.train, self.position
         kept = [n for n, s in enumerate(train) if fold_of(s.dialogue_id) != fold]
         rows = {n: row for row, n in enumerate(kept)}
         pairs = torch.tensor([(rows[n], position[g]) for n in kept for g in train[n].gold if g in position])
         linear, curve = train_map(torch.from_numpy(self.embedded[kept]), torch.from_numpy(self.embedded[len(train):]),
-                                  torch.from_numpy(vectors), pairs, golds, self.config, progress=False)
+                                  torch.from_numpy(vectors), pairs, self.golds, self.config, progress=False)
         best = max(curve, key=lambda point: (point["valid_recall@50"], -point["epoch"]))
         return MappedRetriever(linear(best["epoch"]), self.base, self.by_text, vectors)
 

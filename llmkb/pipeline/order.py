@@ -1,7 +1,8 @@
 """The final order of a turn's items, said once: the ranking under the explicit request and the dislikes, without
 the dialogue's movies where they are not shown, each film once (``without_twins``), filled from popularity to k
 distinct catalogue ids. A seeker who has said nothing a ranking can use ("Hi! Any movie suggestions?",
-``TurnState.small_talk``) gets the catalogue's most mentioned movies: in round one of cold-start simulations the ranker guessed worse than popularity (issue 32).
+``TurnState.small_talk``) gets the catalogue's most mentioned movies: in round one of cold-start simulations the
+ranker guessed worse than popularity (issue 32).
 
 Chat (``Recommender.rank``), the evaluation systems that rank with fusion weights or the learned ranker
 (``llmkb.evaluation.rag.Fused``, which the simulated user talks to as well), fusion tuning and the learned ranker's
