@@ -139,9 +139,15 @@ def stream_text(model, tokenizer, prompt: str, max_new_tokens: int = MAX_NEW_TOK
                    eos_token_id=tokenizer.eos_token_id, do_sample=False, temperature=None, top_p=None, top_k=None,
                    stopping_criteria=StoppingCriteriaList([StopAfter(tokenizer, start, stop or (lambda _: False))]),
                    **({"prompt_lookup_num_tokens": lookup} if lookup else {}))
+    failed: list[BaseException] = []
+
     def generate() -> None:
         torch.set_num_threads(threads)  # this thread's OpenMP setting; the caller's stays as it is
-        model.generate(**inputs, **options)
+        try:
+            model.generate(**inputs, **options)
+        except BaseException as error:  # raised again in the reader's thread, which would otherwise wait forever
+            failed.append(error)
+            streamer.end()
 
     worker = threading.Thread(target=generate, daemon=True)
     worker.start()
@@ -151,6 +157,8 @@ def stream_text(model, tokenizer, prompt: str, max_new_tokens: int = MAX_NEW_TOK
         if text.strip():
             yield text.strip()
     worker.join()
+    if failed:
+        raise failed[0]
     if not text.strip():
         yield ""
 

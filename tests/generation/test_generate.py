@@ -1,3 +1,5 @@
+import pytest
+
 from llmkb.data.records import SEEKER, CatalogItem, Turn
 from llmkb.generation.generate import generate_text, generate_texts, reply_task, stream_text
 from llmkb.generation.prompt import build_prompt
@@ -99,3 +101,11 @@ def test_drafting_from_the_prompt_writes_the_same_greedy_text(model, tokenizer):
     *_, one_a_step = stream_text(model, tokenizer, prompt, max_new_tokens=12)
     *_, drafted = stream_text(model, tokenizer, prompt, max_new_tokens=12, lookup=5)
     assert drafted == one_a_step
+
+
+def test_a_failing_generation_raises_in_the_reader_instead_of_waiting_forever(model, tokenizer):
+    def broken(*_):
+        raise RuntimeError("the stop rule broke")
+
+    with pytest.raises(RuntimeError, match="stop rule broke"):
+        list(stream_text(model, tokenizer, "<|im_start|>user\nhi<|im_end|>\n", max_new_tokens=4, stop=broken))
