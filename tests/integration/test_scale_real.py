@@ -1,12 +1,14 @@
 """On INSPIRED's test split, a 2-worker local Ray cluster gives exactly the predictions of one process (issue 20):
-copy-context, bm25 and rag-no-llm. The KB and the index are built once; the per-sample score cache is emptied
-before each run, so both compute every candidate."""
+copy-context, bm25 and rag-no-llm. The KB and the index are the ones the other integration tests build (shared, as
+they are keyed by their inputs); the per-sample score cache is private and emptied before each run, so both compute
+every candidate."""
 
 import shutil
 
 import pytest
 
 from llmkb.cli import main
+from llmkb.paths import artifacts_dir
 from llmkb.ranking.fusion import FusionWeights
 
 pytest.importorskip("ray", reason="the optional extra .[scale] (Ray) is not installed")
@@ -15,7 +17,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory):
-    return tmp_path_factory.mktemp("scale-artifacts")
+    """A private artifacts folder whose KB and index folders are the shared ones (INSPIRED's index takes ~40 s)."""
+    folder = tmp_path_factory.mktemp("scale-artifacts")
+    for name in ("kb", "index"):
+        (artifacts_dir() / name).mkdir(parents=True, exist_ok=True)
+        (folder / name).symlink_to((artifacts_dir() / name).resolve(), target_is_directory=True)
+    return folder
 
 
 @pytest.mark.parametrize("system", ["copy-context", "bm25", "rag-no-llm"])
