@@ -82,7 +82,10 @@ def add(commands) -> None:
     replies = add_command(commands, "train-replies", about)
     replies.add_argument("--datasets", default="redial,inspired", help="training splits it learns from")
     replies.add_argument("--llm", type=Path, default=None, help="base LLM (default: packaged SmolLM2-135M-Instruct)")
-    replies.add_argument("--max-steps", type=int, default=None, help="stop after N steps (default: one epoch)")
+    replies.add_argument("--max-steps", type=int, default=None,
+                         help="train N steps over up to N batches of distinct pairs, keeping the adapter every 30 "
+                              "steps (snapshots/step-K) to choose the length on valid; a separate adapter, not served "
+                              "(default: the first-run build's 60 steps over 480 pairs)")
     replies.set_defaults(run=cmd_train_replies)
 
 
@@ -160,4 +163,6 @@ def cmd_train_replies(args) -> None:
     about = json.loads((out / "about.json").read_text()) if (out / "about.json").is_file() else {}
     print(f"reply writer: {out} ({about.get('pairs', '?')} training pairs, {about.get('steps', '?')} steps; "
           f"{(time.time() - started) / 60:.1f} min this run)\n"
-          f"evaluate with: llmkb evaluate-conversation --dataset redial --system llm-trained")
+          f"evaluate with: llmkb evaluate-conversation --dataset redial --system llm-trained"
+          + (f" --reply-lora {out}" if args.max_steps else "")
+          + "".join(f"\n  snapshot: {path}" for path in sorted((out / "snapshots").glob("step-*"))))

@@ -44,6 +44,7 @@ SETTINGS = LoraSettings(r=16, alpha=32, target_modules=("q_proj", "k_proj", "v_p
                                                         "up_proj", "down_proj"), learning_rate=5e-4, batch_size=8)
 EPOCHS = 1
 MAX_PAIRS = 480  # 60 steps of 8: about 25 minutes on 2 cores (the issue allows 45)
+SNAPSHOT_STEPS = 30  # a longer run (``max_steps``) keeps its adapter this often
 
 
 def reply_pairs(stages: Stages, progress: bool = True) -> list[tuple[str, str]]:
@@ -109,11 +110,13 @@ def train_reply_writer(data_dir: Path | None = None, llm: Path | None = None, da
                        settings: LoraSettings = SETTINGS, max_steps: int | None = None, progress: bool = True,
                        report: Callable[[float], None] | None = None, **options) -> Path:
     """Train the reply writer on the training splits of ``datasets`` (resuming), unless it is trained; its path.
-    ``max_steps``: stop early (tests, quick looks); the default is one epoch over the pairs. ``report``: the
-    fraction done, as it trains. ``options``: more ``RecommenderConfig`` fields for the stages the pairs come from."""
+    ``max_steps``: train this many steps instead of the first-run build's one epoch over ``MAX_PAIRS`` pairs, on
+    up to ``max_steps`` batches of distinct pairs; a run of more steps keeps its adapter every ``SNAPSHOT_STEPS``
+    steps (``snapshots/step-N``), so that the length can be chosen on validation data. ``report``: the fraction
+    done, as it trains. ``options``: more ``RecommenderConfig`` fields for the stages the pairs come from."""
     out = reply_writer_path(reply_writer_key(data_dir, llm, tuple(datasets), settings))
-    out = out.with_name(f"{out.name}-{max_steps}-steps") if max_steps else out  # never taken for the full one
-    if max_steps is None and (out / "adapter_config.json").is_file():
+    out = out.with_name(f"{out.name}-{max_steps}-steps") if max_steps else out  # never taken for the served one
+    if (out / "adapter_config.json").is_file():
         return out
     pairs: list[tuple[str, str]] = []
     model = tokenizer = None
@@ -122,9 +125,12 @@ def train_reply_writer(data_dir: Path | None = None, llm: Path | None = None, da
                                                   "reply_int8": False, "data_dir": data_dir, **options}), progress)
         pairs += reply_pairs(stages, progress)
         model, tokenizer = stages.replies.model, stages.replies.tokenizer
-    random.Random(settings.seed).shuffle(pairs)
-    available, pairs = len(pairs), pairs[:MAX_PAIRS]
+    random.Random(settings.seed).shuffle(pairs)  # the first MAX_PAIRS are the first-run build's
+    available, pairs = len(pairs), pairs[: max(MAX_PAIRS, (max_steps or 0) * settings.batch_size)]
     steps = max_steps or max(1, EPOCHS * len(pairs) // settings.batch_size)
-    about = {"pairs": len(pairs), "of": available, "datasets": list(datasets), "steps": steps, "epochs": EPOCHS}
-    train_lora(model, tokenizer, pairs, out, steps, settings, resume=max_steps is None, about=about, report=report)
+    snapshots = range(SNAPSHOT_STEPS, steps, SNAPSHOT_STEPS) if max_steps else ()
+    about = {"pairs": len(pairs), "of": available, "datasets": list(datasets), "steps": steps,
+             "epochs": round(steps * settings.batch_size / len(pairs), 2), "snapshots": list(snapshots)}
+    train_lora(model, tokenizer, pairs, out, steps, settings, resume=True, about=about, report=report,
+               snapshots=snapshots)
     return out

@@ -47,7 +47,7 @@ class LoraSettings:
 def train_lora(
     model, tokenizer, pairs: Sequence[tuple[str, str]], out_dir: str | Path, max_steps: int = 100,
     settings: LoraSettings = LoraSettings(), resume: bool = False, about: dict | None = None,
-    report: Callable[[float], None] | None = None,
+    report: Callable[[float], None] | None = None, snapshots: Sequence[int] = (),
 ):
     """Fine-tune LoRA adapters on ``pairs`` of (rendered prompt, target text) for ``max_steps`` steps.
 
@@ -55,7 +55,8 @@ def train_lora(
     the tokenizer's EOS appended so the model learns to stop. ``resume``: save a checkpoint every
     ``CHECKPOINT_STEPS`` steps in ``.<out_dir name>-checkpoints`` beside ``out_dir`` and go on from the last one
     (pass the same pairs and settings). ``about``: written to ``about.json`` with the adapter. ``report``: called
-    with the fraction of steps done after each step.
+    with the fraction of steps done after each step. ``snapshots``: steps after which the adapter is also kept, as
+    ``<out_dir>/snapshots/step-N`` (to choose the training length on validation data).
     """
     if not pairs:
         raise LLMKBError("no (prompt, target) pairs to train on; build them from the training samples first")
@@ -69,6 +70,7 @@ def train_lora(
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     checkpoints = out_dir.parent / f".{out_dir.name}-checkpoints"
+    kept = out_dir.parent / f".{out_dir.name}-snapshots"  # outlives an interruption, like the checkpoints
     saving = dict(save_strategy="steps", save_steps=CHECKPOINT_STEPS, save_total_limit=1) if resume else \
         dict(save_strategy="no")
     args = TrainingArguments(
@@ -79,7 +81,8 @@ def train_lora(
     )
     collator = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100)
     trainer = Trainer(model=peft_model, args=args, train_dataset=dataset, data_collator=collator,
-                      callbacks=[_Progress(report, max_steps)] if report else None)
+                      callbacks=[*([_Progress(report, max_steps)] if report else []),
+                                 *([_Snapshots(kept, set(snapshots))] if snapshots else [])])
     last = get_last_checkpoint(str(checkpoints)) if resume and checkpoints.is_dir() else None
     if last:
         print(f"resuming LoRA training from {last}")
@@ -93,6 +96,8 @@ def train_lora(
         (tmp / "loss_curve.json").write_text(json.dumps(losses, indent=2))
         (tmp / "about.json").write_text(json.dumps(about or {}, indent=2))
         shutil.rmtree(tmp / "trainer", ignore_errors=True)
+        if kept.is_dir():
+            kept.rename(tmp / "snapshots")
         if out_dir.exists():
             shutil.rmtree(out_dir)
         tmp.rename(out_dir)
@@ -108,6 +113,21 @@ class _Progress(TrainerCallback):
 
     def on_step_end(self, args, state, control, **kwargs):
         self.report(state.global_step / self.steps)
+
+
+class _Snapshots(TrainerCallback):
+    """Saves the adapter after each of ``steps`` into ``folder/step-N`` (written to a temp name, then renamed)."""
+
+    def __init__(self, folder: Path, steps: set[int]):
+        self.folder, self.steps = folder, steps
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        target = self.folder / f"step-{state.global_step}"
+        if state.global_step in self.steps and not target.is_dir():
+            partial = self.folder / f".step-{state.global_step}"
+            shutil.rmtree(partial, ignore_errors=True)
+            model.save_pretrained(partial)
+            partial.rename(target)
 
 
 def load_lora(model, adapter_dir: str | Path, merge: bool = False):

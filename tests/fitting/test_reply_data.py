@@ -1,3 +1,4 @@
+import json
 import warnings
 
 from llmkb.pipeline.reply import ReplyRequest
@@ -44,3 +45,18 @@ def test_the_trained_writer_is_found_for_its_inputs_only_when_fully_trained(tiny
     assert config.reply_lora == full and not config.reply_int8  # served in float32
     assert with_reply_writer(RecommenderConfig(use_llm=False, data_dir=tiny_root)).reply_lora is None
     assert isinstance(ReplyRequest((), ()).recommended, tuple)
+
+
+def test_a_longer_run_keeps_snapshots_to_choose_its_length_and_is_not_served(tiny_root, tiny_models, tmp_path,
+                                                                             monkeypatch):
+    monkeypatch.setenv("LLMKB_ARTIFACTS", str(tmp_path))
+    monkeypatch.setattr("llmkb.fitting.reply_data.SNAPSHOT_STEPS", 1)
+    options = dict(retriever=tiny_models["retriever"], reply_prompt_tokens=4096)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tiny world's deliberate data defects
+        longer = train_reply_writer(tiny_root, tiny_models["llm"], max_steps=3, progress=False, **options)
+    assert sorted(p.name for p in (longer / "snapshots").iterdir()) == ["step-1", "step-2"]
+    assert all((p / "adapter_config.json").is_file() for p in (longer / "snapshots").iterdir())
+    assert json.loads((longer / "about.json").read_text())["snapshots"] == [1, 2]
+    assert not list(tmp_path.glob("reply-writer/.*"))  # no checkpoint or snapshot folder is left behind
+    assert trained_reply_writer(tiny_root, tiny_models["llm"]) is None
