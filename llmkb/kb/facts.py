@@ -26,6 +26,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 
 from llmkb.kb.documents import KBDocument
 from llmkb.kb.series import title_series
@@ -125,6 +126,7 @@ class FactIndex:
                  years: dict[str, int]):
         self.postings, self.names, self.years = postings, names, years
         self._cache: dict[tuple, frozenset[str]] = {}  # (relation, value, years) → the items holding it
+        self._values: dict[str, Mapping[str, str]] = {}  # relation → :meth:`values`, read once per turn
         self.roles: dict[str, list[str]] = {}  # person key → their roles, most items first
         for relation, key in sorted(postings, key=lambda rk: -len(postings[rk])):
             if relation in PEOPLE:
@@ -159,9 +161,12 @@ class FactIndex:
     def relations(self) -> set[str]:
         return {relation for relation, _ in self.postings}
 
-    def values(self, relation: str) -> dict[str, str]:
-        """Value key → the KB's spelling, for one relation."""
-        return {key: self.names[(r, key)] for r, key in self.postings if r == relation}
+    def values(self, relation: str) -> Mapping[str, str]:
+        """Value key → the KB's spelling, for one relation (read-only: it is made once)."""
+        if relation not in self._values:
+            self._values[relation] = MappingProxyType({key: self.names[(r, key)] for r, key in self.postings
+                                                      if r == relation})
+        return self._values[relation]
 
     def items_for(self, preference: Preference) -> frozenset[str]:
         """Every item that holds the preference's fact (whatever its polarity)."""
