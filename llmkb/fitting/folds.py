@@ -32,10 +32,11 @@ from tqdm.auto import tqdm
 
 from llmkb.data.io import atomic_write_json
 from llmkb.data.records import Sample
-from llmkb.kb.documents import KBDocument, build_documents
+from llmkb.kb.documents import KBDocument, build_documents, co_mention_counts
 from llmkb.models import default_retriever_path
 from llmkb.paths import artifacts_dir
 from llmkb.pipeline.stages import CandidateFinder, Stages
+from llmkb.priors.items import cache_graphs
 from llmkb.priors.training import TrainingPriors, items_cache
 from llmkb.ranking.features import FEATURES, FEATURES_VERSION, feature_matrix
 from llmkb.retrieval import DenseRetriever
@@ -194,6 +195,9 @@ def training_rows(stages: Stages, report: Report | None = None, progress: bool =
     started = time.time()
     retrievers = FoldRetrievers(stages, progress)
     by_dialogue = {d.dialogue_id: d for d in dataset.train}
+    missing = [fold for fold in range(FOLDS) if not paths[fold].is_file()]
+    cache_graphs([(facts, co_mention_counts([d for i, d in by_dialogue.items() if fold_of(i) != fold]))
+                  for fold in missing], items_cache(dataset.name), progress=progress)  # in parallel, then read
     parts = []
     for fold in tqdm(range(FOLDS), desc="out-of-fold training data", unit="fold", disable=not progress):
         if paths[fold].is_file():

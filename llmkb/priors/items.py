@@ -21,12 +21,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from llmkb.data.records import Dialogue
 from llmkb.kb.facts import FactIndex, Preference, value_key
@@ -96,23 +101,39 @@ def skipgram(sentences: list[list[str]], epochs: int, window: int, seed: int) ->
 def learnt(kind: str, inputs, catalog: Iterable[str], learn: Callable[[], tuple[list[str], np.ndarray]],
            cache: Path | None) -> ItemVectors:
     """``learn()``'s vectors as :class:`ItemVectors` (catalogue items first), from ``cache`` when the same
-    ``inputs`` were learnt before (the file is keyed by their hash and written atomically)."""
-    key = hashlib.sha256(json.dumps([kind, inputs, DIMENSIONS, EPOCHS[kind]], sort_keys=True).encode()).hexdigest()
-    path = cache / f"{kind}-{key[:16]}.npz" if cache else None
-    if path and path.is_file():
-        with np.load(path) as stored:
-            tokens, vectors = [str(t) for t in stored["tokens"]], stored["vectors"]
-    else:
-        tokens, vectors = learn()
-        if path:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.tmp")
-            with open(tmp, "wb") as out:
-                np.savez(out, tokens=np.array(tokens), vectors=vectors)
-            tmp.replace(path)
+    ``inputs`` were learnt before (:func:`cached`)."""
+    tokens, vectors = cached(kind, inputs, learn, cache)
     catalog = set(catalog)
     order = sorted(range(len(tokens)), key=lambda n: (tokens[n] not in catalog, tokens[n]))
     return ItemVectors([tokens[n] for n in order], vectors[order], sum(t in catalog for t in tokens))
+
+
+def cached(kind: str, inputs, learn: Callable[[], tuple[list[str], np.ndarray]],
+           cache: Path | None) -> tuple[list[str], np.ndarray]:
+    """``learn()``'s tokens and vectors, kept in ``cache`` (:func:`cache_file`)."""
+    path = cache_file(kind, inputs, cache)
+    if path and path.is_file():
+        with np.load(path) as stored:
+            return [str(t) for t in stored["tokens"]], stored["vectors"]
+    return learn_into(path, learn)
+
+
+def cache_file(kind: str, inputs, cache: Path | None) -> Path | None:
+    """Where the vectors learnt from ``inputs`` are kept: a file keyed by their hash."""
+    key = hashlib.sha256(json.dumps([kind, inputs, DIMENSIONS, EPOCHS[kind]], sort_keys=True).encode()).hexdigest()
+    return cache / f"{kind}-{key[:16]}.npz" if cache else None
+
+
+def learn_into(path: Path | None, learn: Callable[[], tuple[list[str], np.ndarray]]) -> tuple[list[str], np.ndarray]:
+    """``learn()``'s tokens and vectors, written atomically to ``path`` when given."""
+    tokens, vectors = learn()
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+        with open(tmp, "wb") as out:
+            np.savez(out, tokens=np.array(tokens), vectors=vectors)
+        tmp.replace(path)
+    return tokens, vectors
 
 
 def mention_sequences(dialogues: Iterable[Dialogue]) -> list[list[str]]:
@@ -179,9 +200,36 @@ def train_graph(facts: FactIndex, co_mentions: Mapping[str, Mapping[str, int]], 
     edges = graph_edges(facts, co_mentions)
     if not edges:
         return None
-    inputs = [sorted(edges.items()), WALKS_PER_NODE, WALK_LENGTH, seed]
-    return learnt("graph", inputs, catalog,
-                  lambda: skipgram(random_walks(edges, seed), EPOCHS["graph"], window=5, seed=seed), cache)
+    return learnt("graph", graph_inputs(edges, seed), catalog, partial(learn_graph, edges, seed), cache)
+
+
+def graph_inputs(edges: Mapping[str, Sequence[str]], seed: int) -> list:
+    return [sorted(edges.items()), WALKS_PER_NODE, WALK_LENGTH, seed]
+
+
+def learn_graph(edges: Mapping[str, Sequence[str]], seed: int) -> tuple[list[str], np.ndarray]:
+    return skipgram(random_walks(edges, seed), EPOCHS["graph"], window=5, seed=seed)
+
+
+def cache_graphs(graphs: Sequence[tuple[FactIndex, Mapping[str, Mapping[str, int]]]], cache: Path, seed: int = 13,
+                 threads: int | None = None, progress: bool = True) -> None:
+    """Learn the graph embeddings of several (facts, co-mentions) into ``cache``, ``threads`` (default: one per CPU)
+    at a time, so that :func:`train_graph` then reads them. gensim trains without holding the GIL, and each model
+    has one worker, so the vectors are the ones :func:`train_graph` would learn alone (gensim's multi-worker
+    training is not reproducible)."""
+    missing = {}
+    for facts, co_mentions in graphs:
+        edges = graph_edges(facts, co_mentions)
+        path = cache_file("graph", graph_inputs(edges, seed), cache)
+        if edges and not path.is_file():
+            missing[path] = partial(learn_graph, edges, seed)
+    if not missing:
+        return
+    with ThreadPoolExecutor(min(threads or os.cpu_count() or 1, len(missing))) as pool, \
+            tqdm(total=len(missing), desc="graph embeddings", unit="graph", disable=not progress) as bar:
+        for done in as_completed([pool.submit(learn_into, path, learn) for path, learn in missing.items()]):
+            done.result()
+            bar.update()
 
 
 def preference_nodes(preferences: Sequence[Preference], facts: FactIndex) -> list[str]:

@@ -7,8 +7,9 @@ import pytest
 from llmkb.data.records import RECOMMENDER, SEEKER, Dialogue, Turn
 from llmkb.kb.facts import FactIndex, Preference
 from llmkb.priors import items as items_module
-from llmkb.priors.items import (MAX_FACT_ITEMS, WALK_LENGTH, WALKS_PER_NODE, ItemVectors, fact_node, graph_edges,
-                                 mention_sequences, preference_nodes, random_walks, train_graph, train_item2vec)
+from llmkb.priors.items import (MAX_FACT_ITEMS, WALK_LENGTH, WALKS_PER_NODE, ItemVectors, cache_graphs, fact_node,
+                                 graph_edges, mention_sequences, preference_nodes, random_walks, train_graph,
+                                 train_item2vec)
 
 
 def dialogue(dialogue_id: str, *turn_items: tuple[str, ...]) -> Dialogue:
@@ -137,3 +138,14 @@ def test_preference_nodes_map_people_to_each_role_and_skip_years_and_dislikes():
     assert preference_nodes(preferences, index) == ["d", "genre=western", "director=clint eastwood",
                                                     "starring=clint eastwood"]
     assert preference_nodes([Preference("person", "Nobody Known")], index) == []
+
+
+def test_graphs_learnt_side_by_side_are_the_ones_learnt_alone(tmp_path, monkeypatch):
+    index = facts({("director", "d1"): {"a", "b"}, ("starring", "s1"): {"b", "c"}, ("genre", "g"): {"c", "d"}})
+    folds = [{"a": {"d": 1}, "d": {"a": 1}}, {"b": {"c": 2}, "c": {"b": 2}}, {}]
+    alone = [train_graph(index, co_mentions, CATALOG, seed=5) for co_mentions in folds]
+    cache_graphs([(index, co_mentions) for co_mentions in folds], tmp_path, seed=5, threads=2, progress=False)
+    assert len(list(tmp_path.glob("graph-*.npz"))) == 3 and not list(tmp_path.glob(".*"))  # no temporary files
+    monkeypatch.setattr(items_module, "skipgram", lambda *a, **k: (_ for _ in ()).throw(AssertionError("learnt")))
+    for co_mentions, vectors in zip(folds, alone):  # read from the cache, and equal to learning alone
+        assert np.array_equal(train_graph(index, co_mentions, CATALOG, seed=5, cache=tmp_path).vectors, vectors.vectors)
