@@ -213,8 +213,9 @@ class FactIndex:
         turns = sorted({p.turn for p in stated}, reverse=True)
         weight = {p: 1.0 / (1 + turns.index(p.turn)) for p in stated}
         total = sum(w for p, w in weight.items() if p.polarity > 0) or 1.0
-        return [sum(w * p.polarity / (total if p.polarity > 0 else 1.0)
-                    for p, w in weight.items() if self.satisfies(item, p)) for item in items]
+        terms = [(w * p.polarity / (total if p.polarity > 0 else 1.0), self._holders(p.relation, p.value, p.years))
+                 for p, w in weight.items()]
+        return [sum(term for term, holders in terms if item in holders) for item in items]
 
     def candidates(self, preferences: Sequence[Preference], popularity: Mapping[str, float],
                    limit: int) -> list[str]:
