@@ -313,7 +313,8 @@ def cmd_evaluate_conversation(args) -> None:
     stages = Stages.load(config)
     run = ConversationRun(args.dataset, args.system, args.ranking, args.split, args.limit, args.samples,
                           args.perplexity_samples)
-    report = conversation_report(args.dataset, args.split, args.system, int8, args.samples)
+    report = conversation_report(args.dataset, args.split, args.system, int8, args.samples,
+                                 reply_lora if args.reply_lora else None)  # another writer: its own report
     models = {"llm": str(args.llm or "packaged SmolLM2-135M-Instruct") if args.system != "template" else None,
               "reply_lora": str(reply_lora) if reply_lora else None, "int8": int8,
               "ranking": str(predictions)}

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -88,9 +89,21 @@ class ConversationRun:
     perplexity_samples: int = 200  # a seeded subset: a forward pass per reply costs ~0.6 s here
 
 
-def conversation_report(dataset: str, split: str, system: str, int8: bool = False, samples: int | None = None) -> Path:
-    """Where ``llmkb evaluate-conversation`` writes its report (the replies beside it, ``.replies.jsonl``)."""
+def conversation_report(dataset: str, split: str, system: str, int8: bool = False, samples: int | None = None,
+                        writer: Path | None = None) -> Path:
+    """Where ``llmkb evaluate-conversation`` writes its report (the replies beside it, ``.replies.jsonl``).
+    ``writer``: a reply writer other than the served one (``--reply-lora``), named in the file so that runs of
+    several do not overwrite each other.
+
+    >>> writer = artifacts_dir() / "reply-writer" / "abc-120-steps" / "snapshots" / "step-90"
+    >>> conversation_report("redial", "valid", "llm-trained", samples=100, writer=writer).name
+    'redial-valid-conversation-llm-trained-100-samples-reply-writer-abc-120-steps-snapshots-step-90.report.json'
+    """
     stem = f"{dataset}-{split}-conversation-{system}" + ("-int8" if int8 else "") + (f"-{samples}-samples" if samples else "")
+    if writer:
+        writer, root = Path(writer).resolve(), artifacts_dir().resolve()
+        stem += "-" + re.sub(r"[^A-Za-z0-9.]+", "-", str(writer.relative_to(root) if writer.is_relative_to(root)
+                                                         else writer.name)).strip("-")
     return artifacts_dir() / "runs" / f"{stem}.report.json"
 
 
