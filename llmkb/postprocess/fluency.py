@@ -11,7 +11,7 @@
 - ``headless``: a sentence that starts in lower case, its head lost ("It (2017) is great. was a horror movie.", where
   a movie named twice was taken out);
 - ``repeated``: a sentence that names no movie says nothing an earlier one did not ("Heat (1995) is a great action
-  movie. It's also a great one.");
+  movie. It's also a great one."), or a word is said twice in a row ("a dark and dark twist", "a great great film");
 - ``seeker_voice``: it speaks as the seeker: each sentence says it has seen or likes movies, and none turns to the
   seeker or recommends ("I've seen Heat (1995) and Platoon (1986). I've seen those movies too.").
 
@@ -49,6 +49,8 @@ _DANGLING = re.compile(r"(?:\b(?:is|are|was|were|a|an|the|and|or|but|with|of|to|
                        r"|(?<![\w.'])(?-i:[A-HJ-Z]))\s*[.!?…]+[\"'”’)]*$",  # a lone capital: "I think J."
                        re.IGNORECASE)  # "is a great."
 _YEAR = re.compile(r"\(\s*\d{4}")
+_DOUBLED = re.compile(r"\b([A-Za-z']{2,})(?:\s*,\s*|\s+(?:and|or)\s+|\s+)\1\b", re.IGNORECASE)  # "dark and dark"
+_REPEATABLE = frozenset("more again over on round through so very ha no yes now by bye that had".split())  # "-er and -er" too
 _JOINING = {"and", "or", "&", "also"}  # words that only join titles: "Heat (1995) and Alien (1979)." says nothing
 
 
@@ -103,7 +105,13 @@ def repeated(text: str) -> bool:
     (True, False)
     >>> repeated("#### by J. J. Abrams; #### by St. Elmo, St. Clair.")  # initials and "St." say nothing
     False
+    >>> repeated("#### is a horror movie with a dark and dark twist."), repeated("#### is a great, great film.")
+    (True, True)
+    >>> repeated("It gets better and better, again and again."), repeated("#### and #### are both fun.")
+    (False, False)
     """
+    if any(m[1].lower() not in _REPEATABLE and not m[1].lower().endswith("er") for m in _DOUBLED.finditer(text)):
+        return True
     said: list[set[str]] = []
     for sentence in _sentences(_ABBREVIATION.sub(lambda m: m[0][:-1] + "_", text)):
         words = {_NOUNS.get(w, w) for w in re.findall(r"[a-z']+", sentence.lower()) if w not in _FILLER}

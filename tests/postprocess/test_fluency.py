@@ -39,6 +39,8 @@ LISTED = [CatalogItem("1", "The Shining", 1980), CatalogItem("2", "Thor: Ragnaro
     ("Platoon (1986) is a great movie. The Shining (1980) is a great movie.", []),
     ("Platoon (1986) is a great movie. It's also a tense one.", []),
     ("Platoon (1986) is a great war movie. It's a great one.", ["repeated"]),  # INSPIRED, 2026-12-07
+    ("The Shining (1980) is a horror movie with a dark and dark twist.", ["repeated"]),  # the demo, 2026-12-07
+    ("The Shining (1980) gets scarier and scarier, again and again.", []),
     # the template, 2026-12-07: initials are no sentences
     ("You might enjoy Platoon (1986) — directed by J. J. Abrams; or Cinderella (1950) — directed by J. J. Abrams.", []),
 ])
