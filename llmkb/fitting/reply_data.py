@@ -37,8 +37,9 @@ from llmkb.postprocess.fluency import reacts_without_recommending
 from llmkb.postprocess.titles import canonical_titles
 from llmkb.retrieval.index import model_fingerprint
 
-REPLY_DATA_VERSION = 4  # 2: reasons are the linkable facts, sentences without a movie speak of the next ones;
-# 3: human replies keep their words (only their titles are written as the catalogue writes them); 4: no seeker's voice
+REPLY_DATA_VERSION = 5  # 2: reasons are the linkable facts, sentences without a movie speak of the next ones;
+# 3: human replies keep their words (only their titles are written as the catalogue writes them); 4: no seeker's voice;
+# 5: the first-run build's pairs are the first of the seeded shuffle (a788671), not the first in dataset order
 DATASETS = ("redial", "inspired")
 SETTINGS = LoraSettings(r=16, alpha=32, target_modules=("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
                                                         "up_proj", "down_proj"), learning_rate=5e-4, batch_size=8)
