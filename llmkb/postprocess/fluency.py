@@ -50,7 +50,8 @@ _DANGLING = re.compile(r"(?:\b(?:is|are|was|were|a|an|the|and|or|but|with|of|to|
                        re.IGNORECASE)  # "is a great."
 _YEAR = re.compile(r"\(\s*\d{4}")
 _DOUBLED = re.compile(r"\b([A-Za-z']{2,})(?:\s*,\s*|\s+(?:and|or)\s+|\s+)\1\b", re.IGNORECASE)  # "dark and dark"
-_REPEATABLE = frozenset("more again over on round through so very ha no yes now by bye that had".split())  # "-er and -er" too
+# words said twice on purpose ("more and more", "had had"); comparatives too ("better and better"), in repeated()
+_REPEATABLE = frozenset("more again over on round through so very ha no yes now by bye that had".split())
 _JOINING = {"and", "or", "&", "also"}  # words that only join titles: "Heat (1995) and Alien (1979)." says nothing
 
 
