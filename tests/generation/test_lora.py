@@ -5,7 +5,9 @@ import torch
 from tiny_models import tiny_llama
 
 from llmkb.errors import LLMKBError, ModelError
-from llmkb.generation.lora import LoraSettings, _tokenize, load_lora, train_lora
+from transformers import DataCollatorForSeq2Seq
+
+from llmkb.generation.lora import LoraSettings, TargetLogitsOnly, _tokenize, load_lora, train_lora
 
 PAIRS = [("<|im_start|>user\nscary?<|im_end|>\n<|im_start|>assistant\n", "Alien (1979)"),
          ("<|im_start|>user\ncrime?<|im_end|>\n<|im_start|>assistant\n", "Heat (1995)")]
@@ -15,6 +17,19 @@ def test_loss_only_on_target_tokens_and_prompt_cut_from_the_left(tokenizer):
     row = _tokenize(tokenizer, "abcdefgh", "XY", max_length=6)
     assert row["input_ids"] == tokenizer.encode("fghXY", add_special_tokens=False) + [tokenizer.eos_token_id]
     assert row["labels"] == [-100] * 3 + tokenizer.encode("XY", add_special_tokens=False) + [tokenizer.eos_token_id]
+
+
+def test_logits_only_at_targets_give_the_same_loss_as_logits_everywhere(tokenizer, model):
+    rows = [_tokenize(tokenizer, prompt, target, max_length=64) for prompt, target in PAIRS + [("Seeker: hi", " Up")]]
+    pad = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100)
+    full, kept = pad(rows), TargetLogitsOnly(pad)(rows)
+    assert 0 < len(kept["logits_to_keep"]) < full["input_ids"].shape[1] - 5  # the prompts' positions are left out
+    assert kept["shift_labels"].ne(-100).sum() == full["labels"][:, 1:].ne(-100).sum()  # every target token kept
+    with torch.no_grad():
+        everywhere = model(**full).loss
+        at_targets = model(**kept)
+    assert at_targets.logits.shape[1] == len(kept["logits_to_keep"])
+    assert torch.allclose(at_targets.loss, everywhere, atol=1e-6)
 
 
 def test_train_two_steps_save_and_reload(tokenizer, tmp_path):
