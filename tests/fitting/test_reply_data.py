@@ -2,7 +2,8 @@ import json
 import warnings
 
 from llmkb.pipeline.reply import ReplyRequest
-from llmkb.fitting.reply_data import reply_pairs, train_reply_writer, trained_reply_writer, with_reply_writer
+from llmkb.fitting.reply_data import (reply_pairs, reply_writer_key, train_reply_writer, trained_reply_writer,
+                                     with_reply_writer)
 
 
 def test_pairs_are_reply_prompts_to_human_replies_that_give_grounded_reasons(make_stages):
@@ -26,6 +27,15 @@ def test_replies_in_the_seekers_voice_are_left_out(make_stages, monkeypatch):
     reads_as_a_reaction = lambda text: "Aliens" in text  # noqa: E731
     monkeypatch.setattr("llmkb.fitting.reply_data.reacts_without_recommending", reads_as_a_reaction)
     assert not reply_pairs(stages, progress=False)
+
+
+def test_a_linker_change_names_another_writer(tiny_root, tiny_models, monkeypatch):
+    """The prompts hold what the linker reads, so the writer trained before a SCORES_VERSION bump is not served."""
+    before = reply_writer_key(tiny_root, tiny_models["llm"])
+    monkeypatch.setattr("llmkb.fitting.reply_data.SCORES_VERSION", -1)
+    reply_writer_key.cache_clear()
+    assert reply_writer_key(tiny_root, tiny_models["llm"]) != before
+    reply_writer_key.cache_clear()
 
 
 def test_the_trained_writer_is_found_for_its_inputs_only_when_fully_trained(tiny_root, tiny_models, tmp_path,
