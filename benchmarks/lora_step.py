@@ -19,7 +19,7 @@ import time
 import warnings
 
 import torch
-from peft import LoraConfig, get_peft_model
+from peft import get_peft_model
 from transformers import DataCollatorForSeq2Seq
 
 from llmkb.data.io import atomic_write_json
@@ -48,9 +48,7 @@ def main() -> None:
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     model, tokenizer = load_llm()
-    config = LoraConfig(r=SETTINGS.r, lora_alpha=SETTINGS.alpha, lora_dropout=SETTINGS.dropout,
-                        target_modules=list(SETTINGS.target_modules), task_type="CAUSAL_LM")
-    model = get_peft_model(model, config).train()
+    model = get_peft_model(model, SETTINGS.peft_config()).train()
     generator = torch.Generator().manual_seed(0)
     length = args.prompt_tokens + args.target_tokens
     rows = []

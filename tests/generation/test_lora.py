@@ -3,10 +3,9 @@ import json
 import pytest
 import torch
 from tiny_models import tiny_llama
-
-from llmkb.errors import LLMKBError, ModelError
 from transformers import DataCollatorForSeq2Seq
 
+from llmkb.errors import LLMKBError, ModelError
 from llmkb.generation.lora import LoraSettings, TargetLogitsOnly, _tokenize, load_lora, train_lora
 
 PAIRS = [("<|im_start|>user\nscary?<|im_end|>\n<|im_start|>assistant\n", "Alien (1979)"),
