@@ -37,11 +37,12 @@ from llmkb.postprocess.fluency import reacts_without_recommending
 from llmkb.postprocess.titles import canonical_titles
 from llmkb.retrieval.index import model_fingerprint
 
-REPLY_DATA_VERSION = 6  # 2: reasons are the linkable facts, sentences without a movie speak of the next ones;
+REPLY_DATA_VERSION = 7  # 2: reasons are the linkable facts, sentences without a movie speak of the next ones;
 # 3: human replies keep their words (only their titles are written as the catalogue writes them); 4: no seeker's voice;
 # 5: retrain after the linker changes of SCORES_VERSION 13-15 (1,211 pairs pass instead of 1,201, so the seeded
 # shuffle's first 480 are others); 6: the key holds SCORES_VERSION, so a linker change retrains the writer; the
-# output layer runs only where a target token follows (``llmkb.generation.lora.TargetLogitsOnly``)
+# output layer runs only where a target token follows (``llmkb.generation.lora.TargetLogitsOnly``); 7: LoRA's initial
+# weights are seeded, so the first-run build and ``llmkb train-replies`` train the same writer
 DATASETS = ("redial", "inspired")
 SETTINGS = LoraSettings(r=16, alpha=32, target_modules=("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
                                                         "up_proj", "down_proj"), learning_rate=5e-4, batch_size=8)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from datasets import Dataset
 from peft import LoraConfig, PeftModel, get_peft_model
-from transformers import DataCollatorForSeq2Seq, Trainer, TrainerCallback, TrainingArguments
+from transformers import DataCollatorForSeq2Seq, Trainer, TrainerCallback, TrainingArguments, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
 from llmkb.errors import LLMKBError, ModelError
@@ -69,6 +69,7 @@ def train_lora(
         raise LLMKBError("no (prompt, target) pairs to train on; build them from the training samples first")
     out_dir = Path(out_dir)
     dataset = Dataset.from_list([_tokenize(tokenizer, p, t, settings.max_length) for p, t in pairs])
+    set_seed(settings.seed)  # LoRA's A matrices are drawn here, before the Trainer seeds: not from the caller's RNG state
     peft_model = get_peft_model(model, settings.peft_config())
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))

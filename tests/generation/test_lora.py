@@ -56,6 +56,18 @@ def test_train_two_steps_save_and_reload(tokenizer, tmp_path):
         assert not torch.allclose(base, expected, atol=1e-4)
 
 
+def test_the_adapter_does_not_depend_on_the_callers_random_state(tokenizer, tmp_path):
+    settings = LoraSettings(r=4, alpha=8, dropout=0.0, batch_size=2)
+    adapters = []
+    for draws in (0, 3):  # the app draws random numbers before training (its calibration maps); the command does not
+        model = tiny_llama(len(tokenizer))  # seeds torch itself
+        torch.rand(draws)
+        tuned = train_lora(model, tokenizer, PAIRS, tmp_path / f"adapter-{draws}", max_steps=1, settings=settings)
+        adapters.append({n: p.detach().clone() for n, p in tuned.named_parameters() if "lora_A" in n})
+    assert adapters[0].keys() == adapters[1].keys() and adapters[0]
+    assert all(torch.equal(adapters[0][n], adapters[1][n]) for n in adapters[0])
+
+
 def test_errors_say_what_to_do(tokenizer, tmp_path):
     with pytest.raises(LLMKBError, match="no \\(prompt, target\\) pairs"):
         train_lora(tiny_llama(len(tokenizer)), tokenizer, [], tmp_path / "x")
