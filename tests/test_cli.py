@@ -1,6 +1,8 @@
+import argparse
 import json
+import re
 
-from llmkb.cli import main
+from llmkb.cli import build_parser, main
 
 
 def test_kb_show_and_unknown_title(tiny_root, tmp_path, capsys, monkeypatch):
@@ -11,6 +13,15 @@ def test_kb_show_and_unknown_title(tiny_root, tmp_path, capsys, monkeypatch):
     assert capsys.readouterr().out.count("Heat (19") == 2
     assert main(["--data-dir", str(tiny_root), "kb", "show", "Zzyzx Road"]) == 2
     assert "no movie titled 'Zzyzx Road'" in capsys.readouterr().err
+
+
+def test_help_states_each_default_once_and_never_as_none():
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    for name, command in {"llmkb": parser, **commands}.items():
+        text = " ".join(command.format_help().split())  # argparse wraps lines
+        assert "(default: None)" not in text, name
+        assert not re.search(r"\(default[^()]*(\([^()]*\)[^()]*)*\) \(default", text), name
 
 
 def test_missing_data_is_a_clear_error_not_a_traceback(tmp_path, capsys):

@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 
 from llmkb.cli import chat, data, evaluate, fit, reproduce, rram
+from llmkb.cli.options import HelpFormatter
 from llmkb.errors import LLMKBError
 from llmkb.paths import data_dir
 
@@ -25,7 +26,7 @@ FAMILIES = (data, evaluate, fit, chat, rram, reproduce)
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llmkb", description=__doc__.split(":", 1)[1].split("\n")[0].strip(),
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     formatter_class=HelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=data_dir(), help="data directory (env LLMKB_DATA_DIR)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for family in FAMILIES:

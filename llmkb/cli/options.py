@@ -14,7 +14,12 @@ __all__ = ["DATASETS", "PROTOCOLS", "HelpFormatter", "add_command", "add_recomme
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Every option's default shown in ``--help``."""
+    """Every option's default shown in ``--help``, unless its help already says it or there is none (``None``)."""
+
+    def _get_help_string(self, action):
+        if action.default is None or "(default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def add_command(commands, name: str, about: str, summary_ends: str = " (") -> argparse.ArgumentParser:

@@ -31,7 +31,7 @@ import argparse
 from pathlib import Path
 
 import rram
-from llmkb.cli.options import DATASETS, PROTOCOLS
+from llmkb.cli.options import DATASETS, PROTOCOLS, HelpFormatter
 from llmkb.prune import PruneConfig, build_task, method_configs, prune
 from llmkb.prune.config import DEFAULTS
 from llmkb.scale.options import add_scale_options
@@ -78,7 +78,7 @@ def add(commands) -> None:
     p.set_defaults(run=cmd_prune)
 
 
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+class _HelpFormatter(HelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Defaults shown, description kept as written."""
 
 
