@@ -36,6 +36,11 @@ def add(commands) -> None:
     ranker.add_argument("--out", type=Path, default=None,
                         help="ranker JSON (default artifacts/ranker/DATASET/PROTOCOL-SETUP.json, where chat, the demo "
                              "and evaluate look for it)")
+    booster = ranker.add_argument_group("LightGBM settings, to compare on valid (default: the served ranker's, "
+                                        "llmkb.fitting.train_ranker.RankerConfig; another is written beside it)")
+    booster.add_argument("--num-leaves", type=int)
+    booster.add_argument("--min-data-in-leaf", type=int)
+    booster.add_argument("--learning-rate", type=float)
     add_recommender_options(ranker)
     ranker.set_defaults(run=cmd_train_ranker)
     train = commands.add_parser("train-retriever", help="fine-tune the retriever on training dialogues (contrastive)",
@@ -99,9 +104,17 @@ def cmd_tune_fusion(args) -> None:
 
 def cmd_train_ranker(args) -> None:
     from llmkb.fitting.train_ranker import RankerConfig, train_ranker
+    from llmkb.pipeline.tuned import trained_ranker_path
 
-    ranker, path = train_ranker(ranking_stages(args, use_llm=False), args.protocol, RankerConfig(without=left_out_sources(args.without)),
-                                args.out)
+    settings = {name: value for name in ("num_leaves", "min_data_in_leaf", "learning_rate")
+                if (value := getattr(args, name)) is not None}
+    config = RankerConfig(without=left_out_sources(args.without), **settings)
+    stages = ranking_stages(args, use_llm=False)
+    out = args.out
+    if out is None and settings:  # another setting: beside the served ranker, not in its place
+        served = trained_ranker_path(args.dataset, args.protocol, stages.config.setup_key, config.without)
+        out = served.with_name(served.stem + "".join(f"-{name}-{value}" for name, value in settings.items()) + ".json")
+    ranker, path = train_ranker(stages, args.protocol, config, out)
     meta = json.loads(path.read_text())
     print(f"{args.dataset}-{args.protocol}: {ranker.rounds} rounds chosen on valid (objective {meta['score']:.4f}; "
           f"a mentioned movie in the top 10 of {meta['mentioned_in_top10']:.0%} of the lists); trained on "

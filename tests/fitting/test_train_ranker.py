@@ -3,6 +3,7 @@ writes (and its ablation's), and what it refuses."""
 
 import dataclasses
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -126,3 +127,19 @@ def test_score_rounds_scores_each_checkpoint_on_the_lists_after_the_request_cons
     plain = make_stages(dataset="inspired", use_llm=False, constraints=False)
     assert score_rounds(ByRetriever(), rows, valid, plain, (), (2, 4)) == {
         2: {"objective": 2.0, "mentioned_in_top10": 0.0}, 4: {"objective": 3.0, "mentioned_in_top10": 0.0}}
+
+
+def test_the_command_writes_a_ranker_of_other_settings_beside_the_served_one(tiny_root, tiny_models, tmp_path,
+                                                                             monkeypatch):
+    from llmkb.cli import main
+
+    monkeypatch.setenv("LLMKB_ARTIFACTS", str(tmp_path))
+    argv = ["--data-dir", str(tiny_root), "train-ranker", "--dataset", "inspired", "--protocol", "std", "--no-llm",
+            "--retriever", str(tiny_models["retriever"]), "--num-leaves", "4", "--min-data-in-leaf", "1"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tiny world's deliberate data defects
+        assert main(argv) == 0
+    written = sorted((tmp_path / "ranker" / "inspired").glob("std-*.json"))
+    assert len(written) == 1 and written[0].name.endswith("-num_leaves-4-min_data_in_leaf-1.json")
+    config = json.loads(written[0].read_text())["config"]
+    assert (config["num_leaves"], config["min_data_in_leaf"], config["learning_rate"]) == (4, 1, 0.05)
