@@ -44,7 +44,7 @@ def recommender_config(args, use_llm: bool = True, **overrides):
         dataset=args.dataset, retriever=args.retriever, llm=args.llm, use_llm=use_llm and not args.no_llm,
         lora=args.lora, weights=getattr(args, "weights", None), llm_candidates=args.llm_candidates,
         kb_candidates=not args.no_kb_candidates, constraints=not args.no_constraints, data_dir=args.data_dir,
-        behaviour=getattr(args, "movielens", None), **overrides)
+        behaviour=getattr(args, "movielens", None), ranker=getattr(args, "ranker", None), **overrides)
 
 
 def ranking_stages(args, use_llm: bool = True):
@@ -92,6 +92,9 @@ def add_system_options(parser) -> None:
     parser.add_argument("--weights", type=Path, default=None,
                         help="fusion weights JSON for rag from `llmkb tune-fusion` (default: those tuned for this "
                              "setup and protocol, tuned on the validation split first when missing)")
+    parser.add_argument("--ranker", type=Path, default=None,
+                        help="rag-ranker's learned ranker JSON, e.g. one of `llmkb train-ranker --num-leaves N` "
+                             "(default: the one trained for this setup and protocol, trained first when missing)")
     parser.add_argument("--retune", action="store_true",
                         help="tune rag's fusion weights (rag-ranker: train its ranker) again (scores are cached)")
     parser.add_argument("--tune-samples", type=int, default=None,

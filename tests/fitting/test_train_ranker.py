@@ -129,8 +129,8 @@ def test_score_rounds_scores_each_checkpoint_on_the_lists_after_the_request_cons
         2: {"objective": 2.0, "mentioned_in_top10": 0.0}, 4: {"objective": 3.0, "mentioned_in_top10": 0.0}}
 
 
-def test_the_command_writes_a_ranker_of_other_settings_beside_the_served_one(tiny_root, tiny_models, tmp_path,
-                                                                             monkeypatch):
+def test_the_command_writes_a_ranker_of_other_settings_beside_the_served_one_and_evaluate_runs_it(
+        tiny_root, tiny_models, tmp_path, monkeypatch):
     from llmkb.cli import main
 
     monkeypatch.setenv("LLMKB_ARTIFACTS", str(tmp_path))
@@ -143,3 +143,12 @@ def test_the_command_writes_a_ranker_of_other_settings_beside_the_served_one(tin
     assert len(written) == 1 and written[0].name.endswith("-num_leaves-4-min_data_in_leaf-1.json")
     config = json.loads(written[0].read_text())["config"]
     assert (config["num_leaves"], config["min_data_in_leaf"], config["learning_rate"]) == (4, 1, 0.05)
+    report = tmp_path / "valid.report.json"  # and `evaluate --ranker` runs that one, not the setup's (none here)
+    argv = ["--data-dir", str(tiny_root), "evaluate", "--dataset", "inspired", "--system", "rag-ranker", "--split",
+            "valid", "--no-llm", "--retriever", str(tiny_models["retriever"]), "--ranker", str(written[0]),
+            "--predictions", str(tmp_path / "valid.predictions.jsonl"), "--report", str(report)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(argv) == 0
+    assert json.loads(report.read_text())["models"]["ranker_file"] == str(written[0])
+    assert sorted((tmp_path / "ranker" / "inspired").glob("std-*.json")) == written
