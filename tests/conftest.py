@@ -76,16 +76,17 @@ def make_stages(make_recommender):
 
 @pytest.fixture()
 def tiny_cli(tiny_root, tiny_models, tmp_path, monkeypatch):
-    """``tiny_cli("evaluate-requests", "--per-type", "1")``: an ``llmkb`` command on the dozen-movie ReDial world with
-    the tiny retriever and no LLM; artifacts go to a temp dir. Returns the exit code."""
+    """``tiny_cli("evaluate-requests", "--per-type", "1")``: an ``llmkb`` command on the dozen-movie ReDial world
+    (``dataset="inspired"``: the INSPIRED one, which has validation dialogues) with the tiny retriever and no LLM;
+    artifacts go to a temp dir. Returns the exit code."""
     from llmkb.cli import main
 
     monkeypatch.setenv("LLMKB_ARTIFACTS", str(tmp_path / "artifacts"))
 
-    def run(command: str, *options: str) -> int:
+    def run(command: str, *options: str, dataset: str = "redial") -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the tiny world's deliberate data defects
-            return main(["--data-dir", str(tiny_root), command, "--dataset", "redial", "--no-llm",
+            return main(["--data-dir", str(tiny_root), command, "--dataset", dataset, "--no-llm",
                          "--retriever", str(tiny_models["retriever"]), *options])
 
     return run

@@ -3,7 +3,6 @@ writes (and its ablation's), and what it refuses."""
 
 import dataclasses
 import json
-import warnings
 
 import numpy as np
 import pytest
@@ -129,26 +128,17 @@ def test_score_rounds_scores_each_checkpoint_on_the_lists_after_the_request_cons
         2: {"objective": 2.0, "mentioned_in_top10": 0.0}, 4: {"objective": 3.0, "mentioned_in_top10": 0.0}}
 
 
-def test_the_command_writes_a_ranker_of_other_settings_beside_the_served_one_and_evaluate_runs_it(
-        tiny_root, tiny_models, tmp_path, monkeypatch):
-    from llmkb.cli import main
-
-    monkeypatch.setenv("LLMKB_ARTIFACTS", str(tmp_path))
-    argv = ["--data-dir", str(tiny_root), "train-ranker", "--dataset", "inspired", "--protocol", "std", "--no-llm",
-            "--retriever", str(tiny_models["retriever"]), "--num-leaves", "4", "--min-data-in-leaf", "1"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the tiny world's deliberate data defects
-        assert main(argv) == 0
-    written = sorted((tmp_path / "ranker" / "inspired").glob("std-*.json"))
+def test_the_command_writes_a_ranker_of_other_settings_beside_the_served_one_and_evaluate_runs_it(tiny_cli,
+                                                                                                 tmp_path):
+    assert tiny_cli("train-ranker", "--protocol", "std", "--num-leaves", "4", "--min-data-in-leaf", "1",
+                    dataset="inspired") == 0
+    written = sorted((tmp_path / "artifacts" / "ranker" / "inspired").glob("std-*.json"))
     assert len(written) == 1 and written[0].name.endswith("-num_leaves-4-min_data_in_leaf-1.json")
     config = json.loads(written[0].read_text())["config"]
     assert (config["num_leaves"], config["min_data_in_leaf"], config["learning_rate"]) == (4, 1, 0.05)
     report = tmp_path / "valid.report.json"  # and `evaluate --ranker` runs that one, not the setup's (none here)
-    argv = ["--data-dir", str(tiny_root), "evaluate", "--dataset", "inspired", "--system", "rag-ranker", "--split",
-            "valid", "--no-llm", "--retriever", str(tiny_models["retriever"]), "--ranker", str(written[0]),
-            "--predictions", str(tmp_path / "valid.predictions.jsonl"), "--report", str(report)]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        assert main(argv) == 0
+    assert tiny_cli("evaluate", "--system", "rag-ranker", "--split", "valid", "--ranker", str(written[0]),
+                    "--predictions", str(tmp_path / "valid.predictions.jsonl"), "--report", str(report),
+                    dataset="inspired") == 0
     assert json.loads(report.read_text())["models"]["ranker_file"] == str(written[0])
-    assert sorted((tmp_path / "ranker" / "inspired").glob("std-*.json")) == written
+    assert sorted((tmp_path / "artifacts" / "ranker" / "inspired").glob("std-*.json")) == written
