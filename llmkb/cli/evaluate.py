@@ -193,7 +193,8 @@ def variant_suffix(args) -> str:
     return (("-lora" if args.lora else "") + ("-no-kb-candidates" if args.no_kb_candidates else "")
             + ("-no-constraints" if args.no_constraints else "")
             + ({True: "-movielens", False: "-no-movielens"}.get(getattr(args, "movielens", None), ""))
-            + "".join(f"-without-{source}" for source in sorted(left_out_sources(args.without))))
+            + "".join(f"-without-{source}" for source in sorted(left_out_sources(args.without)))
+            + (f"-ranker-{args.ranker.stem}" if getattr(args, "ranker", None) else ""))  # not the served ranker's run
 
 
 def cmd_simulate(args) -> None:

@@ -136,9 +136,9 @@ def test_the_command_writes_a_ranker_of_other_settings_beside_the_served_one_and
     assert len(written) == 1 and written[0].name.endswith("-num_leaves-4-min_data_in_leaf-1.json")
     config = json.loads(written[0].read_text())["config"]
     assert (config["num_leaves"], config["min_data_in_leaf"], config["learning_rate"]) == (4, 1, 0.05)
-    report = tmp_path / "valid.report.json"  # and `evaluate --ranker` runs that one, not the setup's (none here)
+    # `evaluate --ranker` runs that one, not the setup's (none here), and names its files after it
     assert tiny_cli("evaluate", "--system", "rag-ranker", "--split", "valid", "--ranker", str(written[0]),
-                    "--predictions", str(tmp_path / "valid.predictions.jsonl"), "--report", str(report),
                     dataset="inspired") == 0
+    report = tmp_path / "artifacts" / "runs" / f"inspired-std-valid-rag-ranker-ranker-{written[0].stem}.report.json"
     assert json.loads(report.read_text())["models"]["ranker_file"] == str(written[0])
     assert sorted((tmp_path / "artifacts" / "ranker" / "inspired").glob("std-*.json")) == written
