@@ -164,7 +164,10 @@ def learned_ranker(stages: Stages, protocol: str, without: tuple[str, ...] = (),
                    progress: bool = True) -> LearnedRanker:
     """``rag-ranker``'s ranker: the config's, else the one trained for this setup (trained now when missing or
     ``retrain``)."""
-    if stages.config.ranker and not without:
+    if stages.config.ranker:
+        if without:
+            raise LLMKBError(f"the ranker {stages.config.ranker} is given and an ablation (without "
+                             f"{', '.join(without)}) is asked for; give one of them")
         return LearnedRanker.load(stages.config.ranker)
     path = trained_ranker_path(stages.config.dataset, protocol, stages.config.setup_key, without)
     if path.is_file() and not retrain:

@@ -142,3 +142,6 @@ def test_the_command_writes_a_ranker_of_other_settings_beside_the_served_one_and
     report = tmp_path / "artifacts" / "runs" / f"inspired-std-valid-rag-ranker-ranker-{written[0].stem}.report.json"
     assert json.loads(report.read_text())["models"]["ranker_file"] == str(written[0])
     assert sorted((tmp_path / "artifacts" / "ranker" / "inspired").glob("std-*.json")) == written
+    # a given ranker and an ablation to train: an error, not the ranker silently left out
+    assert tiny_cli("evaluate", "--system", "rag-ranker", "--split", "valid", "--ranker", str(written[0]),
+                    "--without", "graph", dataset="inspired") == 2
