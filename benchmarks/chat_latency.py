@@ -5,9 +5,9 @@
 
 Runs the opening seeker turns of validation dialogues through the served recommender (``llmkb.app.build``: the
 calibrated retriever and the learned ranker once built, ranking without LLM scores, the reply streamed from the
-trained reply writer in float32 once trained) and, in the same run and turn by turn, through the same recommender
-writing its replies as it did before issue 19 (the base LLM's int8 copy), and through the served one decoding one
-token a step (no prompt lookup: the same replies). Two warm-up turns each are not timed.
+trained reply writer once trained, 8-bit in ONNX Runtime) and, in the same run and turn by turn, through the same
+recommender with the writer in float32 (as served before), and writing its replies as it did before issue 19 (the base
+LLM's int8 copy). Two warm-up turns each are not timed.
 Prints p50/p95 of the three times per build and the ratios, as JSON (also written to
 artifacts/benchmarks/chat-latency-DATASET.json).
 """
@@ -56,8 +56,8 @@ def main() -> None:
     warnings.simplefilter("ignore")
     torch.set_num_threads(args.threads)
     served = served_config(args.dataset)
-    builds = {"served": served, "before": dataclasses.replace(served, reply_lora=None, reply_int8=True),
-              "served, one token a step": dataclasses.replace(served, reply_lookup=0)}
+    builds = {"served": served, "served in float32": dataclasses.replace(served, reply_runtime="float32"),
+              "before": dataclasses.replace(served, reply_lora=None, reply_runtime="int8")}
     recommenders = {name: Recommender(config, progress=False) for name, config in builds.items()}
     openers = [turn.text for d in recommenders["served"].stages.dataset.valid for turn in d.turns[:1]
                if turn.role == SEEKER]
@@ -79,7 +79,7 @@ def main() -> None:
             "retriever": str(recommenders[name].config.retriever), "weights": str(recommenders[name].config.weights),
             "ranker": str(recommenders[name].config.ranker),
             "llm_scoring": recommenders[name].stages.uses_llm, "setup": recommenders[name].config.setup,
-            "reply_lora": str(recommenders[name].config.reply_lora), "reply_int8": recommenders[name].config.reply_int8,
+            "reply_lora": str(recommenders[name].config.reply_lora), "reply_runtime": recommenders[name].config.reply_runtime,
             "reply_lookup": recommenders[name].config.reply_lookup,
         } for name, rows in runs.items()},
         "threads": args.threads,

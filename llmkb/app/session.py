@@ -28,6 +28,7 @@ from llmkb.kb.documents import PHRASES, KBDocument
 from llmkb.app.backbone import BACKBONES, RECIPE, Backbone, Recipe, prepare
 from llmkb.app.build import SERVED, Build, served_config
 from llmkb.pipeline import Recommendation, Recommended, Recommender, RecommenderConfig
+from llmkb.pipeline.config import WRITER_RUNTIME
 from llmkb.retrieval.artifacts import best_available
 from llmkb.pipeline.guards import CATALOGUE_NAMES, NotEnglish
 
@@ -99,13 +100,13 @@ def load_engine(dataset: str, backbone: str, data_dir: Path | None = None, k: in
     """
     bb = prepare(backbone, dataset, backbones_root, retriever, llm, progress, recipe, data_dir)
     # a pruned LLM writes its replies itself: an int8 copy would not compute what its crossbars hold
-    options = {**SERVED, "reply_int8": "llm" not in bb.pruned, **options}
+    options = {**SERVED, "reply_runtime": "float32" if "llm" in bb.pruned else "int8", **options}
     source = served_config(dataset, retriever=Path(retriever or best_available(dataset)), llm=llm, data_dir=data_dir,
-                           **{k: v for k, v in options.items() if k != "reply_int8"})
+                           **{k: v for k, v in options.items() if k != "reply_runtime"})
     options.setdefault("weights", source.weights)
     options.setdefault("ranker", source.ranker)
     if source.reply_lora and "llm" not in bb.pruned and "reply_lora" not in options:
-        options.update(reply_lora=source.reply_lora, reply_int8=False)  # the trained writer, as trained
+        options.update(reply_lora=source.reply_lora, reply_runtime=WRITER_RUNTIME)  # the trained writer, as measured
     config = RecommenderConfig(dataset=dataset, retriever=bb.retriever, llm=bb.llm, k=k, data_dir=data_dir, **options)
     return Engine(Recommender(config, progress=progress), bb)
 
@@ -126,9 +127,12 @@ def serves(engine: Engine, config: RecommenderConfig) -> bool:
         config.resolved().retriever, config.weights, config.ranker, config.reply_lora)
 
 
+RUNTIME_LABELS = {"float32": "", "int8": ", int8", "onnx-int8": ", 8-bit in ONNX Runtime"}  # reply_runtime, said
+
+
 def llm_label(recommender: Recommender) -> str:
     """What the LLM does in a recommender, for status lines."""
-    stages, int8 = recommender.stages, ", int8" if recommender.config.reply_int8 else ""
+    stages, int8 = recommender.stages, RUNTIME_LABELS[recommender.config.reply_runtime]
     if not stages.writes_replies:
         return "LLM off (template replies)"
     writer = f"trained reply writer {short_path(recommender.config.reply_lora)}" if recommender.config.reply_lora \

@@ -22,7 +22,8 @@ def add(commands) -> None:
     chat.add_argument("--k", type=int, default=5, help="recommendations per turn")
     chat.add_argument("--keep-mentioned", action="store_true", help="allow movies already mentioned")
     chat.add_argument("--float32-reply", action="store_true",
-                      help="write replies with the float32 LLM instead of its int8 copy (exact, ~3x slower on a CPU)")
+                      help="write replies with the float32 LLM instead of its 8-bit copy (exact, ~2-3x slower on a "
+                           "CPU)")
     chat.add_argument("--llm-scoring", action="store_true",
                       help="the LLM also scores the candidates (a fusion signal; ~0.7 s a turn). Off by default: its "
                            "tuned weight is 0 on most setups (docs/results/ranking.md)")
@@ -45,7 +46,7 @@ def cmd_chat(args) -> None:
     if not (args.no_build or args.retriever):
         build_served(args.dataset, args.data_dir)
     config = with_tuned_ranking(recommender_config(args, k=args.k, exclude_mentioned=not args.keep_mentioned,
-                                        reply_int8=not args.float32_reply, llm_scoring=args.llm_scoring))
+                                        reply_runtime="float32" if args.float32_reply else "int8", llm_scoring=args.llm_scoring))
     recommender = Recommender(with_reply_writer(config) if not args.base_replies else config)
     print(f"Retriever {recommender.config.retriever}; {llm_label(recommender)}; {ranking_label(recommender.config)}. "
           "Tell me about movies you like; 'reset' starts over, 'quit' ends.")

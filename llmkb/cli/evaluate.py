@@ -13,6 +13,7 @@ from llmkb.cli.options import (DATASETS, PROTOCOLS, HelpFormatter, add_command, 
 from llmkb.data.io import read_jsonl
 from llmkb.errors import LLMKBError
 from llmkb.evaluation.systems import SYSTEMS, make_system
+from llmkb.pipeline.config import REPLY_RUNTIMES, WRITER_RUNTIME
 from llmkb.scale.options import add_scale_options, cluster_of, portable
 
 
@@ -125,8 +126,9 @@ def add(commands) -> None:
                       help="perplexity on this many seeded samples (a forward pass each); 0: none")
     conv.add_argument("--reply-lora", type=Path, default=None,
                       help="llm-trained: the adapter (default: the one `llmkb train-replies` trains)")
-    conv.add_argument("--int8-reply", action="store_true",
-                      help="write with an int8 copy of the LLM (faster; it loses much of the trained writer's skill)")
+    conv.add_argument("--reply-runtime", choices=REPLY_RUNTIMES, default=None,
+                      help="how the replies are computed (default: the served writer's for llm-trained, "
+                           f"{WRITER_RUNTIME}; float32 for llm); another than the default names the report")
     conv.add_argument("--samples", type=int, default=None,
                       help="a seeded subset of N samples (the same N gives the same subset for every system)")
     add_recommender_options(conv)
@@ -275,7 +277,7 @@ def cmd_evaluate_requests(args) -> None:
     from llmkb.pipeline.tuned import with_tuned_ranking
 
     # the full system as chat runs it, on the fusion weights: the benchmark's variants change the fusion's signals
-    config = dataclasses.replace(with_tuned_ranking(recommender_config(args, k=TOP, reply_int8=False)), ranker=None)
+    config = dataclasses.replace(with_tuned_ranking(recommender_config(args, k=TOP, reply_runtime="float32")), ranker=None)
     out = args.out or artifacts_dir() / "requests" / f"{args.dataset}-report.json"
     report = evaluate_requests(config, args.variants, args.per_type, args.seed, out, args.min_items, noise=args.noise)
     print(f"{format_report(report)}\nreport: {out} ({report['seconds']:.0f} s)")
@@ -286,7 +288,7 @@ def cmd_evaluate_refinements(args) -> None:
     from llmkb.paths import artifacts_dir
     from llmkb.pipeline.tuned import with_tuned_ranking
 
-    config = with_tuned_ranking(recommender_config(args, use_llm=False, k=TOP, reply_int8=False))  # chat's ranking
+    config = with_tuned_ranking(recommender_config(args, use_llm=False, k=TOP, reply_runtime="float32"))  # chat's ranking
     out = args.out or artifacts_dir() / "requests" / f"{args.dataset}-refinements.json"
     report = evaluate_refinements(config, args.per_kind, args.seed, out)
     print(f"{format_report(report)}\nreport: {out} ({report['seconds']:.0f} s)")
@@ -309,15 +311,18 @@ def cmd_evaluate_conversation(args) -> None:
         reply_lora = args.reply_lora or reply_writer_path(reply_writer_key(args.data_dir, args.llm))
         if not (reply_lora / "adapter_config.json").is_file():
             raise LLMKBError(f"no trained reply writer at {reply_lora}; run llmkb train-replies first")
-    int8 = args.int8_reply and args.system != "template"
-    config = recommender_config(args, use_llm=args.system != "template", llm_scoring=False, reply_int8=int8, reply_lora=reply_lora)
+    runtime = WRITER_RUNTIME if args.system == "llm-trained" else "float32"
+    config = recommender_config(args, use_llm=args.system != "template", llm_scoring=False,
+                                reply_runtime=args.reply_runtime or runtime, reply_lora=reply_lora)
     stages = Stages.load(config)
     run = ConversationRun(args.dataset, args.system, args.ranking, args.split, args.limit, args.samples,
                           args.perplexity_samples)
-    report = conversation_report(args.dataset, args.split, args.system, int8, args.samples,
+    other = args.reply_runtime if args.reply_runtime not in (None, runtime) and args.system != "template" else None
+    report = conversation_report(args.dataset, args.split, args.system, other, args.samples,
                                  reply_lora if args.reply_lora else None)  # another writer: its own report
     models = {"llm": str(args.llm or "packaged SmolLM2-135M-Instruct") if args.system != "template" else None,
-              "reply_lora": str(reply_lora) if reply_lora else None, "int8": int8,
+              "reply_lora": str(reply_lora) if reply_lora else None,
+              "reply_runtime": config.reply_runtime if args.system != "template" else None,
               "ranking": str(predictions)}
     replies = report.with_name(report.name.removesuffix(".report.json") + ".replies.jsonl")
     report = evaluate_conversation(stages, run, lists, replies, report, models)

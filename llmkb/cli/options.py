@@ -48,10 +48,10 @@ def recommender_config(args, use_llm: bool = True, **overrides):
 
 
 def ranking_stages(args, use_llm: bool = True):
-    """The recommender's stages for ranking (evaluation, tuning, training): no int8 reply copy."""
+    """The recommender's stages for ranking (evaluation, tuning, training): no 8-bit reply copy."""
     from llmkb.pipeline import Stages
 
-    return Stages.load(recommender_config(args, use_llm, reply_int8=False))
+    return Stages.load(recommender_config(args, use_llm, reply_runtime="float32"))
 
 
 def left_out_sources(spec: str | None) -> tuple[str, ...]:

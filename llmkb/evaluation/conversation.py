@@ -89,17 +89,20 @@ class ConversationRun:
     perplexity_samples: int = 200  # a seeded subset: a forward pass per reply costs ~0.6 s here
 
 
-def conversation_report(dataset: str, split: str, system: str, int8: bool = False, samples: int | None = None,
-                        writer: Path | None = None) -> Path:
+def conversation_report(dataset: str, split: str, system: str, runtime: str | None = None,
+                        samples: int | None = None, writer: Path | None = None) -> Path:
     """Where ``llmkb evaluate-conversation`` writes its report (the replies beside it, ``.replies.jsonl``).
-    ``writer``: a reply writer other than the served one (``--reply-lora``), named in the file so that runs of
-    several do not overwrite each other.
+    ``runtime``: a reply runtime other than the system's default (``--reply-runtime``); ``writer``: a reply writer
+    other than the served one (``--reply-lora``). Both are named in the file so that runs of several do not
+    overwrite each other.
 
+    >>> conversation_report("redial", "test", "llm-trained", "float32", samples=300).name
+    'redial-test-conversation-llm-trained-float32-300-samples.report.json'
     >>> writer = artifacts_dir() / "reply-writer" / "abc-120-steps" / "snapshots" / "step-90"
     >>> conversation_report("redial", "valid", "llm-trained", samples=100, writer=writer).name
     'redial-valid-conversation-llm-trained-100-samples-reply-writer-abc-120-steps-snapshots-step-90.report.json'
     """
-    stem = f"{dataset}-{split}-conversation-{system}" + ("-int8" if int8 else "") + (f"-{samples}-samples" if samples else "")
+    stem = f"{dataset}-{split}-conversation-{system}" + (f"-{runtime}" if runtime else "") + (f"-{samples}-samples" if samples else "")
     if writer:
         writer, root = Path(writer).resolve(), artifacts_dir().resolve()
         stem += "-" + re.sub(r"[^A-Za-z0-9.]+", "-", str(writer.relative_to(root) if writer.is_relative_to(root)

@@ -30,7 +30,7 @@ from llmkb.generation.lora import LoraSettings, train_lora
 from llmkb.kb.build import KB_VERSION
 from llmkb.models import default_llm_path
 from llmkb.paths import artifacts_dir
-from llmkb.pipeline.config import SCORES_VERSION, RecommenderConfig
+from llmkb.pipeline.config import SCORES_VERSION, WRITER_RUNTIME, RecommenderConfig
 from llmkb.pipeline.reply import reply_prompt
 from llmkb.pipeline.stages import Stages
 from llmkb.postprocess.fluency import reacts_without_recommending
@@ -84,12 +84,14 @@ def trained_reply_writer(data_dir: Path | None = None, llm: Path | None = None) 
 
 
 def with_reply_writer(config: RecommenderConfig) -> RecommenderConfig:
-    """``config`` writing its replies with the trained reply writer when it is trained (in float32: the int8 copy
-    loses what it learned, docs/results/conversation.md), else as it is."""
+    """``config`` writing its replies with the trained reply writer when it is trained, else as it is. The writer
+    computes in ``WRITER_RUNTIME`` (PyTorch's int8 copy loses what it learned, docs/results/conversation.md), or in
+    float32 when ``config`` asks for it."""
     if not config.use_llm or config.reply_lora is not None:
         return config
     path = trained_reply_writer(config.data_dir, config.llm)
-    return dataclasses.replace(config, reply_lora=path, reply_int8=False) if path else config
+    runtime = "float32" if config.reply_runtime == "float32" else WRITER_RUNTIME
+    return dataclasses.replace(config, reply_lora=path, reply_runtime=runtime) if path else config
 
 
 @functools.lru_cache(maxsize=8)
@@ -127,7 +129,7 @@ def train_reply_writer(data_dir: Path | None = None, llm: Path | None = None, da
     model = tokenizer = None
     for name in datasets:
         stages = Stages.load(RecommenderConfig(**{"dataset": name, "llm": llm, "llm_scoring": False,
-                                                  "reply_int8": False, "data_dir": data_dir, **options}), progress)
+                                                  "reply_runtime": "float32", "data_dir": data_dir, **options}), progress)
         pairs += reply_pairs(stages, progress)
         model, tokenizer = stages.replies.model, stages.replies.tokenizer
     random.Random(settings.seed).shuffle(pairs)  # the first MAX_PAIRS are the first-run build's

@@ -12,6 +12,9 @@ reused; the KB's own version (``KB_VERSION``) is part of the setup too.
 False
 >>> RecommenderConfig(llm_scoring=False).setup == RecommenderConfig(use_llm=False).setup
 True
+>>> RecommenderConfig(reply_runtime="float16")
+Traceback (most recent call last):
+ValueError: reply_runtime 'float16' is none of float32, int8, onnx-int8
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from llmkb.data.movielens import movielens_fingerprint
 from llmkb.generation.generate import MAX_NEW_TOKENS, PROMPT_LOOKUP
 from llmkb.kb.build import KB_VERSION
 from llmkb.models import default_llm_path
+from llmkb.paths import artifacts_dir
 from llmkb.retrieval.index import model_fingerprint
 from llmkb.retrieval.artifacts import best_available
 
@@ -39,6 +43,12 @@ SCORES_VERSION = 15  # 3: preference detection independent of the hash seed; 4: 
 # 15: a title typed without its punctuation is the movie, not a series or a genre ("avengers endgame", "civil war");
 # a clause ends at "unless" and at ", I"; a film listed with and without its year is shown once (``without_twins``)
 
+
+# How the reply model computes: "float32", as loaded (exact); "int8", PyTorch's dynamic int8 copy (~3x faster on a
+# CPU; the base LLM's, which it costs little); "onnx-int8", ONNX Runtime with 8-bit weights in blocks of 32
+# (``llmkb.generation.onnx``): the trained writer's, which the int8 copy loses (docs/results/conversation.md).
+REPLY_RUNTIMES = ("float32", "int8", "onnx-int8")
+WRITER_RUNTIME = "onnx-int8"  # the trained reply writer's, as served and evaluated
 
 BEHAVIOUR_DATASETS = ("redial",)  # MovieLens gained on ReDial's valid split, not on INSPIRED's (docs/results/ranking.md)
 
@@ -61,13 +71,28 @@ class RecommenderConfig:
     reply_tokens: int = MAX_NEW_TOKENS
     reply_lookup: int = PROMPT_LOOKUP  # a streamed reply drafts this many tokens from its prompt a step; 0: one a step
     reply_prompt_tokens: int = 320  # the reply's prompt: the dialogue and the items' reasons (no plots)
-    reply_int8: bool = True  # write replies with an int8 copy of the LLM (~3x faster on a CPU); scoring stays float32
+    reply_runtime: str = "int8"  # how replies are computed (REPLY_RUNTIMES); scoring stays float32
     exclude_mentioned: bool = True
     kb_candidates: bool = True  # items holding the linked preferences join the candidates (the KB's inverted index)
     behaviour: bool | None = None  # MovieLens's item–item model proposes candidates and gives features (when
     # fetched); None: on where it gained on valid (``BEHAVIOUR_DATASETS``)
     constraints: bool = True  # the latest explicit request and every dislike constrain the list (see RequestFilter)
     data_dir: Path | None = None
+
+    def __post_init__(self):
+        if self.reply_runtime not in REPLY_RUNTIMES:
+            raise ValueError(f"reply_runtime {self.reply_runtime!r} is none of {', '.join(REPLY_RUNTIMES)}")
+
+    @property
+    def reply_onnx_dir(self) -> Path:
+        """Where the reply model's ONNX copy is cached ("onnx-int8"): one per LLM, reply writer and quantization."""
+        from llmkb.generation import onnx
+
+        sources = [model_fingerprint(path)[:16] if path else None
+                   for path in (self.llm or default_llm_path(), self.reply_lora)]
+        inputs = {"sources": sources, "bits": onnx.BITS, "block": onnx.BLOCK, "level": onnx.ACCURACY_LEVEL,
+                  "version": onnx.ONNX_VERSION}
+        return artifacts_dir() / "llm-onnx" / hashlib.sha256(json.dumps(inputs).encode()).hexdigest()[:16]
 
     @property
     def uses_behaviour(self) -> bool:

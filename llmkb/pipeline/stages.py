@@ -344,7 +344,12 @@ class Stages:
                 from llmkb.generation.lora import load_lora
 
                 reply_model = load_lora(copy.deepcopy(model), config.reply_lora, merge=True)
-            reply_model = int8_copy(reply_model) if config.reply_int8 else reply_model
+            if config.reply_runtime == "int8":
+                reply_model = int8_copy(reply_model)
+            elif config.reply_runtime == "onnx-int8":
+                from llmkb.generation.onnx import onnx_copy
+
+                reply_model = onnx_copy(reply_model, config.reply_onnx_dir, progress=progress)
         prompts = PromptWriter(tokenizer, catalog, documents, config.prompt_tokens)
         llm = model is not None and config.llm_scoring
         return cls(

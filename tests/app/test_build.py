@@ -147,6 +147,6 @@ def test_the_reply_writer_trains_while_the_built_ranker_serves(tiny_root, tiny_m
         after = service.status(session)
     assert during.startswith("Ready · INSPIRED") and during.endswith("training the reply writer"), during
     assert "learned ranker" in during and "(base LLM" in during
-    assert after.startswith("Ready · INSPIRED") and "trained reply writer" in after and "int8" not in after, after
+    assert after.startswith("Ready · INSPIRED") and "trained reply writer" in after and "8-bit in ONNX Runtime" in after, after
     served = service.engine("inspired", "dense").recommender.config
-    assert served.reply_lora is not None and not served.reply_int8
+    assert served.reply_lora is not None and served.reply_runtime == "onnx-int8"

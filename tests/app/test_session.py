@@ -91,7 +91,7 @@ def test_switching_backbone_keeps_the_conversation_and_catalogue_starts_over(ser
     assert "built-in fusion weights" in service.status(pruned)
     assert "· LLM writes the replies (base LLM, int8), ranking without LLM scores ·" in service.status(session)
     pruned_stages = service.engine("redial", "rram-all").recommender.stages
-    assert pruned_stages.scorer is None and not pruned_stages.config.reply_int8 and pruned_stages.writes_replies
+    assert pruned_stages.scorer is None and pruned_stages.config.reply_runtime == "float32" and pruned_stages.writes_replies
     again = service.respond(pruned, "and Alien?")
     assert len(again.cards) == 5 and len(again.turns) == 4
     fresh = service.switch(again, "inspired", "rram-all")

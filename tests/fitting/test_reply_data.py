@@ -52,7 +52,10 @@ def test_the_trained_writer_is_found_for_its_inputs_only_when_fully_trained(tiny
     from llmkb.pipeline import RecommenderConfig
 
     config = with_reply_writer(RecommenderConfig(dataset="inspired", llm=tiny_models["llm"], data_dir=tiny_root))
-    assert config.reply_lora == full and not config.reply_int8  # served in float32
+    assert config.reply_lora == full and config.reply_runtime == "onnx-int8"  # served as measured
+    exact = with_reply_writer(RecommenderConfig(dataset="inspired", llm=tiny_models["llm"], data_dir=tiny_root,
+                                                reply_runtime="float32"))
+    assert exact.reply_lora == full and exact.reply_runtime == "float32"  # llmkb chat --float32-reply
     assert with_reply_writer(RecommenderConfig(use_llm=False, data_dir=tiny_root)).reply_lora is None
     assert isinstance(ReplyRequest((), ()).recommended, tuple)
 

@@ -81,7 +81,7 @@ def test_an_ablated_ranker_has_its_own_file_and_drops_the_left_out_sources_candi
 
 def test_train_ranker_refuses_llm_scoring_and_a_dataset_without_validation(make_stages):
     with pytest.raises(LLMKBError, match="llm_scoring=False"):
-        train_ranker(make_stages(dataset="inspired", reply_int8=False), "std", SMALL, progress=False)
+        train_ranker(make_stages(dataset="inspired", reply_runtime="float32"), "std", SMALL, progress=False)
     with pytest.raises(LLMKBError, match="no std validation samples"):  # the tiny ReDial has no valid dialogue
         train_ranker(make_stages(dataset="redial", use_llm=False), "std", SMALL, progress=False)
 
@@ -103,7 +103,7 @@ def test_chat_serves_the_trained_ranker_of_its_setup_when_it_ranks_without_the_l
     assert found.detected == ["Alien (1979)"] and len(found.items) == 5
     assert "Alien" not in [r.item.title for r in found.items]  # a mentioned movie is not recommended again
     with pytest.raises(LLMKBError, match="llm_scoring=False"):
-        make_recommender(dataset="inspired", ranker=dedup, reply_int8=False)
+        make_recommender(dataset="inspired", ranker=dedup, reply_runtime="float32")
 
 
 class ByRetriever:
