@@ -132,13 +132,13 @@ RUNTIME_LABELS = {"float32": "", "int8": ", int8", "onnx-int8": ", 8-bit in ONNX
 
 def llm_label(recommender: Recommender) -> str:
     """What the LLM does in a recommender, for status lines."""
-    stages, int8 = recommender.stages, RUNTIME_LABELS[recommender.config.reply_runtime]
+    stages, runtime = recommender.stages, RUNTIME_LABELS[recommender.config.reply_runtime]
     if not stages.writes_replies:
         return "LLM off (template replies)"
     writer = f"trained reply writer {short_path(recommender.config.reply_lora)}" if recommender.config.reply_lora \
         else "base LLM"
-    return f"LLM scores and writes the replies ({writer}{int8})" if stages.uses_llm else \
-        f"LLM writes the replies ({writer}{int8}), ranking without LLM scores"
+    return f"LLM scores and writes the replies ({writer}{runtime})" if stages.uses_llm else \
+        f"LLM writes the replies ({writer}{runtime}), ranking without LLM scores"
 
 
 def short_path(path: Path) -> str:

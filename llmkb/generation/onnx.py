@@ -24,7 +24,6 @@ import tempfile
 import warnings
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from llmkb.errors import ModelError
@@ -35,7 +34,7 @@ ACCURACY_LEVEL = 4  # activations quantized to int8 per block at compute: the fa
 LOGITS_KEPT = 8  # logits of the last positions only: enough to check the tokens prompt lookup drafts (5 a step)
 FILE = "model.onnx"
 # Intra-op threads of a session. Unlike PyTorch's streamed float32 generation (``STREAM_THREADS``), two threads
-# gained here: the served writer's turn p50 1.10 → 0.71 s, the same 12 replies (12 ReDial validation openers, AMD EPYC).
+# gained here: the served writer's turn p50 1.10 → 0.71 s, the same 12 replies (12 ReDial validation openers, Intel Xeon).
 THREADS = 2
 ONNX_VERSION = 1  # bump when the exported graph changes, so that cached copies are exported again
 
