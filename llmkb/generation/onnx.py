@@ -31,12 +31,11 @@ from llmkb.errors import ModelError
 BITS = 8  # 4 bits changed the packaged model's greedy reply from its first token (docs/results/conversation.md)
 BLOCK = 32
 ACCURACY_LEVEL = 4  # activations quantized to int8 per block at compute: the fast kernels on AVX2
-LOGITS_KEPT = 8  # logits of the last positions only: enough to check the tokens prompt lookup drafts (5 a step)
 FILE = "model.onnx"
 # Intra-op threads of a session. Unlike PyTorch's streamed float32 generation (``STREAM_THREADS``), two threads
 # gained here: the served writer's turn p50 1.10 → 0.71 s, the same 12 replies (12 ReDial validation openers, Intel Xeon).
 THREADS = 2
-ONNX_VERSION = 1  # bump when the exported graph changes, so that cached copies are exported again
+ONNX_VERSION = 2  # 2: the logits of the positions asked for (``logits_to_keep``), not always the last 8; bump when the exported graph changes, so that cached copies are exported again
 
 
 def onnx_copy(model, cache_dir: str | Path, threads: int = THREADS, progress: bool = False):
@@ -72,7 +71,7 @@ class OnnxForward:
         self.session, self.layers = session, layers
 
     def __call__(self, input_ids=None, attention_mask=None, position_ids=None, cache=None, past_key_values=None,
-                 use_cache=True, **_):
+                 use_cache=True, logits_to_keep=0, **_):
         from transformers import DynamicCache
         from transformers.modeling_outputs import CausalLMOutputWithPast
 
@@ -84,8 +83,12 @@ class OnnxForward:
             attention_mask = torch.ones(batch, past + new, dtype=torch.long)
         if position_ids is None:
             position_ids = torch.arange(past, past + new).expand(batch, new)
+        if isinstance(logits_to_keep, torch.Tensor):  # positions, as transformers allows
+            kept = logits_to_keep.long()
+        else:  # the last ``logits_to_keep`` positions (``generate`` asks for 1, prompt lookup for its drafts + 1); 0: all
+            kept = torch.arange(new - min(logits_to_keep, new) if logits_to_keep else 0, new)
         inputs = {"input_ids": input_ids.numpy(), "attention_mask": attention_mask.long().numpy(),
-                  "position_ids": position_ids.long().numpy()}
+                  "position_ids": position_ids.long().numpy(), "logits_positions": kept.numpy()}
         for layer in range(self.layers):
             if past:
                 keys, values = cache.layers[layer].keys, cache.layers[layer].values
@@ -98,20 +101,20 @@ class OnnxForward:
         return CausalLMOutputWithPast(logits=torch.from_numpy(logits), past_key_values=cache)
 
     def _head_shape(self) -> tuple[int, int, int]:
-        shape = self.session.get_inputs()[3].shape  # keys_0: [batch, heads, past, head size]
+        shape = self.session.get_inputs()[4].shape  # keys_0: [batch, heads, past, head size]
         return shape[1], 0, shape[3]
 
 
 class _Step(torch.nn.Module):
     """One forward pass with the cache as plain tensors, as exported: the new tokens, the mask over the past and the
-    new tokens, their positions and each layer's past keys and values → the last ``LOGITS_KEPT`` positions' logits
-    and each layer's new keys and values."""
+    new tokens, their positions, the positions whose logits are wanted (of the new tokens) and each layer's past keys
+    and values → those logits and each layer's new keys and values."""
 
     def __init__(self, model):
         super().__init__()
         self.model = model
 
-    def forward(self, input_ids, attention_mask, position_ids, *past):
+    def forward(self, input_ids, attention_mask, position_ids, logits_positions, *past):
         from transformers import DynamicCache
 
         cache = DynamicCache()
@@ -119,7 +122,7 @@ class _Step(torch.nn.Module):
             cache.update(past[2 * layer], past[2 * layer + 1], layer)
         start = past[0].shape[2]
         out = self.model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                         cache=cache, use_cache=True, logits_to_keep=LOGITS_KEPT)
+                         cache=cache, use_cache=True, logits_to_keep=logits_positions)
         present = [(layer.keys[:, :, start:], layer.values[:, :, start:]) for layer in out.past_key_values.layers]
         return out.logits, *[tensor for pair in present for tensor in pair]
 
@@ -184,17 +187,19 @@ def _export(model, path: Path):
     config = model.config
     layers, heads = config.num_hidden_layers, config.num_key_value_heads
     head_size = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
-    batch, new, past, total = (torch.export.Dim(name, max=4096) for name in ("batch", "new", "past", "total"))
+    batch, new, past, total, kept = (torch.export.Dim(name, max=4096) for name in ("batch", "new", "past", "total",
+                                                                                    "kept"))
     # a left-padded example: the graph then builds the attention mask from ``attention_mask``, never assumes none
     example = (torch.tensor([[1, 2, 3], [4, 5, 6]]), torch.tensor([[0, 1, 1, 1, 1], [1, 1, 1, 1, 1]]),
-               torch.tensor([[1, 2, 3], [2, 3, 4]]),
+               torch.tensor([[1, 2, 3], [2, 3, 4]]), torch.tensor([1, 2]),
                *[torch.zeros(2, heads, 2, head_size) for _ in range(2 * layers)])
     names = [f"{kind}_{layer}" for layer in range(layers) for kind in ("keys", "values")]
     shapes = {"input_ids": {0: batch, 1: new}, "attention_mask": {0: batch, 1: total},
-              "position_ids": {0: batch, 1: new}, "past": tuple({0: batch, 2: past} for _ in names)}
+              "position_ids": {0: batch, 1: new}, "logits_positions": {0: kept}, "past": tuple({0: batch, 2: past} for _ in names)}
     with torch.no_grad():
         program = torch.onnx.export(_Step(model).eval(), example, dynamo=True, verbose=False,
-                                    input_names=["input_ids", "attention_mask", "position_ids", *names],
+                                    input_names=["input_ids", "attention_mask", "position_ids", "logits_positions",
+                                                 *names],
                                     output_names=["logits", *[f"new_{name}" for name in names]],
                                     dynamic_shapes=shapes)
     program.save(str(path), external_data=True)

@@ -15,9 +15,6 @@ True
 >>> RecommenderConfig(reply_runtime="float16")
 Traceback (most recent call last):
 ValueError: reply_runtime 'float16' is none of float32, int8, onnx-int8
->>> RecommenderConfig(reply_runtime="onnx-int8", reply_lookup=8)
-Traceback (most recent call last):
-ValueError: reply_lookup 8: the ONNX copy checks at most 7 drafted tokens a step
 """
 
 from __future__ import annotations
@@ -30,7 +27,7 @@ from pathlib import Path
 
 from llmkb.data.movielens import movielens_fingerprint
 from llmkb.generation.generate import MAX_NEW_TOKENS, PROMPT_LOOKUP
-from llmkb.generation.onnx import ACCURACY_LEVEL, BITS, BLOCK, LOGITS_KEPT, ONNX_VERSION
+from llmkb.generation.onnx import ACCURACY_LEVEL, BITS, BLOCK, ONNX_VERSION
 from llmkb.kb.build import KB_VERSION
 from llmkb.models import default_llm_path
 from llmkb.paths import artifacts_dir
@@ -86,9 +83,6 @@ class RecommenderConfig:
     def __post_init__(self):
         if self.reply_runtime not in REPLY_RUNTIMES:
             raise ValueError(f"reply_runtime {self.reply_runtime!r} is none of {', '.join(REPLY_RUNTIMES)}")
-        if self.reply_runtime == "onnx-int8" and self.reply_lookup >= LOGITS_KEPT:
-            raise ValueError(f"reply_lookup {self.reply_lookup}: the ONNX copy checks at most {LOGITS_KEPT - 1} "
-                             "drafted tokens a step")
 
     @property
     def reply_onnx_dir(self) -> Path:

@@ -27,7 +27,9 @@ def test_the_exported_graph_computes_what_the_model_does_step_by_step(tiny_onnx,
     forward = OnnxForward(exact, model.config.num_hidden_layers)
     with torch.no_grad():
         ours, theirs = forward(ids), model(ids, use_cache=True)
-        assert torch.allclose(ours.logits[0, -1], theirs.logits[0, -1], atol=1e-4)
+        assert torch.allclose(ours.logits, theirs.logits, atol=1e-4)  # every position's, as perplexity reads them
+        last_two = forward(ids, logits_to_keep=2).logits  # what generate asks for: 1, or prompt lookup's drafts + 1
+        assert last_two.shape[1] == 2 and torch.allclose(last_two, theirs.logits[:, -2:], atol=1e-4)
         token = ours.logits[:, -1:].argmax(-1)
         ours, theirs = forward(token, cache=ours.past_key_values), model(token, cache=theirs.past_key_values)
         assert torch.allclose(ours.logits[0, -1], theirs.logits[0, -1], atol=1e-4)
