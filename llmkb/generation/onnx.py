@@ -98,7 +98,7 @@ class OnnxForward:
         logits, *present = self.session.run(None, inputs)
         for layer in range(self.layers):
             cache.update(torch.from_numpy(present[2 * layer]), torch.from_numpy(present[2 * layer + 1]), layer)
-        return CausalLMOutputWithPast(logits=torch.from_numpy(logits), past_key_values=cache)
+        return CausalLMOutputWithPast(logits=torch.from_numpy(logits), cache=cache)
 
     def _head_shape(self) -> tuple[int, int, int]:
         shape = self.session.get_inputs()[4].shape  # keys_0: [batch, heads, past, head size]
@@ -123,7 +123,7 @@ class _Step(torch.nn.Module):
         start = past[0].shape[2]
         out = self.model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
                          cache=cache, use_cache=True, logits_to_keep=logits_positions)
-        present = [(layer.keys[:, :, start:], layer.values[:, :, start:]) for layer in out.past_key_values.layers]
+        present = [(layer.keys[:, :, start:], layer.values[:, :, start:]) for layer in out.cache.layers]
         return out.logits, *[tensor for pair in present for tensor in pair]
 
 

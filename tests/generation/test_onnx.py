@@ -31,9 +31,9 @@ def test_the_exported_graph_computes_what_the_model_does_step_by_step(tiny_onnx,
         last_two = forward(ids, logits_to_keep=2).logits  # what generate asks for: 1, or prompt lookup's drafts + 1
         assert last_two.shape[1] == 2 and torch.allclose(last_two, theirs.logits[:, -2:], atol=1e-4)
         token = ours.logits[:, -1:].argmax(-1)
-        ours, theirs = forward(token, cache=ours.past_key_values), model(token, cache=theirs.past_key_values)
+        ours, theirs = forward(token, cache=ours.cache), model(token, cache=theirs.cache)
         assert torch.allclose(ours.logits[0, -1], theirs.logits[0, -1], atol=1e-4)
-        assert ours.past_key_values.get_seq_length() == ids.shape[1] + 1
+        assert ours.cache.get_seq_length() == ids.shape[1] + 1
 
 
 def test_the_8_bit_copy_stays_close_to_the_model_and_leaves_it_as_it_was(tiny_onnx):
