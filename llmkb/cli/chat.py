@@ -46,7 +46,8 @@ def cmd_chat(args) -> None:
     if not (args.no_build or args.retriever):
         build_served(args.dataset, args.data_dir)
     config = with_tuned_ranking(recommender_config(args, k=args.k, exclude_mentioned=not args.keep_mentioned,
-                                        reply_runtime="float32" if args.float32_reply else "int8", llm_scoring=args.llm_scoring))
+                                        reply_runtime="float32" if args.float32_reply else "int8",
+                                        llm_scoring=args.llm_scoring))
     recommender = Recommender(with_reply_writer(config) if not args.base_replies else config)
     print(f"Retriever {recommender.config.retriever}; {llm_label(recommender)}; {ranking_label(recommender.config)}. "
           "Tell me about movies you like; 'reset' starts over, 'quit' ends.")

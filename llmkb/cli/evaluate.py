@@ -277,7 +277,8 @@ def cmd_evaluate_requests(args) -> None:
     from llmkb.pipeline.tuned import with_tuned_ranking
 
     # the full system as chat runs it, on the fusion weights: the benchmark's variants change the fusion's signals
-    config = dataclasses.replace(with_tuned_ranking(recommender_config(args, k=TOP, reply_runtime="float32")), ranker=None)
+    config = dataclasses.replace(with_tuned_ranking(recommender_config(args, k=TOP, reply_runtime="float32")),
+                                 ranker=None)
     out = args.out or artifacts_dir() / "requests" / f"{args.dataset}-report.json"
     report = evaluate_requests(config, args.variants, args.per_type, args.seed, out, args.min_items, noise=args.noise)
     print(f"{format_report(report)}\nreport: {out} ({report['seconds']:.0f} s)")
@@ -288,7 +289,8 @@ def cmd_evaluate_refinements(args) -> None:
     from llmkb.paths import artifacts_dir
     from llmkb.pipeline.tuned import with_tuned_ranking
 
-    config = with_tuned_ranking(recommender_config(args, use_llm=False, k=TOP, reply_runtime="float32"))  # chat's ranking
+    # chat's ranking
+    config = with_tuned_ranking(recommender_config(args, use_llm=False, k=TOP, reply_runtime="float32"))
     out = args.out or artifacts_dir() / "requests" / f"{args.dataset}-refinements.json"
     report = evaluate_refinements(config, args.per_kind, args.seed, out)
     print(f"{format_report(report)}\nreport: {out} ({report['seconds']:.0f} s)")

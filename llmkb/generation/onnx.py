@@ -33,9 +33,12 @@ BLOCK = 32
 ACCURACY_LEVEL = 4  # activations quantized to int8 per block at compute: the fast kernels on AVX2
 FILE = "model.onnx"
 # Intra-op threads of a session. Unlike PyTorch's streamed float32 generation (``STREAM_THREADS``), two threads
-# gained here: the served writer's turn p50 1.10 → 0.71 s, the same 12 replies (12 ReDial validation openers, Intel Xeon).
+# gained here: the served writer's turn p50 1.10 → 0.71 s, the same 12 replies (12 ReDial validation openers,
+# Intel Xeon).
 THREADS = 2
-ONNX_VERSION = 2  # 2: the logits of the positions asked for (``logits_to_keep``), not always the last 8; bump when the exported graph changes, so that cached copies are exported again
+# Bump when the exported graph changes, so that cached copies are exported again. 2: the logits of the positions
+# asked for (``logits_to_keep``), not always the last 8.
+ONNX_VERSION = 2
 
 
 def onnx_copy(model, cache_dir: str | Path, threads: int = THREADS, progress: bool = False):
@@ -69,6 +72,8 @@ class OnnxForward:
 
     def __init__(self, session, layers: int):
         self.session, self.layers = session, layers
+        shape = session.get_inputs()[4].shape  # keys_0: [batch, heads, past, head size]
+        self.empty_past = (shape[1], 0, shape[3])  # per sequence, before the first token
 
     def __call__(self, input_ids=None, attention_mask=None, position_ids=None, cache=None, past_key_values=None,
                  use_cache=True, logits_to_keep=0, **_):
@@ -85,7 +90,7 @@ class OnnxForward:
             position_ids = torch.arange(past, past + new).expand(batch, new)
         if isinstance(logits_to_keep, torch.Tensor):  # positions, as transformers allows
             kept = logits_to_keep.long()
-        else:  # the last ``logits_to_keep`` positions (``generate`` asks for 1, prompt lookup for its drafts + 1); 0: all
+        else:  # the last ``logits_to_keep`` (``generate`` asks for 1, prompt lookup for its drafts + 1); 0: all
             kept = torch.arange(new - min(logits_to_keep, new) if logits_to_keep else 0, new)
         inputs = {"input_ids": input_ids.numpy(), "attention_mask": attention_mask.long().numpy(),
                   "position_ids": position_ids.long().numpy(), "logits_positions": kept.numpy()}
@@ -93,16 +98,12 @@ class OnnxForward:
             if past:
                 keys, values = cache.layers[layer].keys, cache.layers[layer].values
             else:
-                keys = values = torch.zeros(batch, *self._head_shape(), dtype=torch.float32)
+                keys = values = torch.zeros(batch, *self.empty_past, dtype=torch.float32)
             inputs[f"keys_{layer}"], inputs[f"values_{layer}"] = keys.contiguous().numpy(), values.contiguous().numpy()
         logits, *present = self.session.run(None, inputs)
         for layer in range(self.layers):
             cache.update(torch.from_numpy(present[2 * layer]), torch.from_numpy(present[2 * layer + 1]), layer)
         return CausalLMOutputWithPast(logits=torch.from_numpy(logits), cache=cache)
-
-    def _head_shape(self) -> tuple[int, int, int]:
-        shape = self.session.get_inputs()[4].shape  # keys_0: [batch, heads, past, head size]
-        return shape[1], 0, shape[3]
 
 
 class _Step(torch.nn.Module):
@@ -181,7 +182,7 @@ def _quiet():
 
 
 def _export(model, path: Path):
-    """The float32 graph of :class:`_Step` with every length dynamic (batch, new tokens, past tokens)."""
+    """The float32 graph of :class:`_Step` with every length dynamic (batch, new tokens, past tokens, kept logits)."""
     import onnx
 
     config = model.config
@@ -195,7 +196,8 @@ def _export(model, path: Path):
                *[torch.zeros(2, heads, 2, head_size) for _ in range(2 * layers)])
     names = [f"{kind}_{layer}" for layer in range(layers) for kind in ("keys", "values")]
     shapes = {"input_ids": {0: batch, 1: new}, "attention_mask": {0: batch, 1: total},
-              "position_ids": {0: batch, 1: new}, "logits_positions": {0: kept}, "past": tuple({0: batch, 2: past} for _ in names)}
+              "position_ids": {0: batch, 1: new}, "logits_positions": {0: kept},
+              "past": tuple({0: batch, 2: past} for _ in names)}
     with torch.no_grad():
         program = torch.onnx.export(_Step(model).eval(), example, dynamo=True, verbose=False,
                                     input_names=["input_ids", "attention_mask", "position_ids", "logits_positions",
