@@ -28,16 +28,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from torch import nn
 
 import rram
-from llmkb.data.io import atomic_write_json
+from llmkb.data.io import atomic_directory, atomic_write_json
 from llmkb.errors import ModelError
 from llmkb.models import default_llm_path, reference_note
 from llmkb.paths import artifacts_dir
@@ -178,9 +175,7 @@ def build_component(kind: str, source: Path, dataset: str = "redial", root: Path
         return target
     if not Path(source).exists():
         raise ModelError(f"cannot prune the {kind}: {source} does not exist")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
+    with atomic_directory(target, complete="cost.json") as tmp:
         command = recipe.args(kind, Path(source), dataset, target / "run")
         if progress:
             print(f"Pruning the {kind} ({source}) onto RRAM crossbars and measuring it, once, into {target}:\n"
@@ -213,15 +208,6 @@ def build_component(kind: str, source: Path, dataset: str = "redial", root: Path
                              "reference": reference_note(source),
                              "run": str(target / "run" / "report.json")}}
         (tmp / "cost.json").write_text(json.dumps(meta, indent=2))
-        os.chmod(tmp, 0o755)
-        os.replace(tmp, target)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not (target / "cost.json").is_file():  # not merely a lost race with another process
-            raise
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target
 
 

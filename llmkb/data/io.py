@@ -5,11 +5,13 @@ Also the one place that writes files atomically (temp file in the same folder, t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import os
 import pickle
+import shutil
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -138,6 +140,35 @@ def atomic_write_text(path: str | Path, text: str) -> None:
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_directory(target: str | Path, complete: str) -> Iterator[Path]:
+    """A temp folder beside ``target`` to write a whole folder into; when the block ends it is renamed to ``target``
+    (readable by everyone using the checkout). On failure the temp folder is removed and the error raised, unless
+    ``target`` already holds its ``complete`` file: another process wrote it first, and that one is kept.
+
+    >>> import pathlib, tempfile
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "model"
+    >>> with atomic_directory(target, "done.txt") as work:
+    ...     _ = (work / "done.txt").write_text("ok")
+    >>> sorted(p.name for p in target.parent.iterdir()), (target / "done.txt").read_text()
+    (['model'], 'ok')
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        yield work
+        os.chmod(work, 0o755)  # mkdtemp makes it private
+        os.replace(work, target)
+    except OSError:
+        shutil.rmtree(work, ignore_errors=True)
+        if not (target / complete).is_file():  # not merely a lost race with another process
+            raise
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
         raise
 
 

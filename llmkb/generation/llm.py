@@ -20,17 +20,16 @@ mtime, so later loads read plain safetensors. The cache entry is written to a te
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
-import os
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from llmkb.data.io import atomic_directory
 from llmkb.errors import ModelError
 from llmkb.models import default_llm_path
 from llmkb.paths import artifacts_dir
@@ -119,16 +118,10 @@ def _forget_gguf_origin(model) -> None:
 
 def _save_atomically(model, tokenizer, target: Path) -> None:
     """Write the dequantized model to a temp dir next to ``target``, then rename it into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    os.chmod(tmp, 0o755)  # mkdtemp makes it private; the cache is shared by everyone using the checkout
-    try:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        os.replace(tmp, target)
-    except OSError:
-        # another process won the race (target exists, non-empty) or the disk failed: the load still succeeded
-        shutil.rmtree(tmp, ignore_errors=True)
+    with contextlib.suppress(OSError):  # another process won the race, or the disk failed: the load still succeeded
+        with atomic_directory(target, complete="config.json") as tmp:
+            model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
 
 
 def int8_copy(model):

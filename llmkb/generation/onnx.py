@@ -2,7 +2,7 @@
 
 A reply on a CPU is bound by reading the weights once per step: float32 SmolLM2-135M reads 538 MB a token. The
 model is exported once to ONNX (``torch.onnx``), its matrix products quantized to 8 bits in blocks of 32
-(ONNX Runtime's ``MatMulNBits``: weights per block, activations per block at compute), and cached beside it.
+(ONNX Runtime's ``MatMulNBits``: weights per block, activations per block at compute), and cached in a folder.
 :func:`onnx_copy` returns the model with only ``forward`` replaced by that session, so ``generate``, its cache,
 the logits processors (exact titles), stopping rules, streaming and prompt lookup are transformers' as before.
 
@@ -18,14 +18,12 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
-import os
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
 import torch
 
+from llmkb.data.io import atomic_directory
 from llmkb.errors import ModelError
 
 BITS = 8  # 4 bits changed the packaged model's greedy reply from its first token (docs/results/conversation.md)
@@ -94,11 +92,9 @@ class OnnxForward:
             kept = torch.arange(new - min(logits_to_keep, new) if logits_to_keep else 0, new)
         inputs = {"input_ids": input_ids.numpy(), "attention_mask": attention_mask.long().numpy(),
                   "position_ids": position_ids.long().numpy(), "logits_positions": kept.numpy()}
+        empty = torch.zeros(batch, *self.empty_past, dtype=torch.float32)  # every layer's past before the first token
         for layer in range(self.layers):
-            if past:
-                keys, values = cache.layers[layer].keys, cache.layers[layer].values
-            else:
-                keys = values = torch.zeros(batch, *self.empty_past, dtype=torch.float32)
+            keys, values = (cache.layers[layer].keys, cache.layers[layer].values) if past else (empty, empty)
             inputs[f"keys_{layer}"], inputs[f"values_{layer}"] = keys.contiguous().numpy(), values.contiguous().numpy()
         logits, *present = self.session.run(None, inputs)
         for layer in range(self.layers):
@@ -135,30 +131,22 @@ def export_quantized(model, target: Path, progress: bool = False) -> Path:
     from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
     from tqdm.auto import tqdm
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     bar = tqdm(total=2, desc=f"the LLM's {BITS}-bit ONNX copy (once)", unit="step", disable=not progress)
     try:
-        with _quiet():
-            exported = _export(model, work / "float32.onnx")
+        with atomic_directory(target, complete=FILE) as work:
+            with _quiet():
+                exported = _export(model, work / "float32.onnx")
+                bar.update()
+                setting = dict(bits=BITS, block_size=BLOCK, is_symmetric=True, accuracy_level=ACCURACY_LEVEL)
+                quantizer = MatMulNBitsQuantizer(exported, algo_config=DefaultWeightOnlyQuantConfig(**setting),
+                                                 **setting)
+                quantizer.process()
+            onnx.save_model(quantizer.model.model, work / FILE, save_as_external_data=True, location=f"{FILE}.data")
             bar.update()
-            setting = dict(bits=BITS, block_size=BLOCK, is_symmetric=True, accuracy_level=ACCURACY_LEVEL)
-            quantizer = MatMulNBitsQuantizer(exported, algo_config=DefaultWeightOnlyQuantConfig(**setting), **setting)
-            quantizer.process()
-        onnx.save_model(quantizer.model.model, work / FILE, save_as_external_data=True, location=f"{FILE}.data")
-        bar.update()
-        for leftover in work.glob("float32.onnx*"):
-            leftover.unlink()
-        os.chmod(work, 0o755)
-        os.replace(work, target)
+            for leftover in work.glob("float32.onnx*"):
+                leftover.unlink()
     except OSError as error:
-        shutil.rmtree(work, ignore_errors=True)
-        if (target / FILE).is_file():  # another process wrote it first
-            return target / FILE
         raise ModelError(f"cannot write the ONNX copy of the LLM to {target}: {error}") from error
-    except Exception:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
     finally:
         bar.close()
     return target / FILE
